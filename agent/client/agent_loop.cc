@@ -1,0 +1,222 @@
+#include "agent/client/agent_loop.h"
+
+#include <cstdio>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "proto/wire/status.h"
+
+namespace preflight::agent {
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+
+void Log(const std::string& message) {
+  std::fprintf(stderr, "preflight-agent: %s\n", message.c_str());
+}
+
+}  // namespace
+
+absl::Duration Backoff(int attempt, absl::Duration initial, absl::Duration max,
+                       std::mt19937_64& rng) {
+  absl::Duration d = initial;
+  for (int i = 0; i < attempt && d < max; ++i) d *= 2;
+  if (d > max) d = max;
+  std::uniform_real_distribution<double> jitter(0.5, 1.0);
+  return d * jitter(rng);
+}
+
+AgentLoop::AgentLoop(v1::AgentConfig config, HostEnv& env, Spool& spool,
+                     std::shared_ptr<grpc::Channel> channel)
+    : config_(std::move(config)),
+      env_(env),
+      spool_(spool),
+      stub_(v1::Ingest::NewStub(channel)),
+      collectors_(BuiltinCollectors()),
+      rng_(std::random_device{}()) {
+  if (config_.max_file_bytes() > 0) options_.max_file_bytes = config_.max_file_bytes();
+}
+
+absl::Status AgentLoop::CollectIntoSpool() {
+  v1::FactReport report = CollectReport(env_, options_, collectors_);
+  report.set_host_id(config_.host_id());
+  report.set_agent_version(kVersion);
+  auto seq = spool_.Append(report);
+  if (!seq.ok()) return seq.status();
+  Log(absl::StrCat("collected report ", *seq, " (", spool_.Pending().size(), " pending)"));
+  return absl::OkStatus();
+}
+
+void AgentLoop::Stop() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stop_ = true;
+  if (live_context_ != nullptr) live_context_->TryCancel();
+  cv_.notify_all();
+}
+
+bool AgentLoop::SleepUnlessStopped(absl::Duration d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, absl::ToChronoMilliseconds(d), [&] { return stop_; });
+  return !stop_;
+}
+
+absl::Status AgentLoop::Session(Mode mode, absl::Time deadline, absl::Time& next_collect,
+                                bool& welcomed) {
+  grpc::ClientContext context;
+  if (deadline != absl::InfiniteFuture()) context.set_deadline(absl::ToChronoTime(deadline));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) return absl::CancelledError("stopping");
+    live_context_ = &context;
+  }
+  auto stream = stub_->Stream(&context);
+
+  v1::AgentMessage hello;
+  hello.mutable_hello()->set_host_id(config_.host_id());
+  hello.mutable_hello()->set_agent_instance(spool_.instance());
+  hello.mutable_hello()->set_agent_version(kVersion);
+  hello.mutable_hello()->set_pending_reports(static_cast<uint32_t>(spool_.Pending().size()));
+  bool broken = !stream->Write(hello);
+
+  // The reader thread applies acks and requests as they come.
+  bool read_done = false;
+  std::thread reader([&] {
+    v1::CollectorMessage in;
+    while (stream->Read(&in)) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (in.has_ack()) {
+        if (in.ack().agent_instance() == spool_.instance()) {
+          absl::Status s = spool_.Ack(in.ack().sequence());
+          if (!s.ok()) Log(absl::StrCat("cannot remove acked report: ", s.message()));
+        }
+      } else if (in.has_welcome()) {
+        welcomed = true;
+        Log(absl::StrCat("connected to collector as host '", in.welcome().host_id(), "'"));
+      } else if (in.has_collect_now()) {
+        collect_requested_ = true;
+        Log(absl::StrCat("collector asks for a report (", in.collect_now().requested_by(), ")"));
+      }
+      cv_.notify_all();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    read_done = true;
+    cv_.notify_all();
+  });
+
+  uint64_t sent_upto = 0;
+  bool drained = false;
+  while (!broken) {
+    for (uint64_t seq : spool_.Pending()) {
+      if (seq <= sent_upto) continue;
+      auto report = spool_.Load(seq);
+      if (!report.ok()) {
+        Log(std::string(report.status().message()));
+        continue;
+      }
+      v1::AgentMessage out;
+      *out.mutable_report() = std::move(*report);
+      if (!stream->Write(out)) {
+        broken = true;
+        break;
+      }
+      sent_upto = seq;
+    }
+    if (broken) break;
+    std::unique_lock<std::mutex> lock(mu_);
+    auto wake = [&] {
+      return stop_ || read_done || collect_requested_ ||
+             (mode == Mode::kUntilDrained && spool_.Pending().empty());
+    };
+    absl::Time until = std::min(deadline, mode == Mode::kForever ? next_collect : deadline);
+    cv_.wait_for(lock,
+                 absl::ToChronoMilliseconds(std::max(absl::ZeroDuration(), until - absl::Now())),
+                 wake);
+    if (stop_ || read_done) break;
+    if (mode == Mode::kUntilDrained) {
+      if (spool_.Pending().empty()) {
+        drained = true;
+        break;
+      }
+      if (absl::Now() >= deadline) break;
+      continue;
+    }
+    bool collect = collect_requested_ || absl::Now() >= next_collect;
+    collect_requested_ = false;
+    lock.unlock();
+    if (collect) {
+      absl::Status s = CollectIntoSpool();
+      if (!s.ok()) Log(absl::StrCat("cannot spool report: ", s.message()));
+      next_collect = absl::Now() + absl::Seconds(config_.interval_seconds());
+    }
+  }
+  stream->WritesDone();
+  if (!drained) context.TryCancel();
+  reader.join();
+  grpc::Status status = stream->Finish();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    live_context_ = nullptr;
+  }
+  if (drained) return absl::OkStatus();
+  if (!status.ok()) return FromGrpcStatus(status);
+  return absl::UnavailableError("stream ended before every report was acked");
+}
+
+absl::Status AgentLoop::RunOnce() {
+  RETURN_IF_ERROR(CollectIntoSpool());
+  absl::Time deadline = absl::Now() + absl::Seconds(config_.ack_timeout_seconds());
+  absl::Time unused = absl::InfiniteFuture();
+  absl::Status last;
+  for (int attempt = 0;; ++attempt) {
+    bool welcomed = false;
+    last = Session(Mode::kUntilDrained, deadline, unused, welcomed);
+    if (last.ok()) return last;
+    // Refusals will not change by retrying within one --once run.
+    if (absl::IsPermissionDenied(last) || absl::IsUnauthenticated(last) ||
+        absl::IsInvalidArgument(last)) {
+      return last;
+    }
+    Log(absl::StrCat("delivery failed: ", last.ToString()));
+    absl::Duration wait = Backoff(attempt, absl::Milliseconds(200), absl::Seconds(5), rng_);
+    if (absl::Now() + wait >= deadline) break;
+    if (!SleepUnlessStopped(wait)) break;
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      spool_.Pending().size(), " report(s) not acked within ", config_.ack_timeout_seconds(),
+      "s; they stay in the spool. Last error: ", last.ToString()));
+}
+
+void AgentLoop::RunForever() {
+  absl::Time next_collect = absl::Now();
+  int attempt = 0;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+    }
+    bool welcomed = false;
+    absl::Status s = Session(Mode::kForever, absl::InfiniteFuture(), next_collect, welcomed);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+    }
+    if (welcomed) attempt = 0;
+    absl::Duration wait =
+        Backoff(attempt++, absl::Seconds(1), absl::Seconds(config_.max_backoff_seconds()), rng_);
+    Log(absl::StrCat("stream ended (", s.ToString(), "); reconnecting in ",
+                     absl::FormatDuration(absl::Trunc(wait, absl::Milliseconds(100)))));
+    absl::Time reconnect = absl::Now() + wait;
+    // Keep collecting while disconnected: the spool holds what changed.
+    while (absl::Now() < reconnect) {
+      if (absl::Now() >= next_collect) {
+        absl::Status c = CollectIntoSpool();
+        if (!c.ok()) Log(absl::StrCat("cannot spool report: ", c.message()));
+        next_collect = absl::Now() + absl::Seconds(config_.interval_seconds());
+      }
+      if (!SleepUnlessStopped(std::min(reconnect, next_collect) - absl::Now())) return;
+    }
+  }
+}
+
+}  // namespace preflight::agent

@@ -1,0 +1,86 @@
+// HostEnv: the only way fact collectors reach the host. Paths are host paths
+// ("/etc/ssh/sshd_config"); an implementation decides where they really live
+// (the live system, or a directory given with --root). Every read is capped,
+// and a missing or unreadable file is an error Status, never a crash.
+#ifndef PREFLIGHT_AGENT_HOST_HOST_ENV_H_
+#define PREFLIGHT_AGENT_HOST_HOST_ENV_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace preflight::agent {
+
+struct FileInfo {
+  enum class Type { kRegular, kDirectory, kSymlink, kOther };
+  Type type = Type::kOther;
+  uint64_t size = 0;
+  uint32_t mode = 0;  // permission bits
+  uid_t uid = 0;
+  gid_t gid = 0;
+  int64_t mtime_unix = 0;
+};
+
+struct FileData {
+  std::string content;
+  FileInfo info;
+};
+
+struct DirEntry {
+  std::string name;
+  FileInfo::Type type = FileInfo::Type::kOther;
+};
+
+struct FsStats {
+  uint64_t block_size = 0;
+  uint64_t blocks = 0;
+  uint64_t blocks_free = 0;
+  uint64_t blocks_available = 0;
+  uint64_t files = 0;
+  uint64_t files_free = 0;
+};
+
+struct CommandResult {
+  int exit_code = -1;  // -1 when killed by a signal
+  std::string out;     // capped
+  std::string err;     // capped
+  bool timed_out = false;
+};
+
+class HostEnv {
+ public:
+  virtual ~HostEnv() = default;
+
+  // Reads a regular file. NOT_FOUND when absent; FAILED_PRECONDITION when it
+  // is not a regular file; RESOURCE_EXHAUSTED when larger than max_bytes.
+  virtual absl::StatusOr<FileData> ReadFile(absl::string_view path, size_t max_bytes) = 0;
+
+  // Stats a path without following a final symlink.
+  virtual absl::StatusOr<FileInfo> Stat(absl::string_view path) = 0;
+
+  // Lists a directory, sorted by name, without "." and "..".
+  virtual absl::StatusOr<std::vector<DirEntry>> ListDir(absl::string_view path) = 0;
+
+  virtual absl::StatusOr<FsStats> StatFs(absl::string_view path) = 0;
+
+  // Runs argv (no shell) with a timeout and output caps. UNAVAILABLE when
+  // commands cannot run here (e.g. reading an image with --root).
+  virtual absl::StatusOr<CommandResult> Run(const std::vector<std::string>& argv,
+                                            absl::Duration timeout) = 0;
+
+  // True when this is the running system ("/"), false for an image or fixture.
+  virtual bool live() const = 0;
+
+  // The directory host paths are resolved under ("/" when live).
+  virtual const std::string& root() const = 0;
+};
+
+}  // namespace preflight::agent
+
+#endif  // PREFLIGHT_AGENT_HOST_HOST_ENV_H_

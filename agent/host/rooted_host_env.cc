@@ -1,0 +1,287 @@
+#include "agent/host/rooted_host_env.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <deque>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "proto/wire/status.h"
+
+namespace preflight::agent {
+namespace {
+
+constexpr int kMaxSymlinks = 40;
+
+FileInfo::Type TypeOf(mode_t mode) {
+  if (S_ISREG(mode)) return FileInfo::Type::kRegular;
+  if (S_ISDIR(mode)) return FileInfo::Type::kDirectory;
+  if (S_ISLNK(mode)) return FileInfo::Type::kSymlink;
+  return FileInfo::Type::kOther;
+}
+
+FileInfo InfoOf(const struct stat& st) {
+  FileInfo info;
+  info.type = TypeOf(st.st_mode);
+  info.size = static_cast<uint64_t>(st.st_size);
+  info.mode = st.st_mode & 07777;
+  info.uid = st.st_uid;
+  info.gid = st.st_gid;
+  info.mtime_unix = st.st_mtim.tv_sec;
+  return info;
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RootedHostEnv>> RootedHostEnv::Create(const std::string& root) {
+  if (root.empty() || root[0] != '/') {
+    return absl::InvalidArgumentError(absl::StrCat("root '", root, "' must be an absolute path"));
+  }
+  struct stat st;
+  if (stat(root.c_str(), &st) != 0) return ErrnoToStatus(errno, absl::StrCat("root ", root));
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat("root ", root, " is not a directory"));
+  }
+  std::string clean = root;
+  while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
+  return std::unique_ptr<RootedHostEnv>(new RootedHostEnv(clean));
+}
+
+std::string RootedHostEnv::Real(const std::vector<std::string>& parts) const {
+  std::string joined = absl::StrJoin(parts, "/");
+  if (root_ == "/") return absl::StrCat("/", joined);
+  return parts.empty() ? root_ : absl::StrCat(root_, "/", joined);
+}
+
+absl::StatusOr<std::string> RootedHostEnv::Resolve(absl::string_view host_path,
+                                                   bool follow_last) const {
+  if (host_path.empty() || host_path[0] != '/') {
+    return absl::InvalidArgumentError(absl::StrCat("'", host_path, "' is not an absolute path"));
+  }
+  std::deque<std::string> pending;
+  for (absl::string_view p : absl::StrSplit(host_path, '/', absl::SkipEmpty())) {
+    pending.emplace_back(p);
+  }
+  std::vector<std::string> done;
+  int links = 0;
+  while (!pending.empty()) {
+    std::string part = std::move(pending.front());
+    pending.pop_front();
+    if (part == ".") continue;
+    if (part == "..") {
+      if (!done.empty()) done.pop_back();
+      continue;
+    }
+    done.push_back(part);
+    bool last = pending.empty();
+    if (last && !follow_last) break;
+    std::string real = Real(done);
+    struct stat st;
+    if (lstat(real.c_str(), &st) != 0) {
+      if (errno == ENOENT && last) break;  // the caller reports it
+      return ErrnoToStatus(errno, absl::StrCat("stat ", host_path));
+    }
+    if (!S_ISLNK(st.st_mode)) continue;
+    if (++links > kMaxSymlinks) {
+      return absl::InvalidArgumentError(absl::StrCat(host_path, ": too many symbolic links"));
+    }
+    char buf[4096];
+    ssize_t n = readlink(real.c_str(), buf, sizeof buf);
+    if (n < 0) return ErrnoToStatus(errno, absl::StrCat("readlink ", host_path));
+    if (static_cast<size_t>(n) >= sizeof buf) {
+      return absl::InvalidArgumentError(absl::StrCat(host_path, ": symbolic link too long"));
+    }
+    absl::string_view target(buf, static_cast<size_t>(n));
+    done.pop_back();
+    if (!target.empty() && target[0] == '/') done.clear();
+    std::vector<absl::string_view> target_parts = absl::StrSplit(target, '/', absl::SkipEmpty());
+    for (auto it = target_parts.rbegin(); it != target_parts.rend(); ++it) {
+      pending.emplace_front(*it);
+    }
+  }
+  return Real(done);
+}
+
+absl::StatusOr<FileData> RootedHostEnv::ReadFile(absl::string_view path, size_t max_bytes) {
+  ASSIGN_OR_RETURN(std::string real, Resolve(path, /*follow_last=*/true));
+  Fd fd(open(real.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (fd.get() < 0) return ErrnoToStatus(errno, absl::StrCat("open ", path));
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return ErrnoToStatus(errno, absl::StrCat("stat ", path));
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(path, " is not a regular file"));
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(path, " is ", st.st_size, " bytes, over the cap of ", max_bytes));
+  }
+  FileData data;
+  data.info = InfoOf(st);
+  data.content.resize(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < data.content.size()) {
+    ssize_t n = read(fd.get(), data.content.data() + got, data.content.size() - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoToStatus(errno, absl::StrCat("read ", path));
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  data.content.resize(got);  // the file shrank while we read it
+  return data;
+}
+
+absl::StatusOr<FileInfo> RootedHostEnv::Stat(absl::string_view path) {
+  ASSIGN_OR_RETURN(std::string real, Resolve(path, /*follow_last=*/false));
+  struct stat st;
+  if (lstat(real.c_str(), &st) != 0) return ErrnoToStatus(errno, absl::StrCat("stat ", path));
+  return InfoOf(st);
+}
+
+absl::StatusOr<std::vector<DirEntry>> RootedHostEnv::ListDir(absl::string_view path) {
+  ASSIGN_OR_RETURN(std::string real, Resolve(path, /*follow_last=*/true));
+  Fd fd(open(real.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoToStatus(errno, absl::StrCat("open ", path));
+  DIR* dir = fdopendir(fd.get());
+  if (dir == nullptr) return ErrnoToStatus(errno, absl::StrCat("opendir ", path));
+  fd.release();
+  std::vector<DirEntry> entries;
+  while (struct dirent* e = readdir(dir)) {
+    absl::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    DirEntry entry;
+    entry.name = std::string(name);
+    struct stat st;
+    if (fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      entry.type = TypeOf(st.st_mode);
+    }
+    entries.push_back(std::move(entry));
+    if (entries.size() > 100'000) break;  // a hostile directory
+  }
+  closedir(dir);
+  std::sort(entries.begin(), entries.end(),
+            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  return entries;
+}
+
+absl::StatusOr<FsStats> RootedHostEnv::StatFs(absl::string_view path) {
+  ASSIGN_OR_RETURN(std::string real, Resolve(path, /*follow_last=*/true));
+  struct statvfs sv;
+  if (statvfs(real.c_str(), &sv) != 0) return ErrnoToStatus(errno, absl::StrCat("statvfs ", path));
+  FsStats s;
+  s.block_size = sv.f_frsize;
+  s.blocks = sv.f_blocks;
+  s.blocks_free = sv.f_bfree;
+  s.blocks_available = sv.f_bavail;
+  s.files = sv.f_files;
+  s.files_free = sv.f_ffree;
+  return s;
+}
+
+absl::StatusOr<CommandResult> RootedHostEnv::Run(const std::vector<std::string>& argv,
+                                                 absl::Duration timeout) {
+  if (!live()) {
+    return absl::UnavailableError(
+        absl::StrCat("commands are not run when reading the host from ", root_));
+  }
+  return RunCommand(argv, timeout);
+}
+
+absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
+                                         absl::Duration timeout, size_t cap) {
+  if (argv.empty()) return absl::InvalidArgumentError("empty command");
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return ErrnoToStatus(errno, "pipe");
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    return ErrnoToStatus(errno, "pipe");
+  }
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) return ErrnoToStatus(errno, "fork");
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    setpgid(0, 0);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  CommandResult result;
+  absl::Time deadline = absl::Now() + timeout;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    int64_t left_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (left_ms <= 0) {
+      result.timed_out = true;
+      break;
+    }
+    int r = poll(fds, 2, static_cast<int>(std::min<int64_t>(left_ms, 1000)));
+    if (r < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[8192];
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+        continue;
+      }
+      std::string& dst = i == 0 ? result.out : result.err;
+      if (dst.size() < cap) dst.append(buf, std::min(static_cast<size_t>(n), cap - dst.size()));
+    }
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) close(f.fd);
+  }
+  if (result.timed_out) kill(-pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  if (result.exit_code == 127 && !result.timed_out) {
+    return absl::NotFoundError(absl::StrCat("cannot run ", argv[0]));
+  }
+  return result;
+}
+
+}  // namespace preflight::agent

@@ -1,0 +1,47 @@
+// The HostEnv of a real file tree: "/" (live) or an image/fixture directory.
+// Paths are resolved like a chroot: ".." stops at the root and symlinks, even
+// absolute ones, are interpreted inside the root, so a hostile link never
+// leads out of it.
+#ifndef PREFLIGHT_AGENT_HOST_ROOTED_HOST_ENV_H_
+#define PREFLIGHT_AGENT_HOST_ROOTED_HOST_ENV_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/host/host_env.h"
+
+namespace preflight::agent {
+
+class RootedHostEnv : public HostEnv {
+ public:
+  // `root` must be an existing directory. Commands run only when root is "/".
+  static absl::StatusOr<std::unique_ptr<RootedHostEnv>> Create(const std::string& root);
+
+  absl::StatusOr<FileData> ReadFile(absl::string_view path, size_t max_bytes) override;
+  absl::StatusOr<FileInfo> Stat(absl::string_view path) override;
+  absl::StatusOr<std::vector<DirEntry>> ListDir(absl::string_view path) override;
+  absl::StatusOr<FsStats> StatFs(absl::string_view path) override;
+  absl::StatusOr<CommandResult> Run(const std::vector<std::string>& argv,
+                                    absl::Duration timeout) override;
+  bool live() const override { return root_ == "/"; }
+  const std::string& root() const override { return root_; }
+
+  // The real path of a host path, every symlink resolved inside the root.
+  // Exposed for tests.
+  absl::StatusOr<std::string> Resolve(absl::string_view host_path, bool follow_last) const;
+
+ private:
+  explicit RootedHostEnv(std::string root) : root_(std::move(root)) {}
+  std::string Real(const std::vector<std::string>& parts) const;
+
+  std::string root_;
+};
+
+// Runs argv with a timeout, capturing at most `cap` bytes of each stream.
+absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
+                                         absl::Duration timeout, size_t cap = 1 << 20);
+
+}  // namespace preflight::agent
+
+#endif  // PREFLIGHT_AGENT_HOST_ROOTED_HOST_ENV_H_

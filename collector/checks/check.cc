@@ -1,0 +1,68 @@
+#include "collector/checks/check.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+
+namespace preflight::collector {
+
+void CheckRegistry::Add(Check check) {
+  if (Find(check.info.id()) != nullptr) {
+    std::fprintf(stderr, "duplicate check id %s\n", check.info.id().c_str());
+    std::abort();
+  }
+  checks_.push_back(std::move(check));
+}
+
+const Check* CheckRegistry::Find(absl::string_view id) const {
+  for (const Check& c : checks_) {
+    if (c.info.id() == id) return &c;
+  }
+  return nullptr;
+}
+
+void RegisterBuiltinChecks(CheckRegistry& registry) { RegisterSshChecks(registry); }
+
+v1::Evidence MakeEvidence(std::string message, std::string source, std::string observed,
+                          std::string expected) {
+  v1::Evidence e;
+  e.set_message(std::move(message));
+  e.set_source(std::move(source));
+  e.set_observed(std::move(observed));
+  e.set_expected(std::move(expected));
+  return e;
+}
+
+v1::Verdict MakeVerdict(v1::CheckStatus status, std::vector<v1::Evidence> evidence) {
+  v1::Verdict v;
+  v.set_status(status);
+  for (auto& e : evidence) *v.add_evidence() = std::move(e);
+  return v;
+}
+
+std::string SourceOf(absl::string_view file, uint32_t line) {
+  return absl::StrCat(file, ":", line);
+}
+
+v1::Verdict UnusableFact(const v1::Collection& collection, absl::string_view what,
+                         absl::string_view source) {
+  switch (collection.state()) {
+    case v1::Collection::OK:
+      return v1::Verdict();
+    case v1::Collection::ABSENT:
+      return MakeVerdict(v1::UNKNOWN,
+                         {MakeEvidence(absl::StrCat(what, " not found on the host: cannot assess"),
+                                       std::string(source), "absent")});
+    case v1::Collection::ERROR:
+      return MakeVerdict(
+          v1::UNKNOWN, {MakeEvidence(absl::StrCat(what, " could not be read: ", collection.error()),
+                                     std::string(source), "unreadable")});
+    default:
+      return MakeVerdict(v1::UNKNOWN,
+                         {MakeEvidence(absl::StrCat(what, " not in the report (agent too old?)"),
+                                       std::string(source), "not reported")});
+  }
+}
+
+}  // namespace preflight::collector

@@ -1,0 +1,151 @@
+// preflight-collector: accepts fact reports over mutual-TLS gRPC, evaluates
+// readiness, stores history in RocksDB, and answers preflightctl.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "collector/config.h"
+#include "collector/service/collector_state.h"
+#include "collector/service/ingest_service.h"
+#include "collector/service/query_service.h"
+#include "proto/wire/tls.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    R"(usage: preflight-collector --config FILE [--check-config] [--port-file FILE]
+
+Accepts fact reports from preflight agents over mutual TLS, evaluates every
+readiness check, stores reports, facts and verdicts in RocksDB (data_dir), and
+answers preflightctl. There is no plaintext port.
+
+  --config FILE     collector configuration (protobuf text format, schema
+                    preflight.v1.CollectorConfig in proto/preflight/v1/config.proto;
+                    example: deploy/collector.textproto)
+  --check-config    load and validate the configuration, inventory and policy,
+                    print a summary and exit (0 valid, 2 invalid)
+  --port-file FILE  after binding, write the port to FILE (useful with port 0)
+  --help            this text
+  --version         print the version
+
+testing only (fault injection for durability tests):
+  --test-hold-before-store-ms N  wait N ms after receiving a report, before storing it
+  --test-hold-before-ack-ms N    wait N ms after storing a report, before acking it
+
+Stops on SIGTERM/SIGINT after finishing the reports in hand.
+exit codes: 0 ok, 1 runtime failure (cannot bind, cannot open the store), 2 usage or config error
+)";
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "preflight-collector: %s\n(see preflight-collector --help)\n",
+               message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace preflight::collector;
+  // Block the stop signals before any thread starts, so every thread
+  // inherits the mask and sigwait() below is the only one to see them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::string config_path, port_file;
+  bool check_only = false;
+  TestHooks hooks;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--version") {
+      std::puts("preflight-collector 0.1.0");
+      return 0;
+    } else if (a == "--check-config") {
+      check_only = true;
+    } else if (a == "--config" || a == "--port-file") {
+      const char* v = next();
+      if (v == nullptr) return UsageError(a + " needs a value");
+      (a == "--config" ? config_path : port_file) = v;
+    } else if (a == "--test-hold-before-store-ms" || a == "--test-hold-before-ack-ms") {
+      const char* v = next();
+      int64_t ms = 0;
+      if (v == nullptr || !absl::SimpleAtoi(v, &ms) || ms < 0) {
+        return UsageError(a + " needs a number of milliseconds");
+      }
+      (a == "--test-hold-before-store-ms" ? hooks.hold_before_store : hooks.hold_before_ack) =
+          absl::Milliseconds(ms);
+    } else {
+      return UsageError("unknown argument '" + a + "'");
+    }
+  }
+  if (config_path.empty()) return UsageError("--config FILE is required");
+
+  CollectorState state;
+  state.config_path = config_path;
+  state.hooks = hooks;
+  auto settings = LoadCollectorSettings(config_path);
+  if (!settings.ok()) return UsageError(std::string(settings.status().message()));
+  state.settings = std::move(*settings);
+  RegisterBuiltinChecks(state.registry);
+  const auto& cfg = state.settings.config;
+  if (check_only) {
+    std::printf("%s: valid; trust domain %s, %d inventory host(s), %zu check(s), listen %s\n",
+                config_path.c_str(), cfg.trust_domain().c_str(),
+                state.settings.inventory.hosts_size(), state.registry.all().size(),
+                cfg.listen().c_str());
+    return 0;
+  }
+
+  auto creds = preflight::MakeServerCredentials(cfg.tls());
+  if (!creds.ok()) return UsageError(absl::StrCat(config_path, ": ", creds.status().message()));
+  auto store = Store::Open(cfg.data_dir());
+  if (!store.ok()) {
+    Log(absl::StrCat("cannot open the store: ", store.status().ToString()));
+    return 1;
+  }
+  state.store = std::move(*store);
+  state.pool = std::make_unique<WorkerPool>(static_cast<int>(cfg.worker_threads()));
+
+  IngestService ingest(state);
+  QueryService query(state);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(cfg.listen(), *creds, &port);
+  builder.RegisterService(&ingest);
+  builder.RegisterService(&query);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(cfg.max_report_bytes()));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 30'000);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    Log(absl::StrCat("cannot listen on ", cfg.listen()));
+    return 1;
+  }
+  std::string host_part = cfg.listen().substr(0, cfg.listen().rfind(':'));
+  Log(absl::StrCat("listening on ", host_part, ":", port, " (trust domain ", cfg.trust_domain(),
+                   ", ", state.settings.inventory.hosts_size(), " inventory hosts, store ",
+                   cfg.data_dir(), ")"));
+  if (!port_file.empty()) {
+    std::ofstream(port_file) << port << "\n";
+  }
+
+  int sig = 0;
+  sigwait(&set, &sig);
+  Log(absl::StrCat("signal ", sig, ", shutting down"));
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Wait();
+  state.pool.reset();
+  state.store.reset();
+  return 0;
+}

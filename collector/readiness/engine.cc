@@ -1,0 +1,201 @@
+#include "collector/readiness/engine.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace preflight::collector {
+namespace {
+
+bool Contains(const google::protobuf::RepeatedPtrField<std::string>& list, const std::string& s) {
+  return std::find(list.begin(), list.end(), s) != list.end();
+}
+
+bool BlocksReadiness(v1::CheckStatus status) {
+  return status == v1::FAIL || status == v1::UNKNOWN || status == v1::PENDING ||
+         status == v1::CHECK_STATUS_UNSPECIFIED;
+}
+
+}  // namespace
+
+std::string StatusName(v1::CheckStatus status) {
+  switch (status) {
+    case v1::PASS:
+      return "PASS";
+    case v1::WARN:
+      return "WARN";
+    case v1::FAIL:
+      return "FAIL";
+    case v1::UNKNOWN:
+      return "UNKNOWN";
+    case v1::NOT_APPLICABLE:
+      return "NOT_APPLICABLE";
+    case v1::PENDING:
+      return "PENDING";
+    case v1::ATTESTED:
+      return "ATTESTED";
+    case v1::WAIVED:
+      return "WAIVED";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+std::string SeverityName(v1::Severity severity) {
+  return severity == v1::ADVISORY ? "advisory" : "blocker";
+}
+
+v1::Policy WithPolicyDefaults(v1::Policy policy) {
+  if (policy.gating_environments().empty()) {
+    for (const char* env : {"production", "staging", "backup"}) {
+      policy.add_gating_environments(env);
+    }
+  }
+  if (policy.staleness_seconds() == 0) policy.set_staleness_seconds(900);
+  return policy;
+}
+
+bool Applies(const v1::CheckInfo& check, const v1::InventoryHost& host, std::string* reason) {
+  if (!check.environments().empty() && !Contains(check.environments(), host.environment())) {
+    if (reason != nullptr) {
+      *reason = absl::StrCat("applies to environments ", absl::StrJoin(check.environments(), ", "),
+                             "; this host is ", host.environment());
+    }
+    return false;
+  }
+  if (!check.roles().empty()) {
+    bool any = std::any_of(host.roles().begin(), host.roles().end(),
+                           [&](const std::string& r) { return Contains(check.roles(), r); });
+    if (!any) {
+      if (reason != nullptr) {
+        *reason = absl::StrCat("applies to roles ", absl::StrJoin(check.roles(), ", "),
+                               "; this host has ",
+                               host.roles().empty() ? "none" : absl::StrJoin(host.roles(), ", "));
+      }
+      return false;
+    }
+  }
+  return true;
+}
+
+v1::HostVerdicts Evaluate(const CheckRegistry& registry, const v1::InventoryHost& host,
+                          const v1::Policy& policy, const v1::FactReport& report, absl::Time now) {
+  v1::HostVerdicts out;
+  out.set_host_id(host.id());
+  out.set_agent_instance(report.agent_instance());
+  out.set_sequence(report.sequence());
+  out.set_collected_at_unix_ms(report.collected_at_unix_ms());
+  out.set_received_at_unix_ms(absl::ToUnixMillis(now));
+  out.set_evaluated_at_unix_ms(absl::ToUnixMillis(now));
+  EvalContext ctx{host, policy, now};
+  for (const Check& check : registry.all()) {
+    if (!check.evaluate) continue;
+    v1::Verdict verdict;
+    std::string reason;
+    if (!Applies(check.info, host, &reason)) {
+      verdict.set_status(v1::NOT_APPLICABLE);
+      *verdict.add_evidence() = MakeEvidence(reason, "inventory");
+    } else {
+      verdict = check.evaluate(report, ctx);
+    }
+    verdict.set_check_id(check.info.id());
+    *out.add_verdicts() = std::move(verdict);
+  }
+  return out;
+}
+
+v1::HostStatus BuildHostStatus(const CheckRegistry& registry, const v1::InventoryHost& host,
+                               const v1::Policy& policy,
+                               const std::optional<v1::HostVerdicts>& latest, absl::Time now) {
+  v1::HostStatus status;
+  status.set_host_id(host.id());
+  status.set_environment(host.environment());
+  *status.mutable_roles() = host.roles();
+  status.set_gating(Contains(policy.gating_environments(), host.environment()));
+  status.set_reported(latest.has_value());
+  if (latest.has_value()) {
+    status.set_last_report_unix_ms(latest->collected_at_unix_ms());
+    status.set_agent_instance(latest->agent_instance());
+    status.set_sequence(latest->sequence());
+    absl::Time last = absl::FromUnixMillis(
+        std::max(latest->collected_at_unix_ms(), latest->received_at_unix_ms()));
+    status.set_stale(now - last > absl::Seconds(policy.staleness_seconds()));
+  } else {
+    status.set_stale(true);
+  }
+  bool ready = status.reported() && !status.stale();
+  for (const Check& check : registry.all()) {
+    if (check.info.manual()) continue;  // fleet-wide, see BuildFleetStatus
+    v1::CheckResult* result = status.add_checks();
+    *result->mutable_check() = check.info;
+    const v1::Verdict* found = nullptr;
+    if (latest.has_value()) {
+      for (const v1::Verdict& v : latest->verdicts()) {
+        if (v.check_id() == check.info.id()) found = &v;
+      }
+    }
+    if (found != nullptr) {
+      result->set_status(found->status());
+      *result->mutable_evidence() = found->evidence();
+    } else {
+      result->set_status(v1::UNKNOWN);
+      *result->add_evidence() = MakeEvidence(
+          latest.has_value() ? "not evaluated yet: the next report will" : "no report received",
+          "collector");
+    }
+    if (check.info.severity() == v1::BLOCKER && BlocksReadiness(result->status())) ready = false;
+  }
+  status.set_ready(ready);
+  return status;
+}
+
+v1::FleetStatus BuildFleetStatus(const CheckRegistry& registry, const v1::Policy& policy,
+                                 std::vector<v1::HostStatus> hosts, absl::Time now) {
+  v1::FleetStatus fleet;
+  fleet.set_generated_at_unix_ms(absl::ToUnixMillis(now));
+  *fleet.mutable_gating_environments() = policy.gating_environments();
+  fleet.set_staleness_seconds(policy.staleness_seconds());
+  bool ready = true;
+  int gating_hosts = 0;
+  for (const v1::HostStatus& h : hosts) {
+    if (!h.gating()) continue;
+    ++gating_hosts;
+    if (!h.reported()) {
+      ready = false;
+      fleet.add_reasons(absl::StrCat(h.host_id(), ": has never reported"));
+      continue;
+    }
+    if (h.stale()) {
+      ready = false;
+      fleet.add_reasons(absl::StrCat(h.host_id(), ": no report for over ",
+                                     policy.staleness_seconds(), "s (stale)"));
+    }
+    for (const v1::CheckResult& c : h.checks()) {
+      if (c.check().severity() == v1::BLOCKER && BlocksReadiness(c.status())) {
+        ready = false;
+        fleet.add_reasons(
+            absl::StrCat(h.host_id(), ": ", c.check().id(), " is ", StatusName(c.status())));
+      }
+    }
+  }
+  if (gating_hosts == 0) {
+    ready = false;
+    fleet.add_reasons(absl::StrCat("no inventory host is in a gating environment (",
+                                   absl::StrJoin(policy.gating_environments(), ", "), ")"));
+  }
+  for (const Check& check : registry.all()) {
+    if (!check.info.manual()) continue;
+    v1::CheckResult* item = fleet.add_manual_items();
+    *item->mutable_check() = check.info;
+    item->set_status(v1::PENDING);
+    *item->add_evidence() = MakeEvidence("not attested", "collector");
+    ready = false;
+    fleet.add_reasons(absl::StrCat(check.info.id(), " is PENDING (needs an attestation)"));
+  }
+  for (v1::HostStatus& h : hosts) *fleet.add_hosts() = std::move(h);
+  fleet.set_ready(ready);
+  return fleet;
+}
+
+}  // namespace preflight::collector

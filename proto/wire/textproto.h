@@ -1,0 +1,33 @@
+// Loading configuration written in protobuf text format, with errors that name
+// the file, line and column.
+#ifndef PREFLIGHT_PROTO_WIRE_TEXTPROTO_H_
+#define PREFLIGHT_PROTO_WIRE_TEXTPROTO_H_
+
+#include <google/protobuf/message.h>
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace preflight {
+
+// Reads a whole file (up to max_bytes) into a string.
+absl::StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes = 16 << 20);
+
+// Parses `content` into `message`. On error the status message is
+// "<name>:<line>:<column>: <what>" (1-based), one line per error.
+absl::Status ParseTextProto(absl::string_view content, absl::string_view name,
+                            google::protobuf::Message* message);
+
+// ReadFileToString + ParseTextProto.
+absl::Status LoadTextProtoFile(const std::string& path, google::protobuf::Message* message);
+
+// `path` made absolute relative to the directory of `relative_to` (a file).
+// Absolute paths and empty strings are returned unchanged.
+std::string ResolveRelativeTo(const std::string& path, const std::string& relative_to);
+
+}  // namespace preflight
+
+#endif  // PREFLIGHT_PROTO_WIRE_TEXTPROTO_H_

@@ -1,0 +1,34 @@
+// gRPC credentials for mutual TLS from a TlsFiles config. There is no
+// plaintext mode: every program talks TLS with client certificates.
+#ifndef PREFLIGHT_PROTO_WIRE_TLS_H_
+#define PREFLIGHT_PROTO_WIRE_TLS_H_
+
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "preflight/v1/config.pb.h"
+
+namespace preflight {
+
+// Server side: presents cert/key, requires and verifies a client certificate
+// chaining to ca_file.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const v1::TlsFiles& files);
+
+// Client side: presents cert/key and verifies the server against ca_file.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
+    const v1::TlsFiles& files);
+
+// A channel to `target` with the credentials above (and the server name
+// override when set), with keepalive so a dead peer is noticed.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& target,
+                                                           const v1::TlsFiles& files);
+
+}  // namespace preflight
+
+#endif  // PREFLIGHT_PROTO_WIRE_TLS_H_
