@@ -151,7 +151,14 @@ absl::Status AgentLoop::Session(Mode mode, absl::Time deadline, absl::Time& next
     }
   }
   stream->WritesDone();
-  if (!drained) context.TryCancel();
+  bool server_ended;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    server_ended = read_done;
+  }
+  // Cancel only a stream the collector has not ended itself, so that its
+  // status (e.g. PERMISSION_DENIED with the reason) reaches Finish().
+  if (!drained && !server_ended) context.TryCancel();
   reader.join();
   grpc::Status status = stream->Finish();
   {

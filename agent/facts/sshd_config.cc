@@ -113,12 +113,15 @@ void ParseSshdConfig(absl::string_view content, absl::string_view file, v1::Sshd
       match_block = static_cast<uint32_t>(fact.match_blocks_size());
     }
     v1::SshdDirective* d = fact.add_directives();
-    d->set_keyword(std::move(lower));
+    d->set_keyword(lower);
     for (std::string& a : *args) d->add_args(std::move(a));
     d->set_file(std::string(file));
     d->set_line(line_no);
     d->set_match_block(match_block);
-    if (lower == "include" && on_include) on_include(*args, line_no, match_block);
+    if (lower == "include" && on_include) {
+      on_include(std::vector<std::string>(d->args().begin(), d->args().end()), line_no,
+                 match_block);
+    }
   }
 }
 

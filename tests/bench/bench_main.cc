@@ -1,0 +1,102 @@
+// Benchmarks: they measure and print; they assert nothing.
+//   build/tests/preflight_bench [--benchmark_filter=...]
+#include <benchmark/benchmark.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "agent/facts/fact_collector.h"
+#include "agent/facts/sshd_config.h"
+#include "agent/host/rooted_host_env.h"
+#include "collector/checks/check.h"
+#include "collector/readiness/engine.h"
+#include "collector/store/keys.h"
+#include "collector/store/store.h"
+
+namespace {
+
+std::string SampleSshdConfig(int lines) {
+  std::string out = "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\n";
+  for (int i = 0; i < lines; ++i) {
+    absl::StrAppend(&out, "# comment ", i, "\nAcceptEnv LANG_", i, " \"LC_", i, " x\"\n");
+  }
+  absl::StrAppend(&out, "Match User provision\n  AuthenticationMethods publickey\nMatch all\n");
+  return out;
+}
+
+void BM_ParseSshdConfig(benchmark::State& state) {
+  std::string config = SampleSshdConfig(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    preflight::v1::SshdConfigFact fact;
+    preflight::agent::ParseSshdConfig(config, "/etc/ssh/sshd_config", fact);
+    benchmark::DoNotOptimize(fact);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * config.size()));
+}
+BENCHMARK(BM_ParseSshdConfig)->Arg(10)->Arg(1000);
+
+void BM_CollectReportFixture(benchmark::State& state) {
+  auto env = preflight::agent::RootedHostEnv::Create(std::string(PREFLIGHT_SOURCE_DIR) +
+                                                     "/tests/fixtures/hosts/opencrvs-manager");
+  auto collectors = preflight::agent::BuiltinCollectors();
+  preflight::agent::CollectOptions options;
+  for (auto _ : state) {
+    auto report = preflight::agent::CollectReport(**env, options, collectors);
+    benchmark::DoNotOptimize(report);
+  }
+}
+BENCHMARK(BM_CollectReportFixture);
+
+void BM_ReportKey(benchmark::State& state) {
+  uint64_t seq = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        preflight::collector::ReportKey("prod-01", "0123456789abcdef0123456789abcdef", ++seq));
+  }
+}
+BENCHMARK(BM_ReportKey);
+
+// One synced ingest per iteration (evaluation included), from `threads`
+// threads: RocksDB group-commits concurrent synced writes.
+void BM_StoreIngestSynced(benchmark::State& state) {
+  static std::unique_ptr<preflight::collector::Store> store;
+  static std::string dir;
+  static preflight::collector::CheckRegistry registry;
+  if (state.thread_index() == 0) {
+    char tmpl[] = "/tmp/preflight-bench-XXXXXX";
+    dir = mkdtemp(tmpl);
+    store = std::move(*preflight::collector::Store::Open(dir));
+    if (registry.all().empty()) preflight::collector::RegisterBuiltinChecks(registry);
+  }
+  preflight::v1::InventoryHost host;
+  host.set_id(absl::StrCat("host-", state.thread_index()));
+  host.set_environment("production");
+  preflight::v1::Policy policy = preflight::collector::WithPolicyDefaults({});
+  preflight::v1::FactReport report;
+  report.set_agent_instance("0123456789abcdef0123456789abcdef");
+  preflight::agent::ParseSshdConfig(SampleSshdConfig(20), "/etc/ssh/sshd_config",
+                                    *report.mutable_sshd());
+  report.mutable_sshd()->mutable_collection()->set_state(preflight::v1::Collection::OK);
+  uint64_t seq = 0;
+  for (auto _ : state) {
+    report.set_sequence(++seq);
+    report.set_collected_at_unix_ms(static_cast<int64_t>(seq));
+    auto r = store->Ingest(host.id(), report, [&](const preflight::v1::FactReport& rep) {
+      return preflight::collector::Evaluate(registry, host, policy, rep, absl::Now());
+    });
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  if (state.thread_index() == 0) {
+    store.reset();
+    std::string cmd = "rm -rf " + dir;
+    (void)system(cmd.c_str());
+  }
+}
+BENCHMARK(BM_StoreIngestSynced)->Threads(1)->Threads(8)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

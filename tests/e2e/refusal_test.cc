@@ -1,0 +1,202 @@
+// Refusals at the collector, with real certificates and a real collector
+// process: each is refused with a clear status and logged.
+#include <google/protobuf/text_format.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "preflight/v1/ingest.grpc.pb.h"
+#include "preflight/v1/query.grpc.pb.h"
+#include "proto/wire/textproto.h"
+#include "proto/wire/tls.h"
+#include "tests/support/cluster.h"
+
+namespace preflight::testing {
+namespace {
+
+v1::Inventory OneHost() {
+  v1::Inventory inv;
+  auto* h = inv.add_hosts();
+  h->set_id("prod-01");
+  h->set_environment("production");
+  auto* other = inv.add_hosts();
+  other->set_id("prod-02");
+  other->set_environment("production");
+  return inv;
+}
+
+class RefusalTest : public ::testing::Test {
+ protected:
+  RefusalTest() : cluster_(OneHost()) {}
+  void SetUp() override { cluster_.StartCollector(); }
+
+  std::shared_ptr<grpc::Channel> Channel(const v1::TlsFiles& tls) {
+    auto channel = MakeChannel(cluster_.target(), tls);
+    EXPECT_TRUE(channel.ok()) << channel.status();
+    return *channel;
+  }
+
+  grpc::Status QueryWith(std::shared_ptr<grpc::Channel> channel) {
+    auto stub = v1::Query::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::FleetStatus out;
+    return stub->GetFleetStatus(&ctx, v1::FleetStatusRequest(), &out);
+  }
+
+  // Opens a stream, sends `messages`, half-closes and returns the final status.
+  grpc::Status StreamWith(std::shared_ptr<grpc::Channel> channel,
+                          const std::vector<v1::AgentMessage>& messages, int* acks = nullptr) {
+    auto stub = v1::Ingest::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto stream = stub->Stream(&ctx);
+    for (const auto& m : messages) {
+      if (!stream->Write(m)) break;
+    }
+    stream->WritesDone();
+    v1::CollectorMessage in;
+    int n = 0;
+    while (stream->Read(&in)) n += in.has_ack() ? 1 : 0;
+    if (acks != nullptr) *acks = n;
+    return stream->Finish();
+  }
+
+  static v1::AgentMessage Hello(const std::string& host) {
+    v1::AgentMessage m;
+    m.mutable_hello()->set_host_id(host);
+    m.mutable_hello()->set_agent_instance("0123456789abcdef0123456789abcdef");
+    return m;
+  }
+
+  static v1::AgentMessage Report(const std::string& host, uint64_t seq) {
+    v1::AgentMessage m;
+    m.mutable_report()->set_host_id(host);
+    m.mutable_report()->set_agent_instance("0123456789abcdef0123456789abcdef");
+    m.mutable_report()->set_sequence(seq);
+    m.mutable_report()->set_collected_at_unix_ms(1);
+    return m;
+  }
+
+  TestCluster cluster_;
+};
+
+TEST_F(RefusalTest, OwnHostReportIsAcked) {
+  int acks = 0;
+  grpc::Status s = StreamWith(Channel(cluster_.pki().HostTls("prod-01")),
+                              {Hello("prod-01"), Report("prod-01", 1)}, &acks);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(acks, 1);
+}
+
+TEST_F(RefusalTest, NoClientCertificate) {
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = ReadFile(cluster_.pki().ca());
+  grpc::ChannelArguments args;
+  auto channel = grpc::CreateCustomChannel(cluster_.target(), grpc::SslCredentials(options), args);
+  grpc::Status s = QueryWith(channel);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_FALSE(StreamWith(channel, {Hello("prod-01"), Report("prod-01", 1)}).ok());
+}
+
+TEST_F(RefusalTest, CertificateFromAnotherCa) {
+  TestPki other(cluster_.dir().Join("other-pki"), TestCluster::kTrustDomain);
+  other.IssueHost("prod-01");
+  other.IssueOperator("alice");
+  // The client trusts the real CA, so only the collector's check decides.
+  v1::TlsFiles host = other.HostTls("prod-01");
+  host.set_ca_file(cluster_.pki().ca());
+  int acks = 0;
+  grpc::Status s = StreamWith(Channel(host), {Hello("prod-01"), Report("prod-01", 1)}, &acks);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(acks, 0);
+  v1::TlsFiles op = other.OperatorTls("alice");
+  op.set_ca_file(cluster_.pki().ca());
+  EXPECT_FALSE(QueryWith(Channel(op)).ok());
+  // And the agent binary says it was not delivered.
+  v1::AgentConfig config;
+  ASSERT_TRUE(LoadTextProtoFile(cluster_.AgentConfig("prod-01", 3), &config).ok());
+  *config.mutable_tls() = host;
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(config, &text);
+  WriteFile(cluster_.dir().Join("foreign.textproto"), text);
+  RunResult r =
+      RunProcess({PREFLIGHT_AGENT_BIN, "--config", cluster_.dir().Join("foreign.textproto"),
+                  "--once", "--root", FixtureRoot("opencrvs-manager")},
+                 absl::Seconds(60));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+}
+
+TEST_F(RefusalTest, AgentClaimingAnotherHost) {
+  auto channel = Channel(cluster_.pki().HostTls("prod-01"));
+  grpc::Status s = StreamWith(channel, {Hello("prod-02")});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "prod-02")) << s.error_message();
+
+  int acks = 0;
+  s = StreamWith(channel, {Hello("prod-01"), Report("prod-02", 1)}, &acks);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "may not report for host 'prod-02'"))
+      << s.error_message();
+  EXPECT_EQ(acks, 0);
+  EXPECT_TRUE(absl::StrContains(cluster_.collector_log(), "refused")) << cluster_.collector_log();
+}
+
+TEST_F(RefusalTest, HostMissingFromInventory) {
+  cluster_.pki().IssueHost("ghost");
+  grpc::Status s =
+      StreamWith(Channel(cluster_.pki().HostTls("ghost")), {Hello("ghost"), Report("ghost", 1)});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "'ghost' is not in the collector's inventory"))
+      << s.error_message();
+  // The agent binary gives up at once with that message, exit 1.
+  RunResult r = cluster_.AgentOnce("ghost", FixtureRoot("opencrvs-manager"), 20);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(r.err, "not in the collector's inventory")) << r.err;
+  EXPECT_TRUE(absl::StrContains(cluster_.collector_log(), "ghost")) << cluster_.collector_log();
+}
+
+TEST_F(RefusalTest, AgentMayNotQuery) {
+  grpc::Status s = QueryWith(Channel(cluster_.pki().HostTls("prod-01")));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "host/prod-01")) << s.error_message();
+  EXPECT_TRUE(absl::StrContains(cluster_.collector_log(), "refused")) << cluster_.collector_log();
+}
+
+TEST_F(RefusalTest, OperatorMayNotStreamReports) {
+  grpc::Status s = StreamWith(Channel(cluster_.pki().OperatorTls("alice")),
+                              {Hello("prod-01"), Report("prod-01", 1)});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "operator/alice")) << s.error_message();
+}
+
+TEST_F(RefusalTest, AuditorMayRead) {
+  cluster_.pki().IssueAuditor("rev");
+  EXPECT_TRUE(QueryWith(Channel(cluster_.pki().AuditorTls("rev"))).ok());
+}
+
+TEST_F(RefusalTest, MalformedReportIsRefused) {
+  v1::AgentMessage bad = Report("prod-01", 0);
+  grpc::Status s = StreamWith(Channel(cluster_.pki().HostTls("prod-01")), {Hello("prod-01"), bad});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  v1::AgentMessage empty;
+  s = StreamWith(Channel(cluster_.pki().HostTls("prod-01")), {empty});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+}
+
+TEST_F(RefusalTest, OversizedReportIsRefusedAndCollectorSurvives) {
+  v1::AgentMessage big = Report("prod-01", 1);
+  big.mutable_report()->set_hostname(std::string(5 << 20, 'x'));  // over the 4 MiB default
+  grpc::Status s = StreamWith(Channel(cluster_.pki().HostTls("prod-01")), {Hello("prod-01"), big});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_TRUE(cluster_.collector_running());
+  int acks = 0;
+  s = StreamWith(Channel(cluster_.pki().HostTls("prod-01")),
+                 {Hello("prod-01"), Report("prod-01", 2)}, &acks);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(acks, 1);
+}
+
+}  // namespace
+}  // namespace preflight::testing

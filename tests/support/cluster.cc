@@ -1,0 +1,121 @@
+#include "tests/support/cluster.h"
+
+#include <google/protobuf/text_format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace preflight::testing {
+
+std::string FixtureRoot(const std::string& name) {
+  return absl::StrCat(PREFLIGHT_FIXTURES, "/hosts/", name);
+}
+
+TestCluster::TestCluster(v1::Inventory inventory, v1::Policy policy)
+    : inventory_(std::move(inventory)), policy_(std::move(policy)) {
+  pki_ = std::make_unique<TestPki>(dir_.Join("pki"), kTrustDomain);
+  for (const auto& h : inventory_.hosts()) pki_->IssueHost(h.id());
+  pki_->IssueOperator("alice");
+}
+
+TestCluster::~TestCluster() {
+  if (collector_ != nullptr && collector_->running()) {
+    collector_->Signal(SIGTERM);
+    if (collector_->Wait(absl::Seconds(10)) < 0) collector_->Signal(SIGKILL);
+  }
+}
+
+void TestCluster::StartCollector(const std::vector<std::string>& extra) {
+  v1::CollectorConfig config;
+  config.set_listen("127.0.0.1:0");
+  config.set_data_dir(data_dir());
+  config.set_trust_domain(kTrustDomain);
+  *config.mutable_tls() = pki_->CollectorTls();
+  *config.mutable_inventory() = inventory_;
+  *config.mutable_policy() = policy_;
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(config, &text);
+  std::string config_path = dir_.Join("collector.textproto");
+  WriteFile(config_path, text);
+  std::string port_file = dir_.Join(absl::StrCat("port.", ++starts_));
+  std::vector<std::string> argv = {PREFLIGHT_COLLECTOR_BIN, "--config", config_path, "--port-file",
+                                   port_file};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  // Each start appends to one log, so a test can read the whole history.
+  std::string log = dir_.Join(absl::StrCat("collector.", starts_, ".log"));
+  collector_ = Process::Start(argv, dir_.Join("collector.out"), log);
+  bool up = WaitFor(
+      [&] {
+        std::string p(absl::StripAsciiWhitespace(ReadFile(port_file)));
+        return !p.empty() && absl::SimpleAtoi(p, &port_) && port_ > 0;
+      },
+      absl::Seconds(30));
+  ASSERT_TRUE(up) << "collector did not start:\n" << ReadFile(log);
+}
+
+void TestCluster::StopCollector(int sig) {
+  ASSERT_NE(collector_, nullptr);
+  collector_->Signal(sig);
+  ASSERT_GE(collector_->Wait(absl::Seconds(30)), 0) << "collector did not stop";
+}
+
+bool TestCluster::collector_running() { return collector_ != nullptr && collector_->running(); }
+
+std::string TestCluster::target() const { return absl::StrCat("localhost:", port_); }
+
+std::string TestCluster::collector_log() const {
+  std::string all;
+  for (int i = 1; i <= starts_; ++i) {
+    absl::StrAppend(&all, ReadFile(dir_.Join(absl::StrCat("collector.", i, ".log"))));
+  }
+  return all;
+}
+
+std::string TestCluster::SpoolDir(const std::string& host) const {
+  return dir_.Join(absl::StrCat("agent-", host, "/spool"));
+}
+
+std::string TestCluster::AgentConfig(const std::string& host, int ack_timeout_seconds) {
+  v1::AgentConfig config;
+  config.set_collector(target());
+  *config.mutable_tls() = pki_->HostTls(host);
+  config.set_spool_dir(SpoolDir(host));
+  config.set_ack_timeout_seconds(static_cast<uint32_t>(ack_timeout_seconds));
+  config.set_host_id(host);
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(config, &text);
+  std::string path = dir_.Join(absl::StrCat("agent-", host, "/agent.textproto"));
+  WriteFile(path, text);
+  return path;
+}
+
+RunResult TestCluster::AgentOnce(const std::string& host, const std::string& root,
+                                 int ack_timeout_seconds) {
+  std::string config = AgentConfig(host, ack_timeout_seconds);
+  return RunProcess({PREFLIGHT_AGENT_BIN, "--config", config, "--once", "--root", root},
+                    absl::Seconds(ack_timeout_seconds + 30));
+}
+
+std::unique_ptr<Process> TestCluster::StartAgentOnce(const std::string& host,
+                                                     const std::string& root,
+                                                     int ack_timeout_seconds) {
+  std::string config = AgentConfig(host, ack_timeout_seconds);
+  std::string base = dir_.Join(absl::StrCat("agent-", host, "/once"));
+  return Process::Start({PREFLIGHT_AGENT_BIN, "--config", config, "--once", "--root", root},
+                        base + ".out", base + ".err");
+}
+
+RunResult TestCluster::Ctl(const std::vector<std::string>& args) {
+  v1::TlsFiles tls = pki_->OperatorTls("alice");
+  std::vector<std::string> argv = {PREFLIGHT_CTL_BIN, "--collector",   target(),
+                                   "--cert",          tls.cert_file(), "--key",
+                                   tls.key_file(),    "--ca",          tls.ca_file()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv, absl::Seconds(30));
+}
+
+}  // namespace preflight::testing

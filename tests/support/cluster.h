@@ -1,0 +1,69 @@
+// A real preflight deployment for end-to-end tests: a PKI made with
+// certs/preflight-certs, a preflight-collector process on loopback port 0 with
+// its own RocksDB directory, and helpers to run preflight-agent and
+// preflightctl as processes.
+#ifndef PREFLIGHT_TESTS_SUPPORT_CLUSTER_H_
+#define PREFLIGHT_TESTS_SUPPORT_CLUSTER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "preflight/v1/config.pb.h"
+#include "tests/support/pki.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace preflight::testing {
+
+class TestCluster {
+ public:
+  static constexpr char kTrustDomain[] = "test.local";
+
+  // Issues certificates for every inventory host and for operator "alice".
+  explicit TestCluster(v1::Inventory inventory, v1::Policy policy = {});
+  ~TestCluster();
+
+  // Starts the collector and waits until it listens. `extra` flags are
+  // appended (e.g. test hooks). Fails the test if it does not come up.
+  void StartCollector(const std::vector<std::string>& extra = {});
+  // Sends `sig` and waits for the process to end.
+  void StopCollector(int sig);
+  bool collector_running();
+  int port() const { return port_; }
+  std::string target() const;
+  std::string collector_log() const;
+  std::string data_dir() const { return dir_.Join("data"); }
+
+  // Writes the agent config of `host` (spool in its own directory) and returns
+  // its path.
+  std::string AgentConfig(const std::string& host, int ack_timeout_seconds = 20);
+  std::string SpoolDir(const std::string& host) const;
+  // preflight-agent --config <host's config> --once --root <root>.
+  RunResult AgentOnce(const std::string& host, const std::string& root,
+                      int ack_timeout_seconds = 20);
+  // The same, in the background.
+  std::unique_ptr<Process> StartAgentOnce(const std::string& host, const std::string& root,
+                                          int ack_timeout_seconds);
+  // preflightctl with operator alice's certificate and --collector.
+  RunResult Ctl(const std::vector<std::string>& args);
+
+  TestPki& pki() { return *pki_; }
+  TempDir& dir() { return dir_; }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<TestPki> pki_;
+  v1::Inventory inventory_;
+  v1::Policy policy_;
+  std::unique_ptr<Process> collector_;
+  int port_ = 0;
+  int starts_ = 0;
+};
+
+// A fixture host root under tests/fixtures/hosts.
+std::string FixtureRoot(const std::string& name);
+
+}  // namespace preflight::testing
+
+#endif  // PREFLIGHT_TESTS_SUPPORT_CLUSTER_H_

@@ -1,0 +1,35 @@
+// A deployment PKI made at test time with certs/preflight-certs.
+#ifndef PREFLIGHT_TESTS_SUPPORT_PKI_H_
+#define PREFLIGHT_TESTS_SUPPORT_PKI_H_
+
+#include <string>
+
+#include "preflight/v1/config.pb.h"
+
+namespace preflight::testing {
+
+class TestPki {
+ public:
+  // Creates a CA for `trust_domain` in `dir` and a collector certificate for
+  // localhost/127.0.0.1. Aborts the test on failure.
+  TestPki(std::string dir, std::string trust_domain);
+
+  void IssueHost(const std::string& id);
+  void IssueOperator(const std::string& name);
+  void IssueAuditor(const std::string& name);
+
+  const std::string& dir() const { return dir_; }
+  std::string ca() const { return dir_ + "/ca.pem"; }
+  v1::TlsFiles CollectorTls() const;
+  v1::TlsFiles HostTls(const std::string& id) const;
+  v1::TlsFiles OperatorTls(const std::string& name) const;
+  v1::TlsFiles AuditorTls(const std::string& name) const;
+
+ private:
+  void Run(const std::vector<std::string>& args);
+  std::string dir_;
+};
+
+}  // namespace preflight::testing
+
+#endif  // PREFLIGHT_TESTS_SUPPORT_PKI_H_
