@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything preflight needs to build and test on Debian 12, from
+# Debian's own packages. Run as root. Idempotent.
+set -euo pipefail
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps.sh: run as root (apt-get install)" >&2
+  exit 2
+fi
+export DEBIAN_FRONTEND=noninteractive
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libssl-dev openssl librocksdb-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # Reference programs the tests compare against.
+  openssh-server openssh-client logrotate python3
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps.sh: installing ${missing[*]}"
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps.sh: all packages present"
+fi
