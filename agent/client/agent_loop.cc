@@ -86,10 +86,10 @@ absl::Status AgentLoop::Session(Mode mode, absl::Time deadline, absl::Time& next
     while (stream->Read(&in)) {
       std::lock_guard<std::mutex> lock(mu_);
       if (in.has_ack()) {
-        if (in.ack().agent_instance() == spool_.instance()) {
-          absl::Status s = spool_.Ack(in.ack().sequence());
-          if (!s.ok()) Log(absl::StrCat("cannot remove acked report: ", s.message()));
-        }
+        // Sequence numbers are unique within the spool, whatever instance a
+        // pending report was made under.
+        absl::Status s = spool_.Ack(in.ack().sequence());
+        if (!s.ok()) Log(absl::StrCat("cannot remove acked report: ", s.message()));
       } else if (in.has_welcome()) {
         welcomed = true;
         Log(absl::StrCat("connected to collector as host '", in.welcome().host_id(), "'"));

@@ -1,11 +1,13 @@
 #include "agent/facts/sshd_config.h"
 
 #include <fnmatch.h>
+#include <unistd.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "agent/facts/sshd_effective.h"
 
 namespace preflight::agent {
 namespace {
@@ -100,6 +102,10 @@ void ParseSshdConfig(absl::string_view content, absl::string_view file, v1::Sshd
       problem(line_no, absl::StrCat("\"", keyword, "\": ", args.status().message()));
       continue;
     }
+    if (args->empty()) {  // e.g. "PermitRootLogin # nothing": sshd refuses to start
+      problem(line_no, absl::StrCat("no argument after keyword \"", keyword, "\""));
+      continue;
+    }
     if (static_cast<size_t>(fact.directives_size()) >= kMaxDirectives) {
       problem(line_no, absl::StrCat("more than ", kMaxDirectives, " directives; rest ignored"));
       break;
@@ -131,43 +137,23 @@ constexpr int kMaxIncludeDepth = 16;
 
 bool HasGlob(absl::string_view s) { return s.find_first_of("*?[") != absl::string_view::npos; }
 
-class SshdConfigCollector : public FactCollector {
+class SshdConfigReader {
  public:
-  absl::string_view name() const override { return "sshd"; }
+  SshdConfigReader(HostEnv& env, const CollectOptions& options) : env_(env), options_(options) {}
 
-  v1::Collection* Collect(HostEnv& env, const CollectOptions& options,
-                          v1::FactReport& report) override {
-    v1::SshdConfigFact& fact = *report.mutable_sshd();
-    v1::Collection* collection = fact.mutable_collection();
-    fact.set_main_file(std::string(kMainFile));
-    auto data = env.ReadFile(kMainFile, options.max_file_bytes);
-    if (!data.ok()) {
-      bool absent = absl::IsNotFound(data.status());
-      collection->set_state(absent ? v1::Collection::ABSENT : v1::Collection::ERROR);
-      collection->set_error(std::string(data.status().message()));
-      return collection;
-    }
-    fact.add_files(std::string(kMainFile));
-    ParseFile(env, options, data->content, kMainFile, 0, 0, fact);
-    collection->set_state(v1::Collection::OK);
-    return collection;
-  }
-
- private:
-  void ParseFile(HostEnv& env, const CollectOptions& options, absl::string_view content,
-                 absl::string_view file, int depth, uint32_t match_block,
+  void ParseFile(absl::string_view content, absl::string_view file, int depth, uint32_t match_block,
                  v1::SshdConfigFact& fact) {
     ParseSshdConfig(content, file, fact, match_block,
                     [&](const std::vector<std::string>& args, uint32_t line, uint32_t block) {
                       for (const std::string& arg : args) {
-                        Include(env, options, arg, file, line, depth + 1, block, fact);
+                        Include(arg, file, line, depth + 1, block, fact);
                       }
                     });
   }
 
-  void Include(HostEnv& env, const CollectOptions& options, const std::string& arg,
-               absl::string_view from, uint32_t line, int depth, uint32_t block,
-               v1::SshdConfigFact& fact) {
+ private:
+  void Include(const std::string& arg, absl::string_view from, uint32_t line, int depth,
+               uint32_t block, v1::SshdConfigFact& fact) {
     auto problem = [&](std::string message) {
       v1::ParseProblem* p = fact.add_problems();
       p->set_file(std::string(from));
@@ -188,7 +174,7 @@ class SshdConfigCollector : public FactCollector {
       return;
     }
     if (HasGlob(base)) {
-      auto entries = env.ListDir(dir);
+      auto entries = env_.ListDir(dir);
       if (!entries.ok()) {
         if (!absl::IsNotFound(entries.status())) {
           problem(absl::StrCat("Include ", arg, ": ", entries.status().message()));
@@ -204,18 +190,155 @@ class SshdConfigCollector : public FactCollector {
       files.push_back(path);
     }
     for (const std::string& f : files) {
-      auto data = env.ReadFile(f, options.max_file_bytes);
+      auto data = env_.ReadFile(f, options_.max_file_bytes);
       if (!data.ok()) {
         if (!absl::IsNotFound(data.status())) problem(std::string(data.status().message()));
         continue;
       }
       fact.add_files(f);
-      ParseFile(env, options, data->content, f, depth, block, fact);
+      ParseFile(data->content, f, depth, block, fact);
+    }
+  }
+
+  HostEnv& env_;
+  const CollectOptions& options_;
+};
+
+constexpr size_t kMaxEffectiveAccounts = 200;
+constexpr size_t kMaxOracleAccounts = 50;
+
+class SshdConfigCollector : public FactCollector {
+ public:
+  absl::string_view name() const override { return "sshd"; }
+
+  v1::Collection* Collect(HostEnv& env, const CollectOptions& options,
+                          v1::FactReport& report) override {
+    v1::SshdConfigFact& fact = *report.mutable_sshd();
+    ReadSshdConfig(env, options, kMainFile, fact);
+    if (fact.collection().state() != v1::Collection::OK) return fact.mutable_collection();
+
+    std::vector<ConnectionSpec> specs;
+    bool have_root = false;
+    for (const v1::Account& a : report.accounts().accounts()) {
+      if (a.name() != "root" && !a.login_shell()) continue;
+      if (specs.size() >= kMaxEffectiveAccounts) break;
+      have_root |= a.name() == "root";
+      specs.push_back(SpecFor(a.name(), {a.groups().begin(), a.groups().end()}));
+    }
+    if (!have_root) specs.push_back(SpecFor("root", {"root"}));
+    for (const ConnectionSpec& spec : specs)
+      *fact.add_effective() = ComputeSshdEffective(fact, spec);
+    RunOracle(env, fact);
+    return fact.mutable_collection();
+  }
+
+ private:
+  static ConnectionSpec SpecFor(std::string user, std::vector<std::string> groups) {
+    ConnectionSpec spec;
+    spec.user = std::move(user);
+    spec.groups = std::move(groups);
+    spec.host = kPublicTestAddress;
+    spec.addr = kPublicTestAddress;
+    spec.laddr = "0.0.0.0";
+    spec.lport = 22;
+    return spec;
+  }
+
+  static void RunOracle(HostEnv& env, v1::SshdConfigFact& fact) {
+    v1::SshdOracle& oracle = *fact.mutable_oracle();
+    if (!env.live()) {
+      oracle.set_skipped_reason("not live (reading the host from a directory)");
+      return;
+    }
+    if (geteuid() != 0) {
+      oracle.set_skipped_reason("not running as root");
+      return;
+    }
+    size_t n = 0;
+    for (const v1::SshdEffective& e : fact.effective()) {
+      if (++n > kMaxOracleAccounts) break;
+      auto result = env.Run({"/usr/sbin/sshd", "-T", "-C",
+                             absl::StrCat("user=", e.user(), ",host=", e.host(), ",addr=", e.addr(),
+                                          ",lport=", e.local_port())},
+                            absl::Seconds(10));
+      if (!result.ok()) {
+        oracle.set_skipped_reason(std::string(result.status().message()));
+        return;
+      }
+      if (result->exit_code != 0) {
+        oracle.add_errors(absl::StrCat(e.user(), ": sshd -T exited ", result->exit_code, ": ",
+                                       result->err.substr(0, 300)));
+        continue;
+      }
+      oracle.set_ran(true);
+      for (v1::SshdOracleDiff& d : CompareWithSshdT(e, result->out)) {
+        *oracle.add_diffs() = std::move(d);
+      }
     }
   }
 };
 
 }  // namespace
+
+void ReadSshdConfig(HostEnv& env, const CollectOptions& options, absl::string_view main_file,
+                    v1::SshdConfigFact& fact) {
+  v1::Collection* collection = fact.mutable_collection();
+  fact.set_main_file(std::string(main_file));
+  auto data = env.ReadFile(main_file, options.max_file_bytes);
+  if (!data.ok()) {
+    bool absent = absl::IsNotFound(data.status());
+    collection->set_state(absent ? v1::Collection::ABSENT : v1::Collection::ERROR);
+    collection->set_error(std::string(data.status().message()));
+    return;
+  }
+  fact.add_files(std::string(main_file));
+  SshdConfigReader(env, options).ParseFile(data->content, main_file, 0, 0, fact);
+  collection->set_state(v1::Collection::OK);
+}
+
+std::map<std::string, std::vector<std::string>> ParseSshdT(absl::string_view output) {
+  std::map<std::string, std::vector<std::string>> out;
+  for (absl::string_view line : absl::StrSplit(output, '\n', absl::SkipEmpty())) {
+    line = absl::StripAsciiWhitespace(line);
+    size_t sp = line.find(' ');
+    std::string keyword(line.substr(0, sp));
+    std::string value(sp == absl::string_view::npos ? "" : line.substr(sp + 1));
+    out[keyword].push_back(std::move(value));
+  }
+  return out;
+}
+
+std::vector<v1::SshdOracleDiff> CompareWithSshdT(const v1::SshdEffective& ours,
+                                                 absl::string_view sshd_t_output) {
+  std::map<std::string, std::vector<std::string>> theirs = ParseSshdT(sshd_t_output);
+  std::vector<v1::SshdOracleDiff> diffs;
+  for (const v1::SshdSetting& s : ours.settings()) {
+    auto it = theirs.find(s.keyword());
+    std::string mine;
+    for (const std::string& v : s.values()) {
+      absl::StrAppend(&mine, mine.empty() ? "" : " ", NormalizeSshdValue(s.keyword(), v));
+    }
+    std::string other;
+    if (it != theirs.end()) {
+      for (const std::string& v : it->second) {
+        absl::StrAppend(&other, other.empty() ? "" : " ", NormalizeSshdValue(s.keyword(), v));
+      }
+    } else if (s.keyword() == "allowusers" || s.keyword() == "denyusers" ||
+               s.keyword() == "allowgroups" || s.keyword() == "denygroups") {
+      // sshd -T prints nothing for an empty list.
+    } else {
+      continue;  // not printed by this sshd build
+    }
+    if (mine == other) continue;
+    v1::SshdOracleDiff d;
+    d.set_user(ours.user());
+    d.set_keyword(s.keyword());
+    d.set_ours(mine);
+    d.set_sshd(other);
+    diffs.push_back(std::move(d));
+  }
+  return diffs;
+}
 
 std::unique_ptr<FactCollector> MakeSshdConfigCollector() {
   return std::make_unique<SshdConfigCollector>();

@@ -3,6 +3,7 @@
 #define PREFLIGHT_AGENT_FACTS_SSHD_CONFIG_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,9 +35,30 @@ using SshdIncludeFn =
 void ParseSshdConfig(absl::string_view content, absl::string_view file, v1::SshdConfigFact& fact,
                      uint32_t match_block = 0, const SshdIncludeFn& on_include = nullptr);
 
-// Reads /etc/ssh/sshd_config and, as sshd does, every file its Include lines
-// name (relative paths under /etc/ssh, globs in the last path component
-// expanded in lexical order, at most 16 levels deep).
+// Reads `main_file` and, as sshd does, every file its Include lines name
+// (relative paths under /etc/ssh, globs in the last path component expanded
+// in lexical order, at most 16 levels deep) into `fact`, setting its
+// Collection.
+void ReadSshdConfig(HostEnv& env, const CollectOptions& options, absl::string_view main_file,
+                    v1::SshdConfigFact& fact);
+
+// `sshd -T` output as keyword -> values (a keyword printed on several lines,
+// like port, accumulates).
+std::map<std::string, std::vector<std::string>> ParseSshdT(absl::string_view output);
+
+// Where our effective settings differ from sshd -T's for the same connection.
+// Keywords sshd -T does not print are not compared.
+std::vector<v1::SshdOracleDiff> CompareWithSshdT(const v1::SshdEffective& ours,
+                                                 absl::string_view sshd_t_output);
+
+// The public address the effective configuration is evaluated for: a
+// connection from the internet (TEST-NET-3, RFC 5737).
+inline constexpr char kPublicTestAddress[] = "203.0.113.10";
+
+// Reads /etc/ssh/sshd_config (with Includes), then computes the effective
+// settings for root and every account with a login shell (needs the accounts
+// fact earlier in the report). Live, as root, with sshd installed, it also
+// runs `sshd -T -C ...` for those accounts and records any disagreement.
 std::unique_ptr<FactCollector> MakeSshdConfigCollector();
 
 }  // namespace preflight::agent

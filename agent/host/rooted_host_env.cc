@@ -221,12 +221,18 @@ absl::StatusOr<CommandResult> RootedHostEnv::Run(const std::vector<std::string>&
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
                                          absl::Duration timeout, size_t cap) {
   if (argv.empty()) return absl::InvalidArgumentError("empty command");
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) return ErrnoToStatus(errno, "pipe");
-  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    return ErrnoToStatus(errno, "pipe");
+  // out, err, and a close-on-exec pipe on which the child reports a failed
+  // exec (so exit code 127 of a program that ran is not mistaken for it).
+  int pipes[3][2];
+  for (int i = 0; i < 3; ++i) {
+    if (pipe2(pipes[i], O_CLOEXEC) != 0) {
+      int err = errno;
+      for (int j = 0; j < i; ++j) {
+        close(pipes[j][0]);
+        close(pipes[j][1]);
+      }
+      return ErrnoToStatus(err, "pipe");
+    }
   }
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -236,17 +242,22 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
   if (pid == 0) {
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
+    dup2(pipes[0][1], 1);
+    dup2(pipes[1][1], 2);
     setpgid(0, 0);
     execvp(args[0], args.data());
+    int err = errno;
+    ssize_t ignored = write(pipes[2][1], &err, sizeof err);
+    (void)ignored;
     _exit(127);
   }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
+  for (auto& p : pipes) close(p[1]);
+  int exec_errno = 0;
+  ssize_t got_errno = read(pipes[2][0], &exec_errno, sizeof exec_errno);
+  close(pipes[2][0]);
   CommandResult result;
   absl::Time deadline = absl::Now() + timeout;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  pollfd fds[2] = {{pipes[0][0], POLLIN, 0}, {pipes[1][0], POLLIN, 0}};
   int open_fds = 2;
   while (open_fds > 0) {
     int64_t left_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
@@ -273,13 +284,30 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
   for (auto& f : fds) {
     if (f.fd >= 0) close(f.fd);
   }
-  if (result.timed_out) kill(-pid, SIGKILL);
+  // The child may close its output and go on running: the deadline holds.
+  if (result.timed_out) {
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+  }
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (true) {
+    pid_t r = waitpid(pid, &status, result.timed_out ? 0 : WNOHANG);
+    if (r == pid) break;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (absl::Now() >= deadline) {
+      result.timed_out = true;
+      kill(-pid, SIGKILL);
+      kill(pid, SIGKILL);  // in case it had not made its process group yet
+      continue;
+    }
+    usleep(5000);
   }
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  if (result.exit_code == 127 && !result.timed_out) {
-    return absl::NotFoundError(absl::StrCat("cannot run ", argv[0]));
+  if (got_errno == static_cast<ssize_t>(sizeof exec_errno)) {
+    return ErrnoToStatus(exec_errno, absl::StrCat("cannot run ", argv[0]));
   }
   return result;
 }

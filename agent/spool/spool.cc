@@ -115,7 +115,19 @@ absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(const std::string& dir, Limit
     if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*seq), &spool->last_sequence_)) {
       return absl::DataLossError(absl::StrCat(seq_path, ": not a number"));
     }
-  } else if (!absl::IsNotFound(seq.status())) {
+  } else if (absl::IsNotFound(seq.status())) {
+    if (instance.ok()) {
+      // The counter is gone but the instance is not: numbers already acked
+      // under this instance could be reused and dropped as duplicates. Start
+      // a new instance instead (reports still pending keep their own).
+      std::fprintf(stderr,
+                   "preflight-agent: %s is missing; starting a new agent instance so no "
+                   "sequence number is reused\n",
+                   seq_path.c_str());
+      spool->instance_ = RandomInstance();
+      RETURN_IF_ERROR(WriteFileDurably(instance_path, spool->instance_ + "\n"));
+    }
+  } else {
     return seq.status();
   }
 
@@ -188,8 +200,11 @@ absl::StatusOr<v1::FactReport> Spool::Load(uint64_t sequence) {
   auto data = ReadFileToString(path, 1ull << 30);
   if (!data.ok()) return data.status();
   v1::FactReport report;
+  // A report keeps the instance it was spooled under (the instance changes
+  // only when the sequence file is lost); sequence numbers stay unique in
+  // the spool either way.
   if (!report.ParseFromString(*data) || report.sequence() != sequence ||
-      report.agent_instance() != instance_) {
+      !ValidInstance(report.agent_instance())) {
     std::lock_guard<std::mutex> lock(mu_);
     rename(path.c_str(), absl::StrCat(path, ".bad").c_str());
     pending_bytes_ -= pending_[sequence];

@@ -4,7 +4,8 @@
 // instance id and the sequence counter, both persisted.
 //
 // Layout of the spool directory:
-//   instance              32 hex characters, made once
+//   instance              32 hex characters, made once (and again if the
+//                         sequence file is lost, so no number is reused)
 //   sequence              the last sequence number handed out (decimal)
 //   reports/<seq>.pb      one serialized FactReport each (seq zero-padded)
 //   reports/<seq>.pb.bad  a report that could not be read back, kept aside

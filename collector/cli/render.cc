@@ -125,6 +125,15 @@ std::string Wrap(const std::string& text, size_t width, size_t indent) {
   std::string pad(indent, ' ');
   size_t limit = width > indent + 10 ? width - indent : 10;
   for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    // A word longer than a line (a long path) is cut into line-sized pieces.
+    while (word.size() > limit) {
+      if (!line.empty()) {
+        absl::StrAppend(&out, out.empty() ? "" : "\n" + pad, line);
+        line.clear();
+      }
+      absl::StrAppend(&out, out.empty() ? "" : "\n" + pad, word.substr(0, limit));
+      word.remove_prefix(limit);
+    }
     if (!line.empty() && line.size() + 1 + word.size() > limit) {
       absl::StrAppend(&out, out.empty() ? "" : "\n" + pad, line);
       line.clear();
@@ -247,9 +256,14 @@ std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now) {
 
 std::string HostTable(const v1::HostStatus& h, absl::Time now) {
   std::string out;
-  absl::StrAppend(&out, h.host_id(), " (", h.environment(),
-                  h.roles().empty() ? "" : absl::StrCat("; roles ", absl::StrJoin(h.roles(), ", ")),
-                  "): ", h.ready() ? "READY" : "NOT READY", "\n");
+  absl::StrAppend(
+      &out,
+      Wrap(absl::StrCat(
+               h.host_id(), " (", h.environment(),
+               h.roles().empty() ? "" : absl::StrCat("; roles ", absl::StrJoin(h.roles(), ", ")),
+               "): ", h.ready() ? "READY" : "NOT READY"),
+           kWidth, 2),
+      "\n");
   if (h.reported()) {
     absl::StrAppend(&out, "last report ", Rfc3339(h.last_report_unix_ms()), " (",
                     Ago(h.last_report_unix_ms(), now), ")", h.stale() ? ", STALE" : "", "; agent ",

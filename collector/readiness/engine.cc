@@ -53,6 +53,18 @@ v1::Policy WithPolicyDefaults(v1::Policy policy) {
     }
   }
   if (policy.staleness_seconds() == 0) policy.set_staleness_seconds(900);
+  if (policy.ssh_2fa_exempt_accounts().empty()) {
+    policy.add_ssh_2fa_exempt_accounts("provision");
+    policy.add_ssh_2fa_exempt_accounts("jump");
+  }
+  if (policy.deny_key_comment_patterns().empty()) {
+    policy.add_deny_key_comment_patterns("@opencrvs.org");
+  }
+  if (policy.min_rsa_bits() == 0) policy.set_min_rsa_bits(3072);
+  if (policy.service_accounts().empty()) {
+    policy.add_service_accounts("provision");
+    policy.add_service_accounts("backup");
+  }
   return policy;
 }
 

@@ -1,0 +1,75 @@
+#include "tests/support/golden.h"
+
+#include "absl/strings/match.h"
+#include "absl/time/time.h"
+#include "agent/facts/fact_collector.h"
+#include "agent/host/rooted_host_env.h"
+#include "collector/checks/check.h"
+#include "collector/readiness/engine.h"
+
+namespace preflight::testing {
+namespace {
+
+// Fixed time for golden output: 2026-01-01T00:00:00Z.
+constexpr int64_t kFixedMs = 1767225600000;
+
+void Normalize(v1::FactReport& r) {
+  r.set_collected_at_unix_ms(kFixedMs);
+  r.set_root("<fixture>");
+  r.set_agent_instance("00000000000000000000000000000000");
+  r.set_sequence(1);
+  for (v1::Collection* c :
+       {r.mutable_sshd()->mutable_collection(), r.mutable_pam()->mutable_collection(),
+        r.mutable_accounts()->mutable_collection(),
+        r.mutable_authorized_keys()->mutable_collection()}) {
+    c->set_duration_us(0);
+  }
+  // Ownership and modes depend on the checkout, not on the fixture.
+  for (v1::KeyFile& f : *r.mutable_authorized_keys()->mutable_files()) {
+    f.set_uid(0);
+    f.set_mode(0);
+    f.clear_problems();
+  }
+}
+
+}  // namespace
+
+v1::InventoryHost FixtureHost(const std::string& name) {
+  v1::InventoryHost h;
+  h.set_id(name);
+  if (absl::StartsWith(name, "backup")) {
+    h.set_environment("backup");
+    h.add_roles("backup");
+  } else if (absl::StartsWith(name, "staging")) {
+    h.set_environment("staging");
+    h.add_roles("manager");
+  } else {
+    h.set_environment("production");
+    h.add_roles("manager");
+  }
+  return h;
+}
+
+GoldenScenario RunScenario(const std::string& name, const v1::Policy& policy) {
+  GoldenScenario s;
+  s.host = FixtureHost(name);
+  auto env = agent::RootedHostEnv::Create(std::string(PREFLIGHT_FIXTURES) + "/hosts/" + name);
+  if (!env.ok()) return s;
+  auto collectors = agent::BuiltinCollectors();
+  s.facts = agent::CollectReport(**env, agent::CollectOptions(), collectors);
+  Normalize(s.facts);
+  collector::CheckRegistry registry;
+  collector::RegisterBuiltinChecks(registry);
+  s.verdicts = collector::Evaluate(registry, s.host, collector::WithPolicyDefaults(policy), s.facts,
+                                   absl::FromUnixMillis(kFixedMs));
+  return s;
+}
+
+v1::Verdict VerdictOf(const GoldenScenario& scenario, const std::string& check) {
+  for (const v1::Verdict& v : scenario.verdicts.verdicts()) {
+    if (v.check_id() == check) return v;
+  }
+  return v1::Verdict();
+}
+
+}  // namespace preflight::testing

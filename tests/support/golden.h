@@ -1,0 +1,33 @@
+// Runs a fixture host root through the agent's collectors and the collector's
+// checks, in process, with the volatile parts (times, the root path) fixed.
+#ifndef PREFLIGHT_TESTS_SUPPORT_GOLDEN_H_
+#define PREFLIGHT_TESTS_SUPPORT_GOLDEN_H_
+
+#include <string>
+
+#include "preflight/v1/config.pb.h"
+#include "preflight/v1/facts.pb.h"
+#include "preflight/v1/verdict.pb.h"
+
+namespace preflight::testing {
+
+struct GoldenScenario {
+  v1::InventoryHost host;
+  v1::FactReport facts;
+  v1::HostVerdicts verdicts;
+};
+
+// The inventory entry a fixture is evaluated as: "backup*" fixtures are
+// backup servers, "staging*" staging, everything else a production manager.
+v1::InventoryHost FixtureHost(const std::string& name);
+
+// Collects tests/fixtures/hosts/<name> and evaluates it with the default
+// policy (plus `policy` overrides).
+GoldenScenario RunScenario(const std::string& name, const v1::Policy& policy = {});
+
+// The verdict of `check` in `scenario` (a default Verdict if absent).
+v1::Verdict VerdictOf(const GoldenScenario& scenario, const std::string& check);
+
+}  // namespace preflight::testing
+
+#endif  // PREFLIGHT_TESTS_SUPPORT_GOLDEN_H_
