@@ -135,8 +135,7 @@ int main(int argc, char** argv) {
   if (!env.ok()) return UsageError(std::string(env.status().message()));
 
   if (dry_run) {
-    preflight::agent::CollectOptions options;
-    options.max_file_bytes = config.max_file_bytes();
+    preflight::agent::CollectOptions options = preflight::agent::CollectOptionsFrom(config);
     auto collectors = preflight::agent::BuiltinCollectors();
     preflight::v1::FactReport report = preflight::agent::CollectReport(**env, options, collectors);
     report.set_host_id(config.host_id());

@@ -34,9 +34,8 @@ AgentLoop::AgentLoop(v1::AgentConfig config, HostEnv& env, Spool& spool,
       spool_(spool),
       stub_(v1::Ingest::NewStub(channel)),
       collectors_(BuiltinCollectors()),
-      rng_(std::random_device{}()) {
-  if (config_.max_file_bytes() > 0) options_.max_file_bytes = config_.max_file_bytes();
-}
+      options_(CollectOptionsFrom(config_)),
+      rng_(std::random_device{}()) {}
 
 absl::Status AgentLoop::CollectIntoSpool() {
   v1::FactReport report = CollectReport(env_, options_, collectors_);

@@ -117,7 +117,8 @@ absl::StatusOr<PublicKeyInfo> DescribePublicKey(absl::string_view type, absl::st
     return absl::InvalidArgumentError(absl::StrCat("unknown key type '", type, "'"));
   }
   std::string blob;
-  if (!absl::Base64Unescape(base64, &blob) || blob.empty()) {
+  if (base64.find_first_of(" \t\r\n") != absl::string_view::npos ||
+      !absl::Base64Unescape(base64, &blob) || blob.empty()) {
     return absl::InvalidArgumentError("key is not valid base64");
   }
   absl::string_view in = blob;
@@ -191,8 +192,15 @@ void ParseAuthorizedKeys(absl::string_view content, absl::string_view file,
       }
       rest = absl::StripLeadingAsciiWhitespace(rest);
     }
-    std::vector<absl::string_view> parts =
-        absl::StrSplit(rest, absl::MaxSplits(absl::ByAnyChar(" \t"), 2), absl::SkipEmpty());
+    // type, base64 and comment, separated by runs of blanks.
+    std::vector<absl::string_view> parts;
+    for (int field = 0; field < 2 && !rest.empty(); ++field) {
+      size_t end = rest.find_first_of(" \t");
+      parts.push_back(rest.substr(0, end));
+      rest = end == absl::string_view::npos ? absl::string_view()
+                                            : absl::StripLeadingAsciiWhitespace(rest.substr(end));
+    }
+    if (!rest.empty()) parts.push_back(rest);
     if (parts.size() < 2) {
       problem(line_no, "not a key line (expected [options] type base64 [comment])");
       continue;

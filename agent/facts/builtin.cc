@@ -4,11 +4,27 @@
 #include "agent/facts/accounts.h"
 #include "agent/facts/authorized_keys.h"
 #include "agent/facts/fact_collector.h"
+#include "agent/facts/firewall.h"
 #include "agent/facts/pam.h"
+#include "agent/facts/sockets.h"
 #include "agent/facts/sshd_config.h"
+#include "agent/facts/tls_certs.h"
 #include "agent/facts/utf8.h"
 
 namespace preflight::agent {
+
+CollectOptions CollectOptionsFrom(const v1::AgentConfig& config) {
+  CollectOptions o;
+  if (config.max_file_bytes() > 0) o.max_file_bytes = config.max_file_bytes();
+  o.tls_hostnames.assign(config.tls_hostnames().begin(), config.tls_hostnames().end());
+  if (!config.tls_probe_address().empty()) o.tls_probe_address = config.tls_probe_address();
+  if (!config.tls_acme_file().empty()) o.tls_acme_file = config.tls_acme_file();
+  if (!config.tls_cert_dirs().empty()) {
+    o.tls_cert_dirs.assign(config.tls_cert_dirs().begin(), config.tls_cert_dirs().end());
+  }
+  o.tls_ca_file = config.tls_ca_file();
+  return o;
+}
 
 std::vector<std::unique_ptr<FactCollector>> BuiltinCollectors() {
   std::vector<std::unique_ptr<FactCollector>> all;
@@ -18,6 +34,9 @@ std::vector<std::unique_ptr<FactCollector>> BuiltinCollectors() {
   all.push_back(MakeSshdConfigCollector());
   all.push_back(MakePamCollector());
   all.push_back(MakeAuthorizedKeysCollector());
+  all.push_back(MakeSocketsCollector());
+  all.push_back(MakeFirewallCollector());
+  all.push_back(MakeTlsCollector());
   return all;
 }
 

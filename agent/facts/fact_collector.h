@@ -5,16 +5,24 @@
 #define PREFLIGHT_AGENT_FACTS_FACT_COLLECTOR_H_
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
 #include "agent/host/host_env.h"
+#include "preflight/v1/config.pb.h"
 #include "preflight/v1/facts.pb.h"
 
 namespace preflight::agent {
 
 struct CollectOptions {
   size_t max_file_bytes = 4 << 20;  // cap on any host file read
+  // TLS: names to probe with SNI at tls_probe_address, and stores to read.
+  std::vector<std::string> tls_hostnames;
+  std::string tls_probe_address = "127.0.0.1:443";
+  std::string tls_acme_file = "/data/traefik/acme.json";
+  std::vector<std::string> tls_cert_dirs = {"/data/traefik/certs"};
+  std::string tls_ca_file;  // real path of a private CA bundle, or empty
 };
 
 class FactCollector {
@@ -28,6 +36,9 @@ class FactCollector {
   virtual v1::Collection* Collect(HostEnv& env, const CollectOptions& options,
                                   v1::FactReport& report) = 0;
 };
+
+// CollectOptions from the agent's configuration (defaults where unset).
+CollectOptions CollectOptionsFrom(const v1::AgentConfig& config);
 
 // Every built-in fact collector, in report order. The one explicit list: add a
 // new fact kind here.

@@ -71,6 +71,7 @@ absl::StatusOr<std::vector<std::string>> SplitSshArgs(absl::string_view s) {
 
 void ParseSshdConfig(absl::string_view content, absl::string_view file, v1::SshdConfigFact& fact,
                      uint32_t match_block, const SshdIncludeFn& on_include) {
+  const uint32_t parent = match_block;  // the block around the Include, if any
   auto problem = [&](uint32_t line, std::string message) {
     v1::ParseProblem* p = fact.add_problems();
     p->set_file(std::string(file));
@@ -116,6 +117,7 @@ void ParseSshdConfig(absl::string_view content, absl::string_view file, v1::Sshd
       block->set_criteria(absl::StrJoin(*args, " "));
       block->set_file(std::string(file));
       block->set_line(line_no);
+      block->set_parent(parent);
       match_block = static_cast<uint32_t>(fact.match_blocks_size());
     }
     v1::SshdDirective* d = fact.add_directives();
@@ -124,6 +126,9 @@ void ParseSshdConfig(absl::string_view content, absl::string_view file, v1::Sshd
     d->set_file(std::string(file));
     d->set_line(line_no);
     d->set_match_block(match_block);
+    if (lower == "authorizedkeyscommand" || lower == "authorizedprincipalscommand") {
+      d->set_raw_args(std::string(absl::StripTrailingAsciiWhitespace(rest)));
+    }
     if (lower == "include" && on_include) {
       on_include(std::vector<std::string>(d->args().begin(), d->args().end()), line_no,
                  match_block);

@@ -151,7 +151,17 @@ bool MatchAddressList(absl::string_view addr, absl::string_view list) {
 }
 
 bool SshdMatchApplies(absl::string_view criteria, const ConnectionSpec& spec, std::string* error) {
-  std::vector<std::string> words = absl::StrSplit(criteria, ' ', absl::SkipEmpty());
+  // sshd accepts "User=root" as well as "User root".
+  std::vector<std::string> words;
+  for (absl::string_view w : absl::StrSplit(criteria, ' ', absl::SkipEmpty())) {
+    size_t eq = w.find('=');
+    if (eq != absl::string_view::npos && eq > 0) {
+      words.emplace_back(w.substr(0, eq));
+      if (eq + 1 < w.size()) words.emplace_back(w.substr(eq + 1));
+    } else {
+      words.emplace_back(w);
+    }
+  }
   if (words.empty()) {
     *error = "Match without criteria";
     return false;
@@ -218,23 +228,50 @@ std::string NormalizeSshdValue(absl::string_view keyword, absl::string_view valu
     absl::AsciiStrToLower(&v);
   }
   if (keyword == "permitrootlogin" && v == "without-password") v = "prohibit-password";
+  if (keyword == "allowtcpforwarding" && v == "all") v = "yes";
   return v;
 }
 
-v1::SshdEffective ComputeSshdEffective(const v1::SshdConfigFact& fact, const ConnectionSpec& spec) {
+SshdEvaluator::SshdEvaluator(const v1::SshdConfigFact& fact) : fact_(fact) {
+  for (const KeywordSpec& k : kKeywords) index_[k.name];
+  for (const v1::SshdDirective& d : fact.directives()) {
+    if (d.args_size() == 0) continue;
+    auto it = index_.find(CanonicalSshdKeyword(d.keyword()));
+    if (it != index_.end()) it->second.push_back(&d);
+  }
+}
+
+// sshd expands a leading ~ in AuthorizedKeysFile when it reads its
+// configuration, as its own user: root.
+static std::string TildeExpand(absl::string_view keyword, const std::string& v) {
+  if (keyword != "authorizedkeysfile" || v.empty() || v[0] != '~') return v;
+  if (v == "~") return "/root";
+  if (v[1] == '/') return absl::StrCat("/root", v.substr(1));
+  size_t slash = v.find('/');
+  return absl::StrCat("/home/",
+                      v.substr(1, slash == std::string::npos ? std::string::npos : slash - 1),
+                      slash == std::string::npos ? "" : v.substr(slash));
+}
+
+v1::SshdEffective SshdEvaluator::Compute(const ConnectionSpec& spec) const {
   v1::SshdEffective out;
   out.set_user(spec.user);
   out.set_host(spec.host);
   out.set_addr(spec.addr);
   out.set_local_port(spec.lport);
 
-  std::vector<bool> matches(static_cast<size_t>(fact.match_blocks_size()) + 1, false);
+  // A block matches when its criteria match and so does the block around
+  // the Include that read it (parents always come first).
+  std::vector<bool> matches(static_cast<size_t>(fact_.match_blocks_size()) + 1, false);
   matches[0] = true;  // the global section
-  for (int i = 0; i < fact.match_blocks_size(); ++i) {
+  for (int i = 0; i < fact_.match_blocks_size(); ++i) {
+    const v1::SshdMatchBlock& b = fact_.match_blocks(i);
+    size_t parent = b.parent();
     std::string error;
-    matches[static_cast<size_t>(i) + 1] =
-        SshdMatchApplies(fact.match_blocks(i).criteria(), spec, &error);
-    if (matches[static_cast<size_t>(i) + 1]) out.add_matched_blocks(static_cast<uint32_t>(i) + 1);
+    bool hit = (parent < static_cast<size_t>(i) + 1 && matches[parent]) &&
+               SshdMatchApplies(b.criteria(), spec, &error);
+    matches[static_cast<size_t>(i) + 1] = hit;
+    if (hit) out.add_matched_blocks(static_cast<uint32_t>(i) + 1);
   }
 
   for (const KeywordSpec& k : kKeywords) {
@@ -242,58 +279,63 @@ v1::SshdEffective ComputeSshdEffective(const v1::SshdConfigFact& fact, const Con
     const v1::SshdDirective* global = nullptr;
     const v1::SshdDirective* matched = nullptr;
     std::vector<const v1::SshdDirective*> accumulated_global, accumulated_match;
-    for (const v1::SshdDirective& d : fact.directives()) {
-      if (CanonicalSshdKeyword(d.keyword()) != k.name || d.args_size() == 0) continue;
-      size_t block = d.match_block();
+    for (const v1::SshdDirective* d : index_.at(k.name)) {
+      size_t block = d->match_block();
       if (block >= matches.size() || !matches[block]) continue;
       bool in_match = block != 0;
       if (k.kind == Kind::kAccumulate) {
-        (in_match ? accumulated_match : accumulated_global).push_back(&d);
+        (in_match ? accumulated_match : accumulated_global).push_back(d);
       } else if (in_match) {
-        if (matched == nullptr) matched = &d;
+        if (matched == nullptr) matched = d;
       } else if (global == nullptr) {
-        global = &d;
+        global = d;
       }
     }
     v1::SshdSetting* setting = out.add_settings();
     setting->set_keyword(k.name);
-    if (k.kind == Kind::kAccumulate) {
-      const auto& list = accumulated_match.empty() ? accumulated_global : accumulated_match;
-      if (list.empty()) {
-        for (absl::string_view v : absl::StrSplit(k.default_value, ' ', absl::SkipEmpty())) {
-          setting->add_values(std::string(v));
-        }
-        setting->set_source("default");
-      } else {
-        std::vector<std::string> sources;
-        for (const v1::SshdDirective* d : list) {
-          for (const std::string& a : d->args()) {
-            for (absl::string_view v : absl::StrSplit(a, ' ', absl::SkipEmpty())) {
-              setting->add_values(std::string(v));
-            }
-          }
-          sources.push_back(absl::StrCat(d->file(), ":", d->line()));
-        }
-        setting->set_source(absl::StrJoin(sources, ", "));
-      }
-      continue;
-    }
-    const v1::SshdDirective* d = matched != nullptr ? matched : global;
-    if (d == nullptr) {
+    auto add_default = [&] {
       for (absl::string_view v : absl::StrSplit(k.default_value, ' ', absl::SkipEmpty())) {
         setting->add_values(std::string(v));
       }
       setting->set_source("default");
+    };
+    if (k.kind == Kind::kAccumulate) {
+      const auto& list = accumulated_match.empty() ? accumulated_global : accumulated_match;
+      if (list.empty()) {
+        add_default();
+        continue;
+      }
+      std::vector<std::string> sources;
+      for (const v1::SshdDirective* d : list) {
+        for (const std::string& a : d->args()) {
+          for (absl::string_view v : absl::StrSplit(a, ' ', absl::SkipEmpty())) {
+            setting->add_values(std::string(v));
+          }
+        }
+        sources.push_back(absl::StrCat(d->file(), ":", d->line()));
+      }
+      setting->set_source(absl::StrJoin(sources, ", "));
+      continue;
+    }
+    const v1::SshdDirective* d = matched != nullptr ? matched : global;
+    if (d == nullptr) {
+      add_default();
       continue;
     }
     if (k.kind == Kind::kSingle) {
       setting->add_values(NormalizeSshdValue(k.name, d->args(0)));
+    } else if (!d->raw_args().empty() && absl::AsciiStrToLower(d->args(0)) != "none") {
+      setting->add_values(d->raw_args());  // kept verbatim, as sshd does
     } else {
-      for (const std::string& a : d->args()) setting->add_values(a);
+      for (const std::string& a : d->args()) setting->add_values(TildeExpand(k.name, a));
     }
     setting->set_source(absl::StrCat(d->file(), ":", d->line()));
   }
   return out;
+}
+
+v1::SshdEffective ComputeSshdEffective(const v1::SshdConfigFact& fact, const ConnectionSpec& spec) {
+  return SshdEvaluator(fact).Compute(spec);
 }
 
 }  // namespace preflight::agent

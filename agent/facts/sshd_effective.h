@@ -5,6 +5,7 @@
 #ifndef PREFLIGHT_AGENT_FACTS_SSHD_EFFECTIVE_H_
 #define PREFLIGHT_AGENT_FACTS_SSHD_EFFECTIVE_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,7 +41,20 @@ bool MatchPatternList(absl::string_view s, absl::string_view list, bool case_ins
 // Address list matching: patterns or CIDR (IPv4/IPv6), '!' negates.
 bool MatchAddressList(absl::string_view addr, absl::string_view list);
 
-// The effective settings of every tracked keyword for `spec`.
+// Computes effective settings for many connections of one configuration:
+// the directives are indexed by keyword once. `fact` must outlive it.
+class SshdEvaluator {
+ public:
+  explicit SshdEvaluator(const v1::SshdConfigFact& fact);
+  // The effective settings of every tracked keyword for `spec`.
+  v1::SshdEffective Compute(const ConnectionSpec& spec) const;
+
+ private:
+  const v1::SshdConfigFact& fact_;
+  std::map<std::string, std::vector<const v1::SshdDirective*>> index_;
+};
+
+// SshdEvaluator(fact).Compute(spec).
 v1::SshdEffective ComputeSshdEffective(const v1::SshdConfigFact& fact, const ConnectionSpec& spec);
 
 // Normalises a value the way `sshd -T` prints it, for comparison

@@ -64,6 +64,9 @@ class HostEnv {
   // Stats a path without following a final symlink.
   virtual absl::StatusOr<FileInfo> Stat(absl::string_view path) = 0;
 
+  // The target of a symbolic link, as stored.
+  virtual absl::StatusOr<std::string> ReadLink(absl::string_view path) = 0;
+
   // Lists a directory, sorted by name, without "." and "..".
   virtual absl::StatusOr<std::vector<DirEntry>> ListDir(absl::string_view path) = 0;
 
@@ -73,6 +76,13 @@ class HostEnv {
   // commands cannot run here (e.g. reading an image with --root).
   virtual absl::StatusOr<CommandResult> Run(const std::vector<std::string>& argv,
                                             absl::Duration timeout) = 0;
+
+  // Connects to `address` (host:port) over TLS with `sni` and returns the
+  // certificate chain the server presents, leaf first, as PEM. No
+  // verification here: the caller judges. UNAVAILABLE when not live.
+  virtual absl::StatusOr<std::vector<std::string>> ProbeTls(const std::string& address,
+                                                            const std::string& sni,
+                                                            absl::Duration timeout) = 0;
 
   // True when this is the running system ("/"), false for an image or fixture.
   virtual bool live() const = 0;

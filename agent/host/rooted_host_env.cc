@@ -13,10 +13,13 @@
 #include <cerrno>
 #include <deque>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "agent/host/tls_probe.h"
 #include "proto/wire/status.h"
 
 namespace preflight::agent {
@@ -147,18 +150,22 @@ absl::StatusOr<FileData> RootedHostEnv::ReadFile(absl::string_view path, size_t 
   }
   FileData data;
   data.info = InfoOf(st);
-  data.content.resize(static_cast<size_t>(st.st_size));
-  size_t got = 0;
-  while (got < data.content.size()) {
-    ssize_t n = read(fd.get(), data.content.data() + got, data.content.size() - got);
+  // Read to EOF rather than st_size: /proc files report size 0, and a file
+  // may grow while it is read. Never more than max_bytes.
+  char buf[64 * 1024];
+  while (true) {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoToStatus(errno, absl::StrCat("read ", path));
     }
     if (n == 0) break;
-    got += static_cast<size_t>(n);
+    if (data.content.size() + static_cast<size_t>(n) > max_bytes) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(path, " is over the cap of ", max_bytes, " bytes"));
+    }
+    data.content.append(buf, static_cast<size_t>(n));
   }
-  data.content.resize(got);  // the file shrank while we read it
   return data;
 }
 
@@ -167,6 +174,14 @@ absl::StatusOr<FileInfo> RootedHostEnv::Stat(absl::string_view path) {
   struct stat st;
   if (lstat(real.c_str(), &st) != 0) return ErrnoToStatus(errno, absl::StrCat("stat ", path));
   return InfoOf(st);
+}
+
+absl::StatusOr<std::string> RootedHostEnv::ReadLink(absl::string_view path) {
+  ASSIGN_OR_RETURN(std::string real, Resolve(path, /*follow_last=*/false));
+  char buf[4096];
+  ssize_t n = readlink(real.c_str(), buf, sizeof buf);
+  if (n < 0) return ErrnoToStatus(errno, absl::StrCat("readlink ", path));
+  return std::string(buf, static_cast<size_t>(std::min<ssize_t>(n, sizeof buf)));
 }
 
 absl::StatusOr<std::vector<DirEntry>> RootedHostEnv::ListDir(absl::string_view path) {
@@ -209,13 +224,51 @@ absl::StatusOr<FsStats> RootedHostEnv::StatFs(absl::string_view path) {
   return s;
 }
 
+std::string RecordedCommandKey(const std::vector<std::string>& argv) {
+  std::string key;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    std::string part = argv[i];
+    if (i == 0) part = part.substr(part.rfind('/') + 1);
+    if (i > 0) key.push_back('_');
+    for (char c : part) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '-' || c == '_';
+      key.push_back(ok ? c : '_');
+    }
+  }
+  return key.substr(0, 200);
+}
+
 absl::StatusOr<CommandResult> RootedHostEnv::Run(const std::vector<std::string>& argv,
                                                  absl::Duration timeout) {
+  if (live()) return RunCommand(argv, timeout);
+  if (argv.empty()) return absl::InvalidArgumentError("empty command");
+  // Under --root, commands are not run; a recorded output stands in.
+  std::string path = absl::StrCat(kRecordedCommandsDir, "/", RecordedCommandKey(argv));
+  auto out = ReadFile(path, 16 << 20);
+  if (!out.ok()) {
+    return absl::UnavailableError(absl::StrCat("'", absl::StrJoin(argv, " "),
+                                               "' is not run when reading the host from ", root_,
+                                               " and no output is recorded at ", path));
+  }
+  CommandResult result;
+  result.exit_code = 0;
+  result.out = std::move(out->content);
+  if (auto code = ReadFile(path + ".exit", 64); code.ok()) {
+    int c = 0;
+    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(code->content), &c)) result.exit_code = c;
+  }
+  return result;
+}
+
+absl::StatusOr<std::vector<std::string>> RootedHostEnv::ProbeTls(const std::string& address,
+                                                                 const std::string& sni,
+                                                                 absl::Duration timeout) {
   if (!live()) {
     return absl::UnavailableError(
-        absl::StrCat("commands are not run when reading the host from ", root_));
+        absl::StrCat("no live TLS handshake when reading the host from ", root_));
   }
-  return RunCommand(argv, timeout);
+  return ProbeTlsChain(address, sni, timeout);
 }
 
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,

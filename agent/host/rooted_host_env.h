@@ -20,10 +20,16 @@ class RootedHostEnv : public HostEnv {
 
   absl::StatusOr<FileData> ReadFile(absl::string_view path, size_t max_bytes) override;
   absl::StatusOr<FileInfo> Stat(absl::string_view path) override;
+  absl::StatusOr<std::string> ReadLink(absl::string_view path) override;
   absl::StatusOr<std::vector<DirEntry>> ListDir(absl::string_view path) override;
   absl::StatusOr<FsStats> StatFs(absl::string_view path) override;
   absl::StatusOr<CommandResult> Run(const std::vector<std::string>& argv,
                                     absl::Duration timeout) override;
+  // Live: a real handshake (agent/host/tls_probe.h). Under another root:
+  // UNAVAILABLE.
+  absl::StatusOr<std::vector<std::string>> ProbeTls(const std::string& address,
+                                                    const std::string& sni,
+                                                    absl::Duration timeout) override;
   bool live() const override { return root_ == "/"; }
   const std::string& root() const override { return root_; }
 
@@ -37,6 +43,15 @@ class RootedHostEnv : public HostEnv {
 
   std::string root_;
 };
+
+// Under a root other than "/", Run() reads a recorded stdout from
+// <root>/.preflight/commands/<RecordedCommandKey(argv)> (and the exit code
+// from the same path + ".exit", default 0) instead of running anything.
+inline constexpr char kRecordedCommandsDir[] = "/.preflight/commands";
+// "iptables-save" for {"/usr/sbin/iptables-save"}, "nft_-j_list_ruleset" for
+// {"nft", "-j", "list", "ruleset"}: the basename, then the arguments, joined
+// by '_', every other character replaced by '_'.
+std::string RecordedCommandKey(const std::vector<std::string>& argv);
 
 // Runs argv with a timeout, capturing at most `cap` bytes of each stream.
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,

@@ -22,7 +22,11 @@ const Check* CheckRegistry::Find(absl::string_view id) const {
   return nullptr;
 }
 
-void RegisterBuiltinChecks(CheckRegistry& registry) { RegisterSshChecks(registry); }
+void RegisterBuiltinChecks(CheckRegistry& registry) {
+  RegisterSshChecks(registry);
+  RegisterFirewallChecks(registry);
+  RegisterTlsChecks(registry);
+}
 
 v1::Evidence MakeEvidence(std::string message, std::string source, std::string observed,
                           std::string expected) {

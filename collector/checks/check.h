@@ -45,6 +45,8 @@ void RegisterBuiltinChecks(CheckRegistry& registry);
 
 // Check areas, one file each.
 void RegisterSshChecks(CheckRegistry& registry);
+void RegisterTlsChecks(CheckRegistry& registry);
+void RegisterFirewallChecks(CheckRegistry& registry);
 
 // Small helpers for building verdicts.
 v1::Evidence MakeEvidence(std::string message, std::string source, std::string observed = "",

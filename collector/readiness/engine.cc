@@ -61,6 +61,15 @@ v1::Policy WithPolicyDefaults(v1::Policy policy) {
     policy.add_deny_key_comment_patterns("@opencrvs.org");
   }
   if (policy.min_rsa_bits() == 0) policy.set_min_rsa_bits(3072);
+  if (policy.tls_warn_days() == 0) policy.set_tls_warn_days(30);
+  if (policy.tls_fail_days() == 0) policy.set_tls_fail_days(7);
+  if (policy.ssh_port() == 0) policy.set_ssh_port(22);
+  if (policy.allowed_public_ports().empty()) {
+    v1::RolePorts* web = policy.add_allowed_public_ports();
+    web->set_role("manager");
+    web->add_ports("80/tcp");
+    web->add_ports("443/tcp");
+  }
   if (policy.service_accounts().empty()) {
     policy.add_service_accounts("provision");
     policy.add_service_accounts("backup");

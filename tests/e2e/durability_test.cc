@@ -21,6 +21,7 @@ v1::Inventory OneHost() {
   auto* h = inv.add_hosts();
   h->set_id("prod-01");
   h->set_environment("production");
+  h->add_roles("manager");
   return inv;
 }
 

@@ -27,6 +27,7 @@ v1::Inventory TwoHosts() {
   auto* staging = inv.add_hosts();
   staging->set_id("staging");
   staging->set_environment("staging");
+  staging->add_roles("manager");
   auto* qa = inv.add_hosts();
   qa->set_id("qa");
   qa->set_environment("qa");

@@ -21,7 +21,9 @@ void Normalize(v1::FactReport& r) {
   for (v1::Collection* c :
        {r.mutable_sshd()->mutable_collection(), r.mutable_pam()->mutable_collection(),
         r.mutable_accounts()->mutable_collection(),
-        r.mutable_authorized_keys()->mutable_collection()}) {
+        r.mutable_authorized_keys()->mutable_collection(),
+        r.mutable_sockets()->mutable_collection(), r.mutable_firewall()->mutable_collection(),
+        r.mutable_tls()->mutable_collection()}) {
     c->set_duration_us(0);
   }
   // Ownership and modes depend on the checkout, not on the fixture.
@@ -43,6 +45,9 @@ v1::InventoryHost FixtureHost(const std::string& name) {
   } else if (absl::StartsWith(name, "staging")) {
     h.set_environment("staging");
     h.add_roles("manager");
+  } else if (absl::StrContains(name, "worker")) {
+    h.set_environment("production");
+    h.add_roles("worker");
   } else {
     h.set_environment("production");
     h.add_roles("manager");

@@ -18,7 +18,8 @@ struct GoldenScenario {
 };
 
 // The inventory entry a fixture is evaluated as: "backup*" fixtures are
-// backup servers, "staging*" staging, everything else a production manager.
+// backup servers, "staging*" staging, "*worker*" production workers,
+// everything else a production manager.
 v1::InventoryHost FixtureHost(const std::string& name);
 
 // Collects tests/fixtures/hosts/<name> and evaluates it with the default

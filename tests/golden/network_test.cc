@@ -1,0 +1,118 @@
+// What the internet can really reach (checklist item 14), one fixture root
+// per situation of opencrvs-servers.md "Firewall and exposure".
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "collector/readiness/engine.h"
+#include "tests/support/golden.h"
+
+namespace preflight::testing {
+namespace {
+
+using collector::StatusName;
+
+std::string All(const v1::Verdict& v) {
+  std::string out;
+  for (const v1::Evidence& e : v.evidence()) {
+    absl::StrAppend(&out, e.message(), " @ ", e.source(), "\n");
+  }
+  return out;
+}
+
+constexpr char kCheck[] = "firewall.public_exposure";
+
+TEST(Exposure, ProvisionedManagerOnlyShowsSshAndTheWebEntryPoint) {
+  v1::Verdict v = VerdictOf(RunScenario("opencrvs-manager"), kCheck);
+  EXPECT_EQ(StatusName(v.status()), "PASS") << All(v);
+  std::string all = All(v);
+  EXPECT_TRUE(absl::StrContains(all, "443/tcp (Docker")) << all;
+  // Logstash's ingress port is published but filtered in DOCKER-USER.
+  EXPECT_TRUE(absl::StrContains(all,
+                                "12201/tcp (Docker, to 172.18.0.2:12201) published by "
+                                "Docker, but filtered in DOCKER-USER"))
+      << all;
+  // Loopback-only Elasticsearch is not a finding.
+  EXPECT_FALSE(absl::StrContains(all, "9200")) << all;
+}
+
+TEST(Exposure, LogstashIngressBypassesUfw) {
+  GoldenScenario s = RunScenario("logstash-worker");
+  EXPECT_TRUE(s.facts.firewall().ufw().enabled());
+  v1::Verdict v = VerdictOf(s, kCheck);
+  EXPECT_EQ(StatusName(v.status()), "FAIL") << All(v);
+  std::string all = All(v);
+  for (const char* proto : {"12201/tcp", "12201/udp"}) {
+    EXPECT_TRUE(absl::StrContains(
+        all, absl::StrCat(proto,
+                          " (Docker, to 172.18.0.2:12201) is reachable from the internet: "
+                          "published by Docker through DOCKER-INGRESS")))
+        << all;
+  }
+  EXPECT_TRUE(absl::StrContains(all, "bypasses ufw")) << all;
+  // The swarm ports are open to any source: warnings that name the rule.
+  EXPECT_TRUE(absl::StrContains(all, "cluster port 4789/udp")) << all;
+  EXPECT_TRUE(absl::StrContains(all, "'-A ufw-user-input -p udp -m udp --dport 4789 -j ACCEPT'"))
+      << all;
+  // A worker is no web entry point: 80/443 would not be allowed there.
+  EXPECT_FALSE(absl::StrContains(all, "as the policy allows (published by Docker")) << all;
+}
+
+TEST(Exposure, DockerUserRuleThatFiltersThePort) {
+  // The same worker with a DOCKER-USER DROP for outside sources passes on
+  // 12201: checked on the manager fixture, whose DOCKER-USER has the rule.
+  GoldenScenario s = RunScenario("opencrvs-manager");
+  bool published = false;
+  for (const v1::DockerPublished& d : s.facts.firewall().docker_published()) {
+    published |= d.port() == 12201 && d.chain() == "DOCKER-INGRESS";
+  }
+  EXPECT_TRUE(published);
+  EXPECT_FALSE(absl::StrContains(All(VerdictOf(s, kCheck)),
+                                 "12201/tcp (Docker, to "
+                                 "172.18.0.2:12201) is reachable"));
+}
+
+TEST(Exposure, InactiveFirewallWithADatabaseOnAllAddresses) {
+  v1::Verdict v = VerdictOf(RunScenario("firewall-inactive"), kCheck);
+  EXPECT_EQ(StatusName(v.status()), "FAIL");
+  std::string all = All(v);
+  EXPECT_TRUE(absl::StrContains(all, "ufw is installed but inactive")) << all;
+  EXPECT_TRUE(absl::StrContains(all,
+                                "27017/tcp (mongod pid 1300, bound to 0.0.0.0) is reachable "
+                                "from the internet"))
+      << all;
+}
+
+TEST(Exposure, NftablesOnlyHost) {
+  GoldenScenario s = RunScenario("nftables-only");
+  EXPECT_FALSE(s.facts.firewall().iptables_read());
+  EXPECT_TRUE(s.facts.firewall().nft_read());
+  v1::Verdict v = VerdictOf(s, kCheck);
+  EXPECT_EQ(StatusName(v.status()), "PASS") << All(v);
+  // 8080 listens on every address but the input chain's policy drops it.
+  EXPECT_FALSE(absl::StrContains(All(v), "8080")) << All(v);
+  EXPECT_TRUE(absl::StrContains(All(v), "nft rule")) << All(v);
+}
+
+TEST(Exposure, Ipv6OnlyExposure) {
+  v1::Verdict v = VerdictOf(RunScenario("ipv6-exposure"), kCheck);
+  EXPECT_EQ(StatusName(v.status()), "FAIL");
+  std::string all = All(v);
+  EXPECT_TRUE(absl::StrContains(all,
+                                "9200/tcp (java pid 1201, bound to ::) is reachable from the "
+                                "internet"))
+      << all;
+  // Over IPv4 the same socket is blocked by ufw's default drop.
+  EXPECT_FALSE(absl::StrContains(all, "9200/tcp (java pid 1201, bound to ::) via IPv4")) << all;
+}
+
+TEST(Exposure, UnreadableRulesAreUnknown) {
+  // The unhardened fixture has no recorded firewall outputs and no ufw.
+  v1::Verdict v = VerdictOf(RunScenario("unhardened-root"), kCheck);
+  EXPECT_EQ(StatusName(v.status()), "UNKNOWN") << All(v);
+}
+
+}  // namespace
+}  // namespace preflight::testing
