@@ -208,6 +208,19 @@ TEST_F(PipelineTest, DryRunPrintsJsonAndSendsNothing) {
   EXPECT_NE(access(cluster_.SpoolDir("prod-01").c_str(), F_OK), 0) << "dry run made a spool";
 }
 
+TEST(ExampleConfigs, DeployExamplesAreValid) {
+  std::string deploy = std::string(PREFLIGHT_FIXTURES) + "/../../deploy/";
+  RunResult c = RunProcess(
+      {PREFLIGHT_COLLECTOR_BIN, "--config", deploy + "collector.textproto", "--check-config"},
+      absl::Seconds(30));
+  EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
+  EXPECT_TRUE(absl::StrContains(c.out, "valid")) << c.out;
+  RunResult a = RunProcess({PREFLIGHT_AGENT_BIN, "--config", deploy + "agent.textproto",
+                            "--dry-run", "--root", FixtureRoot("opencrvs-manager")},
+                           absl::Seconds(30));
+  EXPECT_EQ(a.exit_code, 0) << a.err;
+}
+
 TEST_F(PipelineTest, AgentUsageErrors) {
   EXPECT_EQ(RunProcess({PREFLIGHT_AGENT_BIN}, absl::Seconds(10)).exit_code, 2);
   EXPECT_EQ(RunProcess({PREFLIGHT_AGENT_BIN, "--bogus"}, absl::Seconds(10)).exit_code, 2);
