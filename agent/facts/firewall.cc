@@ -358,6 +358,45 @@ void ParseUfwUserRules(absl::string_view content, absl::string_view file, bool v
   }
 }
 
+void ParseDockerPorts(absl::string_view output, absl::string_view origin, v1::FirewallFact& fact) {
+  uint32_t line_no = 0;
+  for (absl::string_view line : absl::StrSplit(output, '\n', absl::SkipEmpty())) {
+    ++line_no;
+    size_t tab = line.find('\t');
+    std::string name(tab == absl::string_view::npos ? "" : line.substr(0, tab));
+    absl::string_view ports = tab == absl::string_view::npos ? line : line.substr(tab + 1);
+    for (absl::string_view p : absl::StrSplit(ports, ',', absl::SkipEmpty())) {
+      p = absl::StripAsciiWhitespace(p);
+      size_t arrow = p.find("->");
+      if (arrow == absl::string_view::npos) continue;  // exposed, not published
+      absl::string_view published = p.substr(0, arrow);
+      absl::string_view target = p.substr(arrow + 2);
+      size_t slash = target.find('/');
+      std::string protocol(slash == absl::string_view::npos ? "tcp" : target.substr(slash + 1));
+      size_t colon = published.rfind(':');
+      std::string host_ip(colon == absl::string_view::npos ? "" : published.substr(0, colon));
+      uint32_t port = 0;
+      absl::string_view port_text =
+          colon == absl::string_view::npos ? published : published.substr(colon + 1);
+      if (!absl::SimpleAtoi(port_text.substr(0, port_text.find('-')), &port)) continue;
+      if (host_ip == "127.0.0.1" || host_ip == "[::1]" || host_ip == "::1") continue;
+      bool v6 = absl::StartsWith(host_ip, "::") || absl::StartsWith(host_ip, "[");
+      bool known = false;
+      for (const v1::DockerPublished& d : fact.docker_published()) {
+        known |= d.port() == port && d.protocol() == protocol && d.v6() == v6;
+      }
+      if (known) continue;
+      v1::DockerPublished* d = fact.add_docker_published();
+      d->set_protocol(protocol);
+      d->set_port(port);
+      d->set_to(absl::StrCat(name, " ", target.substr(0, slash)));
+      d->set_chain(host_ip == "*" ? "DOCKER-INGRESS" : "DOCKER");
+      d->set_v6(v6);
+      d->set_origin(absl::StrCat(origin, ":", line_no));
+    }
+  }
+}
+
 namespace {
 
 class FirewallCollector : public FactCollector {
@@ -421,6 +460,18 @@ class FirewallCollector : public FactCollector {
       Problem(
           fact, "nft -j list ruleset", 0,
           nft.ok() ? absl::StrCat("exited ", nft->exit_code) : std::string(nft.status().message()));
+    }
+    // Docker's own view, when docker answers (ports not seen in the nat table).
+    for (auto [argv, origin] :
+         {std::pair{std::vector<std::string>{"docker", "service", "ls", "--format",
+                                             "{{.Name}}\t{{.Ports}}"},
+                    "docker service ls"},
+          std::pair{std::vector<std::string>{"docker", "ps", "--format", "{{.Names}}\t{{.Ports}}"},
+                    "docker ps"}}) {
+      auto out = env.Run(argv, absl::Seconds(15));
+      if (!out.ok() || out->exit_code != 0) continue;
+      fact.add_sources(origin);
+      ParseDockerPorts(out->out, origin, fact);
     }
     if (!fact.iptables_read() && !fact.nft_read() && !ufw.installed()) {
       collection->set_state(v1::Collection::ERROR);

@@ -32,6 +32,13 @@ void ParseUfwDefaults(absl::string_view content, v1::UfwState& ufw);
 void ParseUfwUserRules(absl::string_view content, absl::string_view file, bool v6,
                        v1::UfwState& ufw);
 
+// Ports from `docker ps --format '{{.Names}}\t{{.Ports}}'` or
+// `docker service ls --format '{{.Name}}\t{{.Ports}}'` lines, such as
+// "traefik\t0.0.0.0:443->443/tcp, :::443->443/tcp" or
+// "opencrvs_logstash\t*:12201->12201/tcp, *:12201->12201/udp". Ports already
+// known from the nat table are not added twice.
+void ParseDockerPorts(absl::string_view output, absl::string_view origin, v1::FirewallFact& fact);
+
 std::unique_ptr<FactCollector> MakeFirewallCollector();
 
 }  // namespace preflight::agent

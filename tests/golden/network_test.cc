@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "agent/facts/firewall.h"
 #include "collector/readiness/engine.h"
 #include "tests/support/golden.h"
 
@@ -112,6 +113,30 @@ TEST(Exposure, UnreadableRulesAreUnknown) {
   // The unhardened fixture has no recorded firewall outputs and no ufw.
   v1::Verdict v = VerdictOf(RunScenario("unhardened-root"), kCheck);
   EXPECT_EQ(StatusName(v.status()), "UNKNOWN") << All(v);
+}
+
+TEST(DockerPorts, ServiceAndContainerListings) {
+  v1::FirewallFact fact;
+  agent::ParseDockerPorts(
+      "opencrvs_logstash\t*:12201->12201/tcp, *:12201->12201/udp\n"
+      "opencrvs_traefik\t*:443->443/tcp\n"
+      "opencrvs_metabase\t\n",
+      "docker service ls", fact);
+  agent::ParseDockerPorts(
+      "traefik\t0.0.0.0:443->443/tcp, :::443->443/tcp\n"
+      "elastic\t127.0.0.1:9200->9200/tcp, 9300/tcp\n",
+      "docker ps", fact);
+  std::vector<std::string> got;
+  for (const v1::DockerPublished& d : fact.docker_published()) {
+    got.push_back(absl::StrCat(d.port(), "/", d.protocol(), d.v6() ? " v6 " : " v4 ", d.chain(),
+                               " @ ", d.origin()));
+  }
+  // 443/tcp over IPv4 is already known from the service listing; 9200 is
+  // loopback only; 9300 is exposed, not published.
+  EXPECT_EQ(got, (std::vector<std::string>{"12201/tcp v4 DOCKER-INGRESS @ docker service ls:1",
+                                           "12201/udp v4 DOCKER-INGRESS @ docker service ls:1",
+                                           "443/tcp v4 DOCKER-INGRESS @ docker service ls:2",
+                                           "443/tcp v6 DOCKER @ docker ps:1"}));
 }
 
 }  // namespace
