@@ -45,6 +45,24 @@ v1::Verdict MakeVerdict(v1::CheckStatus status, std::vector<v1::Evidence> eviden
   return v;
 }
 
+v1::CheckStatus Worst(v1::CheckStatus a, v1::CheckStatus b) {
+  auto rank = [](v1::CheckStatus s) {
+    switch (s) {
+      case v1::FAIL:
+        return 4;
+      case v1::UNKNOWN:
+        return 3;
+      case v1::WARN:
+        return 2;
+      case v1::PASS:
+        return 1;
+      default:
+        return 0;
+    }
+  };
+  return rank(a) >= rank(b) ? a : b;
+}
+
 std::string SourceOf(absl::string_view file, uint32_t line) {
   return absl::StrCat(file, ":", line);
 }

@@ -52,6 +52,8 @@ void RegisterFirewallChecks(CheckRegistry& registry);
 v1::Evidence MakeEvidence(std::string message, std::string source, std::string observed = "",
                           std::string expected = "");
 v1::Verdict MakeVerdict(v1::CheckStatus status, std::vector<v1::Evidence> evidence);
+// The more severe of two statuses: FAIL > UNKNOWN > WARN > PASS > others.
+v1::CheckStatus Worst(v1::CheckStatus a, v1::CheckStatus b);
 // "file:line".
 std::string SourceOf(absl::string_view file, uint32_t line);
 // UNKNOWN verdict for a fact kind that was not gathered or not readable;

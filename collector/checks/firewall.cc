@@ -292,7 +292,7 @@ v1::Verdict PublicExposure(const v1::FactReport& report, const EvalContext& ctx)
     }
     bool cluster = kClusterPorts.count(port_proto) > 0 && reach.any_source_rule;
     if (cluster) {
-      if (status != v1::FAIL) status = v1::WARN;
+      status = Worst(status, v1::WARN);
       evidence.push_back(MakeEvidence(absl::StrCat("cluster port ", port_proto, " ", what,
                                                    " is open to any source: ", reach.why,
                                                    "; restrict it to the swarm nodes' addresses"),

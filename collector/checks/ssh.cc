@@ -137,24 +137,6 @@ v1::Verdict Unusable(const v1::FactReport& report, bool need_pam, bool need_acco
   return v1::Verdict();
 }
 
-v1::CheckStatus Worst(v1::CheckStatus a, v1::CheckStatus b) {
-  auto rank = [](v1::CheckStatus s) {
-    switch (s) {
-      case v1::FAIL:
-        return 4;
-      case v1::UNKNOWN:
-        return 3;
-      case v1::WARN:
-        return 2;
-      case v1::PASS:
-        return 1;
-      default:
-        return 0;
-    }
-  };
-  return rank(a) >= rank(b) ? a : b;
-}
-
 // ---------------------------------------------------------------------------
 // ssh.root_login_disabled
 

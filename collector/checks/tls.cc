@@ -57,22 +57,7 @@ bool Covers(const v1::CertificateInfo& cert, absl::string_view host) {
                      [&](const std::string& n) { return TlsNameMatches(n, host); });
 }
 
-int Rank(v1::CheckStatus s) {
-  switch (s) {
-    case v1::FAIL:
-      return 4;
-    case v1::UNKNOWN:
-      return 3;
-    case v1::WARN:
-      return 2;
-    case v1::PASS:
-      return 1;
-    default:
-      return 0;
-  }
-}
-
-v1::CheckStatus Worst(v1::CheckStatus a, v1::CheckStatus b) { return Rank(a) >= Rank(b) ? a : b; }
+// Worst() is the shared one in check.h.
 
 std::string Day(int64_t unix_seconds) {
   return absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(unix_seconds), absl::UTCTimeZone());
@@ -207,7 +192,8 @@ v1::Evidence EvaluateHostname(const v1::TlsFact& tls, const std::string& host, a
     for (const v1::CertificateInfo& c : tls.certificates()) {
       if (!Covers(c, host)) continue;
       Assessment a = Assess(c, now, t);
-      if (chosen == nullptr || Rank(a.status) < Rank(best.status) ||
+      // Strictly better: the worse of the two is not this one.
+      if (chosen == nullptr || Worst(a.status, best.status) != a.status ||
           (a.status == best.status && c.not_after_unix() > chosen->not_after_unix())) {
         chosen = &c;
         best = std::move(a);
