@@ -1,6 +1,9 @@
 #include "tests/support/golden.h"
 
+#include <google/protobuf/text_format.h>
+
 #include "absl/strings/match.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "agent/facts/fact_collector.h"
 #include "agent/host/rooted_host_env.h"
@@ -34,6 +37,18 @@ void Normalize(v1::FactReport& r) {
   }
 }
 
+// The fixture's real path appears in some messages; golden files must not
+// depend on where the checkout lives.
+template <typename Message>
+void ReplaceRoot(Message& m, const std::string& root) {
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(m, &text);
+  if (text.find(root) == std::string::npos) return;
+  text = absl::StrReplaceAll(text, {{root, "<fixture>"}});
+  m.Clear();
+  google::protobuf::TextFormat::ParseFromString(text, &m);
+}
+
 }  // namespace
 
 v1::InventoryHost FixtureHost(const std::string& name) {
@@ -63,6 +78,7 @@ GoldenScenario RunScenario(const std::string& name, const v1::Policy& policy) {
   auto collectors = agent::BuiltinCollectors();
   s.facts = agent::CollectReport(**env, agent::CollectOptions(), collectors);
   Normalize(s.facts);
+  ReplaceRoot(s.facts, (*env)->root());
   collector::CheckRegistry registry;
   collector::RegisterBuiltinChecks(registry);
   s.verdicts = collector::Evaluate(registry, s.host, collector::WithPolicyDefaults(policy), s.facts,
