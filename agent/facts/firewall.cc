@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -181,6 +182,13 @@ void ParseIptablesSave(absl::string_view output, bool v6, absl::string_view orig
       for (const std::string& p : r.dports()) {
         uint32_t port = 0;
         if (!absl::SimpleAtoi(p, &port)) continue;
+        std::string protocol = r.protocol().empty() ? "tcp" : r.protocol();
+        bool known = false;
+        for (const v1::DockerPublished& d : fact.docker_published()) {
+          known |= d.port() == port && d.protocol() == protocol && d.v6() == v6 &&
+                   d.chain() == r.chain();
+        }
+        if (known) continue;
         v1::DockerPublished* d = fact.add_docker_published();
         d->set_protocol(r.protocol().empty() ? "tcp" : r.protocol());
         d->set_port(port);
@@ -435,7 +443,8 @@ class FirewallCollector : public FactCollector {
         }
       }
     }
-    for (auto [cmd, v6] : {std::pair{"iptables-save", false}, std::pair{"ip6tables-save", true}}) {
+    for (auto [cmd, legacy, v6] : {std::tuple{"iptables-save", "iptables-legacy-save", false},
+                                   std::tuple{"ip6tables-save", "ip6tables-legacy-save", true}}) {
       auto out = env.Run({cmd}, absl::Seconds(15));
       if (!out.ok() || out->exit_code != 0) {
         Problem(fact, cmd, 0,
@@ -450,6 +459,14 @@ class FirewallCollector : public FactCollector {
         fact.set_iptables_read(true);
       }
       ParseIptablesSave(out->out, v6, cmd, fact);
+      // With the nft backend selected, rules may still sit in the legacy
+      // tables (an old Docker or script): both apply to packets.
+      auto old = env.Run({legacy}, absl::Seconds(15));
+      if (old.ok() && old->exit_code == 0 && old->out != out->out &&
+          absl::StrContains(old->out, "\n-A ")) {
+        fact.add_sources(legacy);
+        ParseIptablesSave(old->out, v6, legacy, fact);
+      }
     }
     if (auto nft = env.Run({"nft", "-j", "list", "ruleset"}, absl::Seconds(15));
         nft.ok() && nft->exit_code == 0) {

@@ -7,8 +7,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "agent/facts/firewall.h"
+#include "agent/host/rooted_host_env.h"
 #include "collector/readiness/engine.h"
 #include "tests/support/golden.h"
+#include "tests/support/temp_dir.h"
 
 namespace preflight::testing {
 namespace {
@@ -113,6 +115,21 @@ TEST(Exposure, UnreadableRulesAreUnknown) {
   // The unhardened fixture has no recorded firewall outputs and no ufw.
   v1::Verdict v = VerdictOf(RunScenario("unhardened-root"), kCheck);
   EXPECT_EQ(StatusName(v.status()), "UNKNOWN") << All(v);
+}
+
+TEST(LegacyTables, RulesLeftInLegacyTablesAreRead) {
+  TempDir root;
+  WriteFile(root.Join(".preflight/commands/iptables-save"), "*filter\n:INPUT DROP [0:0]\nCOMMIT\n");
+  WriteFile(root.Join(".preflight/commands/iptables-legacy-save"),
+            "*nat\n:PREROUTING ACCEPT [0:0]\n:DOCKER-INGRESS - [0:0]\n"
+            "-A DOCKER-INGRESS -p tcp -m tcp --dport 12201 -j DNAT --to-destination "
+            "172.18.0.2:12201\nCOMMIT\n");
+  auto env = agent::RootedHostEnv::Create(root.path());
+  ASSERT_TRUE(env.ok());
+  auto collectors = agent::BuiltinCollectors();
+  v1::FactReport report = agent::CollectReport(**env, agent::CollectOptions(), collectors);
+  ASSERT_EQ(report.firewall().docker_published_size(), 1);
+  EXPECT_EQ(report.firewall().docker_published(0).origin(), "iptables-legacy-save:4");
 }
 
 TEST(DockerPorts, ServiceAndContainerListings) {
