@@ -4,7 +4,9 @@
 #include "agent/facts/accounts.h"
 #include "agent/facts/authorized_keys.h"
 #include "agent/facts/fact_collector.h"
+#include "agent/facts/disks.h"
 #include "agent/facts/firewall.h"
+#include "agent/facts/shell_history.h"
 #include "agent/facts/pam.h"
 #include "agent/facts/sockets.h"
 #include "agent/facts/sshd_config.h"
@@ -37,6 +39,8 @@ std::vector<std::unique_ptr<FactCollector>> BuiltinCollectors() {
   all.push_back(MakeSocketsCollector());
   all.push_back(MakeFirewallCollector());
   all.push_back(MakeTlsCollector());
+  all.push_back(MakeDisksCollector());
+  all.push_back(MakeShellHistoryCollector());
   return all;
 }
 

@@ -211,6 +211,27 @@ absl::StatusOr<std::vector<DirEntry>> RootedHostEnv::ListDir(absl::string_view p
 }
 
 absl::StatusOr<FsStats> RootedHostEnv::StatFs(absl::string_view path) {
+  if (!live()) {
+    // An image's filesystems are not mounted here: recorded figures stand in,
+    // one line per mount point: "<path> <bsize> <blocks> <bfree> <bavail>
+    // <files> <ffree>".
+    auto recorded = ReadFile(kRecordedStatfsFile, 1 << 20);
+    if (!recorded.ok()) {
+      return absl::UnavailableError(absl::StrCat("statvfs ", path, ": not live, and no ",
+                                                 kRecordedStatfsFile, " under ", root_));
+    }
+    for (absl::string_view line : absl::StrSplit(recorded->content, '\n', absl::SkipEmpty())) {
+      std::vector<absl::string_view> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (f.size() != 7 || f[0] != path) continue;
+      FsStats st;
+      if (absl::SimpleAtoi(f[1], &st.block_size) && absl::SimpleAtoi(f[2], &st.blocks) &&
+          absl::SimpleAtoi(f[3], &st.blocks_free) && absl::SimpleAtoi(f[4], &st.blocks_available) &&
+          absl::SimpleAtoi(f[5], &st.files) && absl::SimpleAtoi(f[6], &st.files_free)) {
+        return st;
+      }
+    }
+    return absl::NotFoundError(absl::StrCat("statvfs ", path, ": not in ", kRecordedStatfsFile));
+  }
   ASSIGN_OR_RETURN(std::string real, Resolve(path, /*follow_last=*/true));
   struct statvfs sv;
   if (statvfs(real.c_str(), &sv) != 0) return ErrnoToStatus(errno, absl::StrCat("statvfs ", path));

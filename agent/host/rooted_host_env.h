@@ -48,6 +48,8 @@ class RootedHostEnv : public HostEnv {
 // <root>/.preflight/commands/<RecordedCommandKey(argv)> (and the exit code
 // from the same path + ".exit", default 0) instead of running anything.
 inline constexpr char kRecordedCommandsDir[] = "/.preflight/commands";
+// Likewise StatFs() reads recorded figures from this file under the root.
+inline constexpr char kRecordedStatfsFile[] = "/.preflight/statfs";
 // "iptables-save" for {"/usr/sbin/iptables-save"}, "nft_-j_list_ruleset" for
 // {"nft", "-j", "list", "ruleset"}: the basename, then the arguments, joined
 // by '_', every other character replaced by '_'.

@@ -26,6 +26,8 @@ void RegisterBuiltinChecks(CheckRegistry& registry) {
   RegisterSshChecks(registry);
   RegisterFirewallChecks(registry);
   RegisterTlsChecks(registry);
+  RegisterDiskChecks(registry);
+  RegisterHistoryChecks(registry);
 }
 
 v1::Evidence MakeEvidence(std::string message, std::string source, std::string observed,

@@ -47,6 +47,8 @@ void RegisterBuiltinChecks(CheckRegistry& registry);
 void RegisterSshChecks(CheckRegistry& registry);
 void RegisterTlsChecks(CheckRegistry& registry);
 void RegisterFirewallChecks(CheckRegistry& registry);
+void RegisterDiskChecks(CheckRegistry& registry);
+void RegisterHistoryChecks(CheckRegistry& registry);
 
 // Small helpers for building verdicts.
 v1::Evidence MakeEvidence(std::string message, std::string source, std::string observed = "",

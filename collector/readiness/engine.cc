@@ -64,6 +64,9 @@ v1::Policy WithPolicyDefaults(v1::Policy policy) {
   if (policy.tls_warn_days() == 0) policy.set_tls_warn_days(30);
   if (policy.tls_fail_days() == 0) policy.set_tls_fail_days(7);
   if (policy.ssh_port() == 0) policy.set_ssh_port(22);
+  if (policy.disk_warn_percent() == 0) policy.set_disk_warn_percent(50);
+  if (policy.disk_fail_percent() == 0) policy.set_disk_fail_percent(70);
+  if (policy.root_min_free_gib() == 0) policy.set_root_min_free_gib(20);
   if (policy.allowed_public_ports().empty()) {
     v1::RolePorts* web = policy.add_allowed_public_ports();
     web->set_role("manager");

@@ -208,6 +208,42 @@ TEST_F(PipelineTest, DryRunPrintsJsonAndSendsNothing) {
   EXPECT_NE(access(cluster_.SpoolDir("prod-01").c_str(), F_OK), 0) << "dry run made a spool";
 }
 
+// Exported passwords in history files: counted and located, never sent.
+TEST_F(PipelineTest, HistorySecretsNeverLeaveTheHost) {
+  RunResult agent = cluster_.AgentOnce("prod-01", FixtureRoot("history-secrets"));
+  ASSERT_EQ(agent.exit_code, 0) << agent.err;
+  std::string seen = agent.out + agent.err;
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"host", "prod-01"},
+        std::vector<std::string>{"host", "prod-01", "--format", "json"},
+        std::vector<std::string>{"status"},
+        std::vector<std::string>{"status", "--format", "json"}}) {
+    RunResult r = cluster_.Ctl(args);
+    seen += r.out + r.err;
+  }
+  EXPECT_TRUE(absl::StrContains(seen, "shell.history_cleared")) << seen;
+  EXPECT_TRUE(absl::StrContains(seen, "secret-assignment")) << seen;
+  cluster_.StopCollector(SIGTERM);
+  seen += cluster_.collector_log();
+  // Every file of the collector's RocksDB directory, byte for byte.
+  RunResult files = RunProcess({"find", cluster_.data_dir(), "-type", "f"}, absl::Seconds(10));
+  for (absl::string_view path : absl::StrSplit(files.out, '\n', absl::SkipEmpty())) {
+    seen += ReadFile(std::string(path));
+  }
+  EXPECT_GT(seen.size(), 1000u);
+  // The report is in the store in clear (the WAL): the search looks where it is.
+  std::string store_bytes;
+  for (absl::string_view path : absl::StrSplit(files.out, '\n', absl::SkipEmpty())) {
+    store_bytes += ReadFile(std::string(path));
+  }
+  EXPECT_TRUE(absl::StrContains(store_bytes, "/home/alice/.bash_history"));
+  EXPECT_FALSE(absl::StrContains(seen, "HistSecret"));
+  // The spool too (the report was acked and removed, but check what is left).
+  RunResult spool =
+      RunProcess({"grep", "-r", "HistSecret", cluster_.SpoolDir("prod-01")}, absl::Seconds(10));
+  EXPECT_NE(spool.exit_code, 0) << spool.out;
+}
+
 TEST(ExampleConfigs, DeployExamplesAreValid) {
   std::string deploy = std::string(PREFLIGHT_FIXTURES) + "/../../deploy/";
   RunResult c = RunProcess(

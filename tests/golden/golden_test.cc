@@ -76,6 +76,8 @@ TEST_P(GoldenTest, NoSecretLeavesTheHost) {
   // password hashes of the shadow files.
   EXPECT_FALSE(absl::StrContains(wire, "FIXTURESECRETDONOTSEND"));
   EXPECT_FALSE(absl::StrContains(wire, "THIS.IS.NOT.A.REAL.HASH"));
+  // The exported passwords and tokens in history-secrets' history files.
+  EXPECT_FALSE(absl::StrContains(wire, "HistSecret"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GoldenTest, ::testing::ValuesIn(FixtureNames()),

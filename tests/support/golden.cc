@@ -21,15 +21,24 @@ void Normalize(v1::FactReport& r) {
   r.set_root("<fixture>");
   r.set_agent_instance("00000000000000000000000000000000");
   r.set_sequence(1);
-  for (v1::Collection* c :
-       {r.mutable_sshd()->mutable_collection(), r.mutable_pam()->mutable_collection(),
-        r.mutable_accounts()->mutable_collection(),
-        r.mutable_authorized_keys()->mutable_collection(),
-        r.mutable_sockets()->mutable_collection(), r.mutable_firewall()->mutable_collection(),
-        r.mutable_tls()->mutable_collection()}) {
-    c->set_duration_us(0);
+  // Every fact kind's Collection: durations vary from run to run.
+  const google::protobuf::Reflection* refl = r.GetReflection();
+  const google::protobuf::Descriptor* desc = r.GetDescriptor();
+  for (int i = 0; i < desc->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* f = desc->field(i);
+    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    google::protobuf::Message* fact = refl->MutableMessage(&r, f);
+    const google::protobuf::FieldDescriptor* c =
+        fact->GetDescriptor()->FindFieldByName("collection");
+    if (c == nullptr) continue;
+    auto* collection = static_cast<v1::Collection*>(fact->GetReflection()->MutableMessage(fact, c));
+    collection->set_duration_us(0);
   }
-  // Ownership and modes depend on the checkout, not on the fixture.
+  // Ownership, modes and times depend on the checkout, not on the fixture.
+  for (v1::HistoryFile& f : *r.mutable_shell_history()->mutable_files()) {
+    f.set_uid(0);
+    f.set_mtime_unix(0);
+  }
   for (v1::KeyFile& f : *r.mutable_authorized_keys()->mutable_files()) {
     f.set_uid(0);
     f.set_mode(0);

@@ -264,8 +264,26 @@ TEST_F(RootedHostEnvTest, ListRootItself) {
   EXPECT_EQ((*list)[1].name, "b");
 }
 
-TEST_F(RootedHostEnvTest, StatFs) {
+TEST_F(RootedHostEnvTest, StatFsUnderARootReadsRecordedFigures) {
+  // An image's filesystems are not mounted: without recorded figures,
+  // statvfs is unavailable rather than the figures of the test's own disk.
+  EXPECT_EQ(env_->StatFs("/").status().code(), absl::StatusCode::kUnavailable);
+  preflight::testing::WriteFile(root_.Join(".preflight/statfs"),
+                                "/ 4096 1000 400 300 50 40\n/data 4096 10 5 5 1 1\n");
   auto fs = env_->StatFs("/");
+  ASSERT_TRUE(fs.ok()) << fs.status();
+  EXPECT_EQ(fs->block_size, 4096u);
+  EXPECT_EQ(fs->blocks, 1000u);
+  EXPECT_EQ(fs->blocks_free, 400u);
+  EXPECT_EQ(fs->blocks_available, 300u);
+  EXPECT_EQ(fs->files_free, 40u);
+  EXPECT_EQ(env_->StatFs("/srv").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(LiveHostEnv, StatFsOfTheRealRoot) {
+  auto env = RootedHostEnv::Create("/");
+  ASSERT_TRUE(env.ok());
+  auto fs = (*env)->StatFs("/");
   ASSERT_TRUE(fs.ok()) << fs.status();
   EXPECT_GT(fs->block_size, 0u);
   EXPECT_GT(fs->blocks, 0u);
