@@ -343,7 +343,8 @@ class AccountsCollector : public FactCollector {
   static bool RuleNames(const std::string& who, const std::string& user,
                         const std::set<std::string>& groups,
                         const std::map<std::string, std::vector<std::string>>& aliases) {
-    if (who == user || who == "ALL") return who == user;  // "ALL" users: not attributed
+    if (who == user) return true;
+    if (who == "ALL") return false;  // a rule for every user is not attributed to one
     if (!who.empty() && who[0] == '%') return groups.count(who.substr(1)) > 0;
     auto it = aliases.find(who);
     if (it == aliases.end()) return false;

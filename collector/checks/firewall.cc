@@ -82,10 +82,8 @@ bool RuleMatches(const v1::IptablesRule& r, const Packet& p, bool for_accept) {
     std::string name = negated ? in.substr(1) : in;
     bool internal = name == "lo" || absl::StartsWith(name, "docker") ||
                     absl::StartsWith(name, "br-") || absl::StartsWith(name, "veth");
-    // The packet arrives on an external interface.
-    if (negated == internal) {
-      // "-i lo" or "-i docker0": not our packet; "! -i docker0": ours.
-    }
+    // The packet arrives on an external interface: "-i lo" and "-i docker0"
+    // are not for it, "! -i docker0" is.
     if (!negated && internal) return false;
     if (negated && !internal) return false;
   }
