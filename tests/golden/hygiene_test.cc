@@ -15,14 +15,6 @@ namespace {
 
 using collector::StatusName;
 
-std::string All(const v1::Verdict& v) {
-  std::string out;
-  for (const v1::Evidence& e : v.evidence()) {
-    absl::StrAppend(&out, e.message(), " @ ", e.source(), "\n");
-  }
-  return out;
-}
-
 TEST(Disks, MountTableKeepsRealFilesystemsOnly) {
   std::vector<agent::MountEntry> m = agent::ParseMounts(
       "proc /proc proc rw 0 0\n/dev/vda1 / ext4 rw 0 0\ntmpfs /run tmpfs rw 0 0\n"
@@ -37,12 +29,14 @@ TEST(Disks, MountTableKeepsRealFilesystemsOnly) {
 
 TEST(Disks, HeadroomThresholds) {
   v1::Verdict healthy = VerdictOf(RunScenario("opencrvs-manager"), "disk.headroom");
-  EXPECT_EQ(StatusName(healthy.status()), "PASS") << All(healthy);
+  EXPECT_EQ(StatusName(healthy.status()), "PASS") << EvidenceText(healthy);
   v1::Verdict full = VerdictOf(RunScenario("history-secrets"), "disk.headroom");
   EXPECT_EQ(StatusName(full.status()), "FAIL");
-  EXPECT_TRUE(absl::StrContains(All(full), "/data (/dev/mapper/cryptfs, ext4) is 79% used"))
-      << All(full);
-  EXPECT_TRUE(absl::StrContains(All(full), "the root filesystem needs 20 GiB free")) << All(full);
+  EXPECT_TRUE(
+      absl::StrContains(EvidenceText(full), "/data (/dev/mapper/cryptfs, ext4) is 79% used"))
+      << EvidenceText(full);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(full), "the root filesystem needs 20 GiB free"))
+      << EvidenceText(full);
   // Thresholds come from the policy.
   v1::Policy loose;
   loose.set_disk_warn_percent(85);
@@ -56,7 +50,7 @@ TEST(History, SecretsAreCountedAndNamedNeverSent) {
   GoldenScenario s = RunScenario("history-secrets");
   v1::Verdict v = VerdictOf(s, "shell.history_cleared");
   EXPECT_EQ(StatusName(v.status()), "FAIL");
-  std::string all = All(v);
+  std::string all = EvidenceText(v);
   EXPECT_TRUE(absl::StrContains(all,
                                 "account alice: 7 command line(s); secret-looking: 1 "
                                 "passphrase-argument (line 10); 3 secret-assignment "
@@ -78,7 +72,7 @@ TEST(History, CleanHostsPassAndNonGatingHostsAreNotApplicable) {
   only_staging.add_gating_environments("staging");
   v1::Verdict v = VerdictOf(RunScenario("history-secrets", only_staging), "shell.history_cleared");
   EXPECT_EQ(StatusName(v.status()), "NOT_APPLICABLE");
-  EXPECT_TRUE(absl::StrContains(All(v), "this host is production")) << All(v);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(v), "this host is production")) << EvidenceText(v);
 }
 
 TEST(History, SecretPatterns) {

@@ -17,20 +17,12 @@ namespace {
 
 using collector::StatusName;
 
-std::string All(const v1::Verdict& v) {
-  std::string out;
-  for (const v1::Evidence& e : v.evidence()) {
-    absl::StrAppend(&out, e.message(), " @ ", e.source(), "\n");
-  }
-  return out;
-}
-
 constexpr char kCheck[] = "firewall.public_exposure";
 
 TEST(Exposure, ProvisionedManagerOnlyShowsSshAndTheWebEntryPoint) {
   v1::Verdict v = VerdictOf(RunScenario("opencrvs-manager"), kCheck);
-  EXPECT_EQ(StatusName(v.status()), "PASS") << All(v);
-  std::string all = All(v);
+  EXPECT_EQ(StatusName(v.status()), "PASS") << EvidenceText(v);
+  std::string all = EvidenceText(v);
   EXPECT_TRUE(absl::StrContains(all, "443/tcp (Docker")) << all;
   // Logstash's ingress port is published but filtered in DOCKER-USER.
   EXPECT_TRUE(absl::StrContains(all,
@@ -45,8 +37,8 @@ TEST(Exposure, LogstashIngressBypassesUfw) {
   GoldenScenario s = RunScenario("logstash-worker");
   EXPECT_TRUE(s.facts.firewall().ufw().enabled());
   v1::Verdict v = VerdictOf(s, kCheck);
-  EXPECT_EQ(StatusName(v.status()), "FAIL") << All(v);
-  std::string all = All(v);
+  EXPECT_EQ(StatusName(v.status()), "FAIL") << EvidenceText(v);
+  std::string all = EvidenceText(v);
   for (const char* proto : {"12201/tcp", "12201/udp"}) {
     EXPECT_TRUE(absl::StrContains(
         all, absl::StrCat(proto,
@@ -72,7 +64,7 @@ TEST(Exposure, DockerUserRuleThatFiltersThePort) {
     published |= d.port() == 12201 && d.chain() == "DOCKER-INGRESS";
   }
   EXPECT_TRUE(published);
-  EXPECT_FALSE(absl::StrContains(All(VerdictOf(s, kCheck)),
+  EXPECT_FALSE(absl::StrContains(EvidenceText(VerdictOf(s, kCheck)),
                                  "12201/tcp (Docker, to "
                                  "172.18.0.2:12201) is reachable"));
 }
@@ -80,7 +72,7 @@ TEST(Exposure, DockerUserRuleThatFiltersThePort) {
 TEST(Exposure, InactiveFirewallWithADatabaseOnAllAddresses) {
   v1::Verdict v = VerdictOf(RunScenario("firewall-inactive"), kCheck);
   EXPECT_EQ(StatusName(v.status()), "FAIL");
-  std::string all = All(v);
+  std::string all = EvidenceText(v);
   EXPECT_TRUE(absl::StrContains(all, "ufw is installed but inactive")) << all;
   EXPECT_TRUE(absl::StrContains(all,
                                 "27017/tcp (mongod pid 1300, bound to 0.0.0.0) is reachable "
@@ -93,16 +85,16 @@ TEST(Exposure, NftablesOnlyHost) {
   EXPECT_FALSE(s.facts.firewall().iptables_read());
   EXPECT_TRUE(s.facts.firewall().nft_read());
   v1::Verdict v = VerdictOf(s, kCheck);
-  EXPECT_EQ(StatusName(v.status()), "PASS") << All(v);
+  EXPECT_EQ(StatusName(v.status()), "PASS") << EvidenceText(v);
   // 8080 listens on every address but the input chain's policy drops it.
-  EXPECT_FALSE(absl::StrContains(All(v), "8080")) << All(v);
-  EXPECT_TRUE(absl::StrContains(All(v), "nft rule")) << All(v);
+  EXPECT_FALSE(absl::StrContains(EvidenceText(v), "8080")) << EvidenceText(v);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(v), "nft rule")) << EvidenceText(v);
 }
 
 TEST(Exposure, Ipv6OnlyExposure) {
   v1::Verdict v = VerdictOf(RunScenario("ipv6-exposure"), kCheck);
   EXPECT_EQ(StatusName(v.status()), "FAIL");
-  std::string all = All(v);
+  std::string all = EvidenceText(v);
   EXPECT_TRUE(absl::StrContains(all,
                                 "9200/tcp (java pid 1201, bound to ::) is reachable from the "
                                 "internet"))
@@ -114,7 +106,7 @@ TEST(Exposure, Ipv6OnlyExposure) {
 TEST(Exposure, UnreadableRulesAreUnknown) {
   // The unhardened fixture has no recorded firewall outputs and no ufw.
   v1::Verdict v = VerdictOf(RunScenario("unhardened-root"), kCheck);
-  EXPECT_EQ(StatusName(v.status()), "UNKNOWN") << All(v);
+  EXPECT_EQ(StatusName(v.status()), "UNKNOWN") << EvidenceText(v);
 }
 
 TEST(LegacyTables, RulesLeftInLegacyTablesAreRead) {

@@ -15,18 +15,10 @@ namespace {
 
 using collector::StatusName;
 
-std::string All(const v1::Verdict& v) {
-  std::string out;
-  for (const v1::Evidence& e : v.evidence()) {
-    absl::StrAppend(&out, e.message(), " @ ", e.source(), "\n");
-  }
-  return out;
-}
-
-#define EXPECT_STATUS(scenario, check, want)                               \
-  do {                                                                     \
-    v1::Verdict v_ = VerdictOf(scenario, check);                           \
-    EXPECT_EQ(StatusName(v_.status()), want) << check << ":\n" << All(v_); \
+#define EXPECT_STATUS(scenario, check, want)                                        \
+  do {                                                                              \
+    v1::Verdict v_ = VerdictOf(scenario, check);                                    \
+    EXPECT_EQ(StatusName(v_.status()), want) << check << ":\n" << EvidenceText(v_); \
   } while (0)
 
 TEST(Pitfalls, ProvisionedManagerPassesEverySshCheck) {
@@ -58,18 +50,20 @@ TEST(Pitfalls, CloudInitDropInWinsOverMainFile) {
   GoldenScenario s = RunScenario("cloud-init-root");
   v1::Verdict root = VerdictOf(s, "ssh.root_login_disabled");
   EXPECT_EQ(StatusName(root.status()), "FAIL");
-  EXPECT_EQ(root.evidence(0).source(), "/etc/ssh/sshd_config.d/50-cloud-init.conf:2") << All(root);
+  EXPECT_EQ(root.evidence(0).source(), "/etc/ssh/sshd_config.d/50-cloud-init.conf:2")
+      << EvidenceText(root);
   v1::Verdict pw = VerdictOf(s, "ssh.password_auth_disabled");
-  EXPECT_EQ(StatusName(pw.status()), "FAIL") << All(pw);
-  EXPECT_TRUE(absl::StrContains(All(pw), "50-cloud-init.conf:1")) << All(pw);
-  EXPECT_TRUE(absl::StrContains(All(pw), "alice")) << All(pw);
+  EXPECT_EQ(StatusName(pw.status()), "FAIL") << EvidenceText(pw);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(pw), "50-cloud-init.conf:1")) << EvidenceText(pw);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(pw), "alice")) << EvidenceText(pw);
 }
 
 TEST(Pitfalls, CloudInitPasswordBehindAuthenticationMethodsIsAWarning) {
   GoldenScenario s = RunScenario("cloud-init-password");
   v1::Verdict pw = VerdictOf(s, "ssh.password_auth_disabled");
-  EXPECT_EQ(StatusName(pw.status()), "WARN") << All(pw);
-  EXPECT_TRUE(absl::StrContains(All(pw), "/etc/ssh/sshd_config.d/50-cloud-init.conf:1")) << All(pw);
+  EXPECT_EQ(StatusName(pw.status()), "WARN") << EvidenceText(pw);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(pw), "/etc/ssh/sshd_config.d/50-cloud-init.conf:1"))
+      << EvidenceText(pw);
   EXPECT_STATUS(s, "ssh.2fa_enabled", "PASS");
 }
 
@@ -77,9 +71,10 @@ TEST(Pitfalls, NullokWithoutEnrolmentNamesTheAccount) {
   GoldenScenario s = RunScenario("nullok-unenrolled");
   v1::Verdict v = VerdictOf(s, "ssh.2fa_enabled");
   EXPECT_EQ(StatusName(v.status()), "FAIL");
-  EXPECT_TRUE(absl::StrContains(All(v), "account bob has no /home/bob/.google_authenticator"))
-      << All(v);
-  EXPECT_FALSE(absl::StrContains(All(v), "account alice has no")) << All(v);
+  EXPECT_TRUE(
+      absl::StrContains(EvidenceText(v), "account bob has no /home/bob/.google_authenticator"))
+      << EvidenceText(v);
+  EXPECT_FALSE(absl::StrContains(EvidenceText(v), "account alice has no")) << EvidenceText(v);
   EXPECT_STATUS(s, "ssh.password_auth_disabled", "PASS");
 }
 
@@ -87,7 +82,8 @@ TEST(Pitfalls, ExemptionBeyondPolicyIsAFinding) {
   GoldenScenario s = RunScenario("exempt-extra");
   v1::Verdict v = VerdictOf(s, "ssh.2fa_enabled");
   EXPECT_EQ(StatusName(v.status()), "FAIL");
-  EXPECT_TRUE(absl::StrContains(All(v), "account alice logs in without two factors")) << All(v);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(v), "account alice logs in without two factors"))
+      << EvidenceText(v);
   // A policy that exempts alice accepts it.
   v1::Policy policy;
   policy.add_ssh_2fa_exempt_accounts("provision");
@@ -99,7 +95,7 @@ TEST(Pitfalls, RemovedUserLeavesKeysAndSudoersBehind) {
   GoldenScenario s = RunScenario("removed-user");
   v1::Verdict v = VerdictOf(s, "ssh.vendor_access_removed");
   EXPECT_EQ(StatusName(v.status()), "FAIL");
-  std::string all = All(v);
+  std::string all = EvidenceText(v);
   EXPECT_TRUE(absl::StrContains(all, "'dev@opencrvs.org'")) << all;
   EXPECT_TRUE(absl::StrContains(all, "/home/provision/.ssh/authorized_keys:3")) << all;
   EXPECT_TRUE(absl::StrContains(all, "the home of removed account carol")) << all;
@@ -115,15 +111,15 @@ TEST(Pitfalls, RootLeftUnlocked) {
   v1::Verdict v = VerdictOf(s, "ssh.root_login_disabled");
   EXPECT_EQ(StatusName(v.status()), "FAIL");
   EXPECT_TRUE(absl::StrContains(
-      All(v), "root's password is set, not locked (passwd -l root) @ /etc/shadow"))
-      << All(v);
+      EvidenceText(v), "root's password is set, not locked (passwd -l root) @ /etc/shadow"))
+      << EvidenceText(v);
 }
 
 TEST(Pitfalls, UnhardenedDebianDefaults) {
   GoldenScenario s = RunScenario("unhardened-root");
   v1::Verdict v = VerdictOf(s, "ssh.root_login_disabled");
   EXPECT_EQ(StatusName(v.status()), "FAIL");
-  EXPECT_EQ(v.evidence(0).source(), "default (OpenSSH)") << All(v);
+  EXPECT_EQ(v.evidence(0).source(), "default (OpenSSH)") << EvidenceText(v);
   EXPECT_EQ(v.evidence(0).observed(), "prohibit-password");
   EXPECT_STATUS(s, "ssh.password_auth_disabled", "FAIL");
   EXPECT_STATUS(s, "ssh.2fa_enabled", "FAIL");
@@ -144,9 +140,10 @@ TEST(Pitfalls, RehomedBackupUserIsALoginAccount) {
   EXPECT_TRUE(found) << "backup's keys were not collected";
   v1::Verdict v = VerdictOf(s, "ssh.2fa_enabled");
   EXPECT_EQ(StatusName(v.status()), "FAIL");
-  EXPECT_TRUE(absl::StrContains(All(v), "account backup")) << All(v);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(v), "account backup")) << EvidenceText(v);
   v1::Verdict weak = VerdictOf(s, "ssh.weak_keys");
-  EXPECT_TRUE(absl::StrContains(All(weak), "service account backup")) << All(weak);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(weak), "service account backup"))
+      << EvidenceText(weak);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <google/protobuf/text_format.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "agent/facts/fact_collector.h"
@@ -93,6 +94,14 @@ GoldenScenario RunScenario(const std::string& name, const v1::Policy& policy) {
   s.verdicts = collector::Evaluate(registry, s.host, collector::WithPolicyDefaults(policy), s.facts,
                                    absl::FromUnixMillis(kFixedMs));
   return s;
+}
+
+std::string EvidenceText(const v1::Verdict& verdict) {
+  std::string out;
+  for (const v1::Evidence& e : verdict.evidence()) {
+    absl::StrAppend(&out, e.message(), " @ ", e.source(), "\n");
+  }
+  return out;
 }
 
 v1::Verdict VerdictOf(const GoldenScenario& scenario, const std::string& check) {

@@ -26,6 +26,10 @@ v1::InventoryHost FixtureHost(const std::string& name);
 // policy (plus `policy` overrides).
 GoldenScenario RunScenario(const std::string& name, const v1::Policy& policy = {});
 
+// Every evidence line of a verdict as "message @ source\n", for assertions
+// and failure messages.
+std::string EvidenceText(const v1::Verdict& verdict);
+
 // The verdict of `check` in `scenario` (a default Verdict if absent).
 v1::Verdict VerdictOf(const GoldenScenario& scenario, const std::string& check);
 
