@@ -3,11 +3,14 @@
 #include "absl/time/clock.h"
 #include "agent/facts/accounts.h"
 #include "agent/facts/authorized_keys.h"
-#include "agent/facts/fact_collector.h"
+#include "agent/facts/backups.h"
 #include "agent/facts/disks.h"
+#include "agent/facts/fact_collector.h"
 #include "agent/facts/firewall.h"
-#include "agent/facts/shell_history.h"
+#include "agent/facts/logrotate.h"
 #include "agent/facts/pam.h"
+#include "agent/facts/release.h"
+#include "agent/facts/shell_history.h"
 #include "agent/facts/sockets.h"
 #include "agent/facts/sshd_config.h"
 #include "agent/facts/tls_certs.h"
@@ -25,6 +28,8 @@ CollectOptions CollectOptionsFrom(const v1::AgentConfig& config) {
     o.tls_cert_dirs.assign(config.tls_cert_dirs().begin(), config.tls_cert_dirs().end());
   }
   o.tls_ca_file = config.tls_ca_file();
+  if (!config.backup_dir().empty()) o.backup_dir = config.backup_dir();
+  if (!config.restore_log().empty()) o.restore_log = config.restore_log();
   return o;
 }
 
@@ -41,6 +46,9 @@ std::vector<std::unique_ptr<FactCollector>> BuiltinCollectors() {
   all.push_back(MakeTlsCollector());
   all.push_back(MakeDisksCollector());
   all.push_back(MakeShellHistoryCollector());
+  all.push_back(MakeLogrotateCollector());
+  all.push_back(MakeBackupsCollector());
+  all.push_back(MakeReleaseCollector());
   return all;
 }
 

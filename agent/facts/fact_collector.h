@@ -23,6 +23,12 @@ struct CollectOptions {
   std::string tls_acme_file = "/data/traefik/acme.json";
   std::vector<std::string> tls_cert_dirs = {"/data/traefik/certs"};
   std::string tls_ca_file;  // real path of a private CA bundle, or empty
+  // Backups: the backup directory (backup servers) and the restore log
+  // (staging).
+  std::string backup_dir = "/home/backup/backups";
+  std::string restore_log = "/var/log/opencrvs-restore.log";
+  // Bounded walks (log files, backup directories): at most this many entries.
+  size_t max_walk_entries = 20000;
 };
 
 class FactCollector {

@@ -28,6 +28,9 @@ void RegisterBuiltinChecks(CheckRegistry& registry) {
   RegisterTlsChecks(registry);
   RegisterDiskChecks(registry);
   RegisterHistoryChecks(registry);
+  RegisterLogChecks(registry);
+  RegisterBackupChecks(registry);
+  RegisterReleaseChecks(registry);
 }
 
 v1::Evidence MakeEvidence(std::string message, std::string source, std::string observed,

@@ -49,6 +49,9 @@ void RegisterTlsChecks(CheckRegistry& registry);
 void RegisterFirewallChecks(CheckRegistry& registry);
 void RegisterDiskChecks(CheckRegistry& registry);
 void RegisterHistoryChecks(CheckRegistry& registry);
+void RegisterLogChecks(CheckRegistry& registry);
+void RegisterBackupChecks(CheckRegistry& registry);
+void RegisterReleaseChecks(CheckRegistry& registry);
 
 // Small helpers for building verdicts.
 v1::Evidence MakeEvidence(std::string message, std::string source, std::string observed = "",

@@ -67,6 +67,10 @@ v1::Policy WithPolicyDefaults(v1::Policy policy) {
   if (policy.disk_warn_percent() == 0) policy.set_disk_warn_percent(50);
   if (policy.disk_fail_percent() == 0) policy.set_disk_fail_percent(70);
   if (policy.root_min_free_gib() == 0) policy.set_root_min_free_gib(20);
+  if (policy.log_max_bytes() == 0) policy.set_log_max_bytes(uint64_t{1} << 30);
+  if (policy.logrotate_max_age_hours() == 0) policy.set_logrotate_max_age_hours(48);
+  if (policy.backup_retention_count() == 0) policy.set_backup_retention_count(7);
+  if (policy.backup_max_age_hours() == 0) policy.set_backup_max_age_hours(26);
   if (policy.allowed_public_ports().empty()) {
     v1::RolePorts* web = policy.add_allowed_public_ports();
     web->set_role("manager");

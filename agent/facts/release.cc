@@ -1,0 +1,91 @@
+#include "agent/facts/release.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace preflight::agent {
+
+namespace {
+
+constexpr absl::string_view kService = "opencrvs_base";
+
+// The tag of an image reference: "ghcr.io/opencrvs/ocrvs-base:v1.9.0@sha256:..."
+// -> "v1.9.0". A ':' after the last '/' starts the tag (a registry port
+// comes before it).
+std::string ImageTag(absl::string_view image) {
+  size_t at = image.find('@');
+  if (at != absl::string_view::npos) image = image.substr(0, at);
+  size_t slash = image.rfind('/');
+  size_t colon = image.rfind(':');
+  if (colon == absl::string_view::npos || (slash != absl::string_view::npos && colon < slash)) {
+    return "latest";  // docker's implicit tag
+  }
+  return std::string(image.substr(colon + 1));
+}
+
+class ReleaseCollector : public FactCollector {
+ public:
+  absl::string_view name() const override { return "release"; }
+
+  v1::Collection* Collect(HostEnv& env, const CollectOptions&, v1::FactReport& report) override {
+    v1::ReleaseFact& fact = *report.mutable_release();
+    v1::Collection* collection = fact.mutable_collection();
+    const std::vector<std::string> argv = {"docker", "service", "ls", "--format",
+                                           "{{.Name}}\t{{.Image}}"};
+    fact.set_source("docker service ls");
+    auto out = env.Run(argv, absl::Seconds(15));
+    if (!out.ok()) {
+      // No docker here (or, under --root, no recorded output): nothing deployed
+      // that we can see.
+      collection->set_state(absl::IsNotFound(out.status()) || absl::IsUnavailable(out.status())
+                                ? v1::Collection::ABSENT
+                                : v1::Collection::ERROR);
+      collection->set_error(absl::StrCat("docker service ls: ", out.status().message()));
+      return collection;
+    }
+    if (out->exit_code != 0) {
+      // "This node is not a swarm manager." on workers and the backup server.
+      collection->set_state(v1::Collection::ABSENT);
+      std::string err(absl::StripAsciiWhitespace(out->err.substr(0, 300)));
+      collection->set_error(
+          absl::StrCat("docker service ls exited ", out->exit_code, err.empty() ? "" : ": ", err));
+      return collection;
+    }
+    if (!ParseReleaseFromServices(out->out, fact)) {
+      collection->set_state(v1::Collection::ABSENT);
+      collection->set_error(absl::StrCat("docker service ls lists no ", kService,
+                                         " service (OpenCRVS not deployed)"));
+      return collection;
+    }
+    collection->set_state(v1::Collection::OK);
+    return collection;
+  }
+};
+
+}  // namespace
+
+bool ParseReleaseFromServices(absl::string_view out, v1::ReleaseFact& fact) {
+  for (absl::string_view line : absl::StrSplit(out, '\n')) {
+    std::vector<absl::string_view> f = absl::StrSplit(line, absl::MaxSplits('\t', 1));
+    if (f.size() != 2) f = absl::StrSplit(line, absl::MaxSplits(' ', 1), absl::SkipEmpty());
+    if (f.size() != 2) continue;
+    absl::string_view name = absl::StripAsciiWhitespace(f[0]);
+    absl::string_view image = absl::StripAsciiWhitespace(f[1]);
+    if (name != kService || image.empty()) continue;
+    fact.set_service(std::string(name));
+    fact.set_image(std::string(image.substr(0, 512)));
+    fact.set_version(ImageTag(image).substr(0, 128));
+    return true;
+  }
+  return false;
+}
+
+std::unique_ptr<FactCollector> MakeReleaseCollector() {
+  return std::make_unique<ReleaseCollector>();
+}
+
+}  // namespace preflight::agent

@@ -1,0 +1,7 @@
+#include "collector/checks/check.h"
+
+namespace preflight::collector {
+
+void RegisterLogChecks(CheckRegistry&) {}
+
+}  // namespace preflight::collector
