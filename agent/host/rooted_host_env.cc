@@ -279,6 +279,7 @@ absl::StatusOr<CommandResult> RootedHostEnv::Run(const std::vector<std::string>&
     int c = 0;
     if (absl::SimpleAtoi(absl::StripAsciiWhitespace(code->content), &c)) result.exit_code = c;
   }
+  if (auto err = ReadFile(path + ".err", 64 << 10); err.ok()) result.err = std::move(err->content);
   return result;
 }
 

@@ -46,7 +46,7 @@ class RootedHostEnv : public HostEnv {
 
 // Under a root other than "/", Run() reads a recorded stdout from
 // <root>/.preflight/commands/<RecordedCommandKey(argv)> (and the exit code
-// from the same path + ".exit", default 0) instead of running anything.
+// from the same path + ".exit", default 0; standard error from + ".err") instead of running anything.
 inline constexpr char kRecordedCommandsDir[] = "/.preflight/commands";
 // Likewise StatFs() reads recorded figures from this file under the root.
 inline constexpr char kRecordedStatfsFile[] = "/.preflight/statfs";
