@@ -1,4 +1,5 @@
-// Host hygiene (checklist items 8 and 17): disks and shell history.
+// Host hygiene (checklist items 4, 5, 6, 8, 16, 17): disks, shell history,
+// logs, backups and release.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -6,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "agent/facts/disks.h"
+#include "agent/facts/release.h"
 #include "agent/facts/shell_history.h"
 #include "collector/readiness/engine.h"
 #include "tests/support/golden.h"
@@ -89,6 +91,187 @@ TEST(History, SecretPatterns) {
   EXPECT_EQ(f.secrets(0).lines(0), 5u);
   EXPECT_EQ(agent::HistfileOverrides("export HISTFILE=~/.h\nHISTFILE=/dev/null\n", "/home/a"),
             std::vector<std::string>{"/home/a/.h"});
+}
+
+
+// ---------------------------------------------------------------------------
+// Logs (checklist item 5).
+
+TEST(Logs, OpencrvsLogrotatePasses) {
+  v1::Verdict v = VerdictOf(RunScenario("opencrvs-manager"), "logs.rotation");
+  EXPECT_EQ(StatusName(v.status()), "PASS") << EvidenceText(v);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(v), "scheduled by logrotate.timer"))
+      << EvidenceText(v);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(v), "journald SystemMaxUse: 1G")) << EvidenceText(v);
+}
+
+TEST(Logs, StockDebianConfigLeavesOpencrvsAndContainerLogsUnrotated) {
+  v1::Verdict v = VerdictOf(RunScenario("stock-logrotate"), "logs.rotation");
+  EXPECT_EQ(StatusName(v.status()), "FAIL");
+  std::string all = EvidenceText(v);
+  EXPECT_TRUE(absl::StrContains(all,
+                                "/var/log/opencrvs-backup.log (500 bytes) is an OpenCRVS log "
+                                "and no logrotate stanza covers it"))
+      << all;
+  EXPECT_TRUE(absl::StrContains(all, "/var/log/papertrail.log")) << all;
+  EXPECT_TRUE(absl::StrContains(all, "1 of 1 Docker container log(s)")) << all;
+  // The same stock file on a host without OpenCRVS is fine.
+  EXPECT_EQ(StatusName(VerdictOf(RunScenario("unhardened-root"), "logs.rotation").status()),
+            "PASS");
+}
+
+TEST(Logs, UnscheduledStaleAndLargeLogs) {
+  v1::Policy small;
+  small.set_log_max_bytes(4500);
+  v1::Verdict v = VerdictOf(RunScenario("logrotate-unscheduled", small), "logs.rotation");
+  EXPECT_EQ(StatusName(v.status()), "FAIL");
+  std::string all = EvidenceText(v);
+  EXPECT_TRUE(absl::StrContains(all, "logrotate is not scheduled")) << all;
+  EXPECT_TRUE(absl::StrContains(all, "logrotate last ran 2025-12-20 06:25 UTC, over 48 hours ago"))
+      << all;
+  EXPECT_TRUE(absl::StrContains(all,
+                                "/var/log/custom-app.log (4.9 KiB) is over the size limit "
+                                "and no logrotate stanza covers it"))
+      << all;
+  EXPECT_TRUE(absl::StrContains(all, "/var/log/opencrvs-restore.log is 8.8 KiB, over 4.4 KiB")) << all;
+  // A large but rotated log alone is a warning.
+  v1::Policy tiny;
+  tiny.set_log_max_bytes(3500);
+  v1::Verdict warn = VerdictOf(RunScenario("opencrvs-manager", tiny), "logs.rotation");
+  EXPECT_EQ(StatusName(warn.status()), "WARN") << EvidenceText(warn);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(warn), "/var/log/syslog is")) << EvidenceText(warn);
+}
+
+TEST(Logs, BackupServerRotateBackupsLogIsNotCovered) {
+  v1::Verdict v = VerdictOf(RunScenario("backup-server"), "logs.rotation");
+  EXPECT_EQ(StatusName(v.status()), "FAIL");
+  EXPECT_TRUE(absl::StrContains(EvidenceText(v), "/var/log/opencrvs-rotate-backups.log"))
+      << EvidenceText(v);
+}
+
+// ---------------------------------------------------------------------------
+// Backups (checklist items 16 and 4, backup.recent).
+
+TEST(Backups, TestAndLabelledBackupsOnTheBackupServer) {
+  v1::Verdict v = VerdictOf(RunScenario("backup-server"), "backup.test_backups_deleted");
+  EXPECT_EQ(StatusName(v.status()), "FAIL");
+  std::string all = EvidenceText(v);
+  EXPECT_TRUE(absl::StrContains(all,
+                                "backup 2025-11-30 (1 file(s), 4096 bytes) predates go-live "
+                                "2025-12-15: a test backup @ "
+                                "/home/backup/backups/2025-11-30"))
+      << all;
+  EXPECT_TRUE(absl::StrContains(all, "labelled backup directory before-upgrade-v1.8")) << all;
+  EXPECT_TRUE(absl::StrContains(all, "10 dated backups, more than the 7")) << all;
+  EXPECT_TRUE(absl::StrContains(all,
+                                "provisioning artefacts, not test backups: "
+                                "downloaded_from_backup.txt, test_connection.txt"))
+      << all;
+  EXPECT_FALSE(absl::StrContains(all, "unexpected file")) << all;
+}
+
+TEST(Backups, CleanBackupServerPassesAndGoLiveIsNeeded) {
+  v1::Verdict v = VerdictOf(RunScenario("backup-clean"), "backup.test_backups_deleted");
+  EXPECT_EQ(StatusName(v.status()), "PASS") << EvidenceText(v);
+  v1::Policy bad;
+  bad.set_go_live_date("15/12/2025");
+  v1::Verdict unknown = VerdictOf(RunScenario("backup-clean", bad), "backup.test_backups_deleted");
+  EXPECT_EQ(StatusName(unknown.status()), "UNKNOWN");
+  EXPECT_TRUE(absl::StrContains(EvidenceText(unknown), "is not YYYY-MM-DD"))
+      << EvidenceText(unknown);
+  // Not a backup server: nothing to judge.
+  EXPECT_EQ(StatusName(
+                VerdictOf(RunScenario("opencrvs-manager"), "backup.test_backups_deleted").status()),
+            "NOT_APPLICABLE");
+}
+
+TEST(Backups, RecentBackupAndNightlyJob) {
+  v1::Verdict fresh = VerdictOf(RunScenario("backup-clean"), "backup.recent");
+  EXPECT_EQ(StatusName(fresh.status()), "PASS") << EvidenceText(fresh);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(fresh), "newest backup 2025-12-31"))
+      << EvidenceText(fresh);
+  v1::Policy strict;
+  strict.set_backup_max_age_hours(12);
+  EXPECT_EQ(StatusName(VerdictOf(RunScenario("backup-clean", strict), "backup.recent").status()),
+            "FAIL");
+  // Production's manager: the nightly job, its passphrase masked.
+  v1::Verdict job = VerdictOf(RunScenario("opencrvs-manager"), "backup.recent");
+  EXPECT_EQ(StatusName(job.status()), "PASS") << EvidenceText(job);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(job), "/root/backup.sh --passphrase=****"))
+      << EvidenceText(job);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(job), "@ /var/spool/cron/crontabs/root:2"))
+      << EvidenceText(job);
+  v1::Verdict missing = VerdictOf(RunScenario("unhardened-root"), "backup.recent");
+  EXPECT_EQ(StatusName(missing.status()), "FAIL");
+  EXPECT_TRUE(absl::StrContains(EvidenceText(missing), "no nightly backup job"))
+      << EvidenceText(missing);
+}
+
+TEST(Backups, RestoreEvidenceOnStaging) {
+  GoldenScenario s = RunScenario("staging-restore");
+  v1::Verdict v = VerdictOf(s, "backup.restore_verified");
+  EXPECT_EQ(StatusName(v.status()), "WARN") << EvidenceText(v);
+  std::string all = EvidenceText(v);
+  EXPECT_TRUE(absl::StrContains(all, "download job '30 0 * * *'")) << all;
+  EXPECT_TRUE(absl::StrContains(all, "restore job '0 1 * * *'")) << all;
+  EXPECT_TRUE(absl::StrContains(all,
+                                "last restore logged 2025-12-31 01:04 UTC; 1 error line(s) "
+                                "(lines 5)"))
+      << all;
+  EXPECT_TRUE(absl::StrContains(all, "mongodb://admin:****@mongo1")) << all;
+  // Production hosts have no restore job to show.
+  EXPECT_EQ(
+      StatusName(VerdictOf(RunScenario("opencrvs-manager"), "backup.restore_verified").status()),
+      "NOT_APPLICABLE");
+}
+
+TEST(Backups, PassphrasesNeverLeaveTheHost) {
+  for (const char* name : {"opencrvs-manager", "staging-restore", "backup-server"}) {
+    GoldenScenario s = RunScenario(name);
+    std::string wire;
+    ASSERT_TRUE(s.facts.SerializeToString(&wire));
+    ASSERT_TRUE(s.verdicts.AppendToString(&wire));
+    EXPECT_FALSE(absl::StrContains(wire, "BackupSecretPass42")) << name;
+    EXPECT_FALSE(absl::StrContains(wire, "RestoreSecretMongo42")) << name;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Release (checklist item 6).
+
+TEST(Release, DeployedVersionAgainstPolicy) {
+  v1::Verdict latest = VerdictOf(RunScenario("opencrvs-manager"), "release.latest");
+  EXPECT_EQ(StatusName(latest.status()), "PASS") << EvidenceText(latest);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(latest),
+                                "opencrvs_base runs ghcr.io/opencrvs/ocrvs-base:v1.9.0"))
+      << EvidenceText(latest);
+  v1::Verdict old = VerdictOf(RunScenario("cloud-init-password"), "release.latest");
+  EXPECT_EQ(StatusName(old.status()), "FAIL");
+  EXPECT_TRUE(
+      absl::StrContains(EvidenceText(old), "(version v1.8.1); the latest release is v1.9.0"))
+      << EvidenceText(old);
+  v1::Verdict none = VerdictOf(RunScenario("unhardened-root"), "release.latest");
+  EXPECT_EQ(StatusName(none.status()), "UNKNOWN");
+  EXPECT_TRUE(absl::StrContains(EvidenceText(none), "cannot read the deployed version"))
+      << EvidenceText(none);
+  EXPECT_EQ(StatusName(VerdictOf(RunScenario("logstash-worker"), "release.latest").status()),
+            "NOT_APPLICABLE");
+}
+
+TEST(Release, ImageTags) {
+  v1::ReleaseFact f;
+  ASSERT_TRUE(agent::ParseReleaseFromServices(
+      "opencrvs_gateway\tghcr.io/opencrvs/ocrvs-gateway:v1.9.0\n"
+      "opencrvs_base\tregistry.local:5000/ocrvs-base:v1.9.1@sha256:abc\n",
+      f));
+  EXPECT_EQ(f.version(), "v1.9.1");
+  EXPECT_EQ(f.image(), "registry.local:5000/ocrvs-base:v1.9.1@sha256:abc");
+  v1::ReleaseFact untagged;
+  ASSERT_TRUE(
+      agent::ParseReleaseFromServices("opencrvs_base registry.local:5000/ocrvs-base\n", untagged));
+  EXPECT_EQ(untagged.version(), "latest");
+  v1::ReleaseFact absent;
+  EXPECT_FALSE(agent::ParseReleaseFromServices("opencrvs_gateway\tx:1\n", absent));
 }
 
 }  // namespace

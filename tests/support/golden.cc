@@ -40,6 +40,9 @@ void Normalize(v1::FactReport& r) {
     f.set_uid(0);
     f.set_mtime_unix(0);
   }
+  for (v1::LogFile& f : *r.mutable_logrotate()->mutable_logs()) f.set_mtime_unix(0);
+  for (v1::BackupEntry& e : *r.mutable_backups()->mutable_entries()) e.set_mtime_unix(0);
+  r.mutable_backups()->mutable_restore_log()->set_mtime_unix(0);
   for (v1::KeyFile& f : *r.mutable_authorized_keys()->mutable_files()) {
     f.set_uid(0);
     f.set_mode(0);
@@ -80,7 +83,16 @@ v1::InventoryHost FixtureHost(const std::string& name) {
   return h;
 }
 
+v1::Policy FixturePolicy() {
+  v1::Policy p;
+  p.set_go_live_date("2025-12-15");
+  p.set_latest_release("v1.9.0");
+  return p;
+}
+
 GoldenScenario RunScenario(const std::string& name, const v1::Policy& policy) {
+  v1::Policy effective = FixturePolicy();
+  effective.MergeFrom(policy);
   GoldenScenario s;
   s.host = FixtureHost(name);
   auto env = agent::RootedHostEnv::Create(std::string(PREFLIGHT_FIXTURES) + "/hosts/" + name);
@@ -91,8 +103,8 @@ GoldenScenario RunScenario(const std::string& name, const v1::Policy& policy) {
   ReplaceRoot(s.facts, (*env)->root());
   collector::CheckRegistry registry;
   collector::RegisterBuiltinChecks(registry);
-  s.verdicts = collector::Evaluate(registry, s.host, collector::WithPolicyDefaults(policy), s.facts,
-                                   absl::FromUnixMillis(kFixedMs));
+  s.verdicts = collector::Evaluate(registry, s.host, collector::WithPolicyDefaults(effective),
+                                   s.facts, absl::FromUnixMillis(kFixedMs));
   return s;
 }
 

@@ -22,8 +22,12 @@ struct GoldenScenario {
 // everything else a production manager.
 v1::InventoryHost FixtureHost(const std::string& name);
 
+// The fixture fleet's policy: go-live 2025-12-15, latest release v1.9.0
+// (tests/fixtures/make_fixtures.py dates its hosts around 2026-01-01).
+v1::Policy FixturePolicy();
+
 // Collects tests/fixtures/hosts/<name> and evaluates it with the default
-// policy (plus `policy` overrides).
+// policy, FixturePolicy(), and `policy` overrides on top.
 GoldenScenario RunScenario(const std::string& name, const v1::Policy& policy = {});
 
 // Every evidence line of a verdict as "message @ source\n", for assertions
