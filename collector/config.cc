@@ -44,6 +44,7 @@ absl::StatusOr<CollectorSettings> LoadCollectorSettings(const std::string& path)
   if (c.data_dir().empty()) c.set_data_dir("/var/lib/preflight-collector");
   if (c.worker_threads() == 0) c.set_worker_threads(2);
   if (c.max_report_bytes() == 0) c.set_max_report_bytes(4 << 20);
+  if (c.history_retention_days() == 0) c.set_history_retention_days(400);
   if (c.trust_domain().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": trust_domain is required"));
   }

@@ -1,19 +1,27 @@
 // preflight-collector: accepts fact reports over mutual-TLS gRPC, evaluates
 // readiness, stores history in RocksDB, and answers preflightctl.
+#include <google/protobuf/text_format.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "collector/config.h"
 #include "collector/service/collector_state.h"
 #include "collector/service/ingest_service.h"
 #include "collector/service/query_service.h"
+#include "proto/wire/status.h"
 #include "proto/wire/tls.h"
 
 namespace {
@@ -49,6 +57,87 @@ int UsageError(const std::string& message) {
 }
 
 }  // namespace
+
+namespace preflight::collector {
+
+// Records inventory and policy changes since the last start in the audit
+// trail (hosts added, removed or changed; policy lines that differ).
+absl::Status AuditConfigChanges(CollectorState& state) {
+  const absl::Time now = state.clock();
+  std::map<std::string, std::string> hosts;
+  for (const v1::InventoryHost& h : state.settings.inventory.hosts()) {
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(h, &text);
+    hosts[h.id()] = text;
+  }
+  std::string inventory, policy;
+  for (const auto& [id, text] : hosts) absl::StrAppend(&inventory, id, "\t", text, "\x1e");
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetSingleLineMode(false);
+  printer.PrintToString(state.settings.policy, &policy);
+
+  ASSIGN_OR_RETURN(auto old_inventory, state.store->GetMeta("inventory"));
+  if (!old_inventory.has_value() || *old_inventory != inventory) {
+    std::map<std::string, std::string> before;
+    if (old_inventory.has_value()) {
+      for (absl::string_view rec : absl::StrSplit(*old_inventory, '\x1e', absl::SkipEmpty())) {
+        size_t tab = rec.find('\t');
+        if (tab != absl::string_view::npos) {
+          before[std::string(rec.substr(0, tab))] = std::string(rec.substr(tab + 1));
+        }
+      }
+    }
+    std::vector<std::string> added, removed, changed;
+    for (const auto& [id, text] : hosts) {
+      auto it = before.find(id);
+      if (it == before.end()) {
+        added.push_back(id);
+      } else if (it->second != text) {
+        changed.push_back(id);
+      }
+    }
+    for (const auto& [id, text] : before) {
+      if (!hosts.count(id)) removed.push_back(id);
+    }
+    std::string detail = absl::StrCat(
+        hosts.size(), " host(s)", added.empty() ? "" : "; added ", absl::StrJoin(added, ", "),
+        removed.empty() ? "" : "; removed ", absl::StrJoin(removed, ", "),
+        changed.empty() ? "" : "; changed ", absl::StrJoin(changed, ", "));
+    RETURN_IF_ERROR(state.store->PutMeta(
+        "inventory", inventory, {"collector", "inventory", state.config_path, detail}, now));
+  }
+  ASSIGN_OR_RETURN(auto old_policy, state.store->GetMeta("policy"));
+  if (!old_policy.has_value() || *old_policy != policy) {
+    std::vector<std::string> was = absl::StrSplit(old_policy.value_or(""), '\n', absl::SkipEmpty());
+    std::vector<std::string> is = absl::StrSplit(policy, '\n', absl::SkipEmpty());
+    std::vector<std::string> lines;
+    for (const std::string& l : was) {
+      if (std::find(is.begin(), is.end(), l) == is.end()) lines.push_back("- " + l);
+    }
+    for (const std::string& l : is) {
+      if (std::find(was.begin(), was.end(), l) == was.end()) lines.push_back("+ " + l);
+    }
+    if (lines.size() > 40) lines.resize(40);
+    RETURN_IF_ERROR(state.store->PutMeta(
+        "policy", policy,
+        {"collector", "policy", state.config_path,
+         old_policy.has_value() ? absl::StrJoin(lines, "; ") : "first policy in force"},
+        now));
+  }
+  return absl::OkStatus();
+}
+
+void PruneHistory(CollectorState& state) {
+  const uint32_t days = state.settings.config.history_retention_days();
+  auto pruned = state.store->Prune(state.clock() - absl::Hours(24 * int64_t{days}));
+  if (!pruned.ok()) {
+    Log(absl::StrCat("cannot prune history: ", pruned.status().message()));
+  } else if (*pruned > 0) {
+    Log(absl::StrCat("pruned ", *pruned, " history record(s) older than ", days, " days"));
+  }
+}
+
+}  // namespace preflight::collector
 
 int main(int argc, char** argv) {
   using namespace preflight::collector;
@@ -115,10 +204,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   state.store = std::move(*store);
+  if (absl::Status audited = AuditConfigChanges(state); !audited.ok()) {
+    Log(absl::StrCat("cannot audit configuration changes: ", audited.message()));
+    return 1;
+  }
+  PruneHistory(state);
   state.pool = std::make_unique<WorkerPool>(static_cast<int>(cfg.worker_threads()));
 
   IngestService ingest(state);
-  QueryService query(state);
+  QueryService query(state, &ingest);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(cfg.listen(), *creds, &port);
@@ -140,8 +234,14 @@ int main(int argc, char** argv) {
     std::ofstream(port_file) << port << "\n";
   }
 
-  int sig = 0;
-  sigwait(&set, &sig);
+  // Wait for a signal; prune history hourly meanwhile.
+  int sig = -1;
+  while (sig < 0) {
+    struct timespec hour = {3600, 0};
+    sig = sigtimedwait(&set, nullptr, &hour);
+    if (sig < 0 && errno == EAGAIN) PruneHistory(state);
+    if (sig < 0 && errno != EAGAIN && errno != EINTR) sig = 0;
+  }
   Log(absl::StrCat("signal ", sig, ", shutting down"));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();

@@ -14,6 +14,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # Reference programs the tests compare against.
   openssh-server openssh-client logrotate python3
+  # Renders the HTML export in the export test (headless).
+  chromium libpng-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -31,6 +31,7 @@ void RegisterBuiltinChecks(CheckRegistry& registry) {
   RegisterLogChecks(registry);
   RegisterBackupChecks(registry);
   RegisterReleaseChecks(registry);
+  RegisterManualChecks(registry);
 }
 
 v1::Evidence MakeEvidence(std::string message, std::string source, std::string observed,

@@ -52,6 +52,7 @@ void RegisterHistoryChecks(CheckRegistry& registry);
 void RegisterLogChecks(CheckRegistry& registry);
 void RegisterBackupChecks(CheckRegistry& registry);
 void RegisterReleaseChecks(CheckRegistry& registry);
+void RegisterManualChecks(CheckRegistry& registry);
 
 // Small helpers for building verdicts.
 v1::Evidence MakeEvidence(std::string message, std::string source, std::string observed = "",

@@ -26,15 +26,11 @@ std::string Fit(absl::string_view s, size_t width) {
   return absl::StrCat(s.substr(0, width - 1), "~");
 }
 
-void WriteCheck(JsonWriter& w, const v1::CheckResult& c) {
-  w.BeginObject();
-  w.Key("id").String(c.check().id());
-  w.Key("status").String(StatusName(c.status()));
-  w.Key("severity").String(SeverityName(c.check().severity()));
-  w.Key("title").String(c.check().title());
-  w.Key("checklist_item").Int(c.check().checklist_item());
+}  // namespace
+
+void WriteEvidenceJson(JsonWriter& w, const google::protobuf::RepeatedPtrField<v1::Evidence>& ev) {
   w.Key("evidence").BeginArray();
-  for (const v1::Evidence& e : c.evidence()) {
+  for (const v1::Evidence& e : ev) {
     w.BeginObject();
     w.Key("message").String(e.message());
     w.Key("source").String(e.source());
@@ -43,7 +39,48 @@ void WriteCheck(JsonWriter& w, const v1::CheckResult& c) {
     w.EndObject();
   }
   w.EndArray();
+}
+
+namespace {
+
+void WriteCheck(JsonWriter& w, const v1::CheckResult& c) {
+  w.BeginObject();
+  w.Key("id").String(c.check().id());
+  w.Key("status").String(StatusName(c.status()));
+  w.Key("severity").String(SeverityName(c.check().severity()));
+  w.Key("title").String(c.check().title());
+  w.Key("checklist_item").Int(c.check().checklist_item());
+  WriteEvidenceJson(w, c.evidence());
   w.Key("remediation").String(c.check().remediation());
+  if (!c.environment().empty()) w.Key("environment").String(c.environment());
+  if (c.has_attestation()) {
+    const v1::Attestation& a = c.attestation();
+    w.Key("attestation").BeginObject();
+    w.Key("operator").String(a.operator_());
+    w.Key("note").String(a.note());
+    w.Key("evidence_url").String(a.evidence_url());
+    w.Key("attested_at_unix_ms").Int(a.attested_at_unix_ms());
+    w.Key("expires_at_unix_ms").Int(a.expires_at_unix_ms());
+    w.Key("revoked").Bool(a.revoked());
+    if (a.revoked()) w.Key("revoked_by").String(a.revoked_by());
+    w.EndObject();
+  }
+  if (c.has_waiver()) {
+    const v1::Waiver& wv = c.waiver();
+    w.Key("waiver").BeginObject();
+    w.Key("operator").String(wv.operator_());
+    w.Key("reason").String(wv.reason());
+    w.Key("expires_at_unix_ms").Int(wv.expires_at_unix_ms());
+    w.EndObject();
+    if (c.status() == v1::WAIVED)
+      w.Key("underlying_status").String(StatusName(c.underlying_status()));
+  }
+  if (c.last_changed_at_unix_ms() != 0) {
+    w.Key("last_changed_at_unix_ms").Int(c.last_changed_at_unix_ms());
+  }
+  if (c.first_failed_at_unix_ms() != 0) {
+    w.Key("first_failed_at_unix_ms").Int(c.first_failed_at_unix_ms());
+  }
   w.EndObject();
 }
 
@@ -241,8 +278,9 @@ std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now) {
     absl::StrAppend(&out, "\nMANUAL ITEMS\n");
     for (const v1::CheckResult& m : fleet.manual_items()) {
       absl::StrAppend(
-          &out, absl::StrFormat("  %-9s #%-3d %s\n", StatusName(m.status()),
-                                m.check().checklist_item(), Fit(m.check().id(), kWidth - 17)));
+          &out, absl::StrFormat(
+                    "  %-9s #%-3d %s\n", StatusName(m.status()), m.check().checklist_item(),
+                    Fit(absl::StrCat(m.check().id(), " (", m.environment(), ")"), kWidth - 17)));
     }
   }
   if (!fleet.reasons().empty()) {

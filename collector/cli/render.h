@@ -10,6 +10,11 @@
 
 namespace preflight::cli {
 
+class JsonWriter;
+// "evidence": [{message, source, observed?, expected?}], as every JSON
+// document of preflightctl writes it.
+void WriteEvidenceJson(JsonWriter& w, const google::protobuf::RepeatedPtrField<v1::Evidence>& e);
+
 std::string StatusJson(const v1::FleetStatus& fleet);
 std::string HostJson(const v1::HostStatus& host);
 std::string ChecksJson(const v1::CheckCatalogue& catalogue);

@@ -135,7 +135,8 @@ v1::HostVerdicts Evaluate(const CheckRegistry& registry, const v1::InventoryHost
 
 v1::HostStatus BuildHostStatus(const CheckRegistry& registry, const v1::InventoryHost& host,
                                const v1::Policy& policy,
-                               const std::optional<v1::HostVerdicts>& latest, absl::Time now) {
+                               const std::optional<v1::HostVerdicts>& latest, absl::Time now,
+                               const std::vector<v1::Waiver>& waivers) {
   v1::HostStatus status;
   status.set_host_id(host.id());
   status.set_environment(host.environment());
@@ -154,18 +155,36 @@ v1::HostStatus BuildHostStatus(const CheckRegistry& registry, const v1::Inventor
   }
   bool ready = status.reported() && !status.stale();
   for (const Check& check : registry.all()) {
-    if (check.info.manual()) continue;  // fleet-wide, see BuildFleetStatus
-    v1::CheckResult* result = status.add_checks();
-    *result->mutable_check() = check.info;
     const v1::Verdict* found = nullptr;
     if (latest.has_value()) {
       for (const v1::Verdict& v : latest->verdicts()) {
         if (v.check_id() == check.info.id()) found = &v;
       }
     }
+    if (check.info.manual()) {  // signed off fleet-wide, see BuildFleetStatus
+      if (found != nullptr && found->status() != v1::NOT_APPLICABLE) {
+        v1::CheckResult* evidence = status.add_manual_evidence();
+        *evidence->mutable_check() = check.info;
+        evidence->set_status(found->status());
+        *evidence->mutable_evidence() = found->evidence();
+      }
+      continue;
+    }
+    v1::CheckResult* result = status.add_checks();
+    *result->mutable_check() = check.info;
     if (found != nullptr) {
       result->set_status(found->status());
       *result->mutable_evidence() = found->evidence();
+      result->set_last_changed_at_unix_ms(found->changed_at_unix_ms());
+      result->set_first_failed_at_unix_ms(found->failing_since_unix_ms());
+      for (const v1::Waiver& w : waivers) {
+        if (w.check_id() != check.info.id() || w.revoked()) continue;
+        *result->mutable_waiver() = w;
+        if (InForce(w, now) && BlocksReadiness(found->status())) {
+          result->set_underlying_status(found->status());
+          result->set_status(v1::WAIVED);
+        }
+      }
     } else {
       result->set_status(v1::UNKNOWN);
       *result->add_evidence() = MakeEvidence(
@@ -179,7 +198,8 @@ v1::HostStatus BuildHostStatus(const CheckRegistry& registry, const v1::Inventor
 }
 
 v1::FleetStatus BuildFleetStatus(const CheckRegistry& registry, const v1::Policy& policy,
-                                 std::vector<v1::HostStatus> hosts, absl::Time now) {
+                                 std::vector<v1::HostStatus> hosts, absl::Time now,
+                                 const std::vector<v1::Attestation>& attestations) {
   v1::FleetStatus fleet;
   fleet.set_generated_at_unix_ms(absl::ToUnixMillis(now));
   *fleet.mutable_gating_environments() = policy.gating_environments();
@@ -214,16 +234,82 @@ v1::FleetStatus BuildFleetStatus(const CheckRegistry& registry, const v1::Policy
   }
   for (const Check& check : registry.all()) {
     if (!check.info.manual()) continue;
-    v1::CheckResult* item = fleet.add_manual_items();
-    *item->mutable_check() = check.info;
-    item->set_status(v1::PENDING);
-    *item->add_evidence() = MakeEvidence("not attested", "collector");
-    ready = false;
-    fleet.add_reasons(absl::StrCat(check.info.id(), " is PENDING (needs an attestation)"));
+    for (const std::string& env : ManualEnvironments(check.info, policy)) {
+      v1::CheckResult* item = fleet.add_manual_items();
+      *item->mutable_check() = check.info;
+      item->set_environment(env);
+      const v1::Attestation* last = nullptr;
+      for (const v1::Attestation& a : attestations) {
+        if (a.check_id() == check.info.id() && a.environment() == env) last = &a;
+      }
+      if (last != nullptr) *item->mutable_attestation() = *last;
+      if (last != nullptr && InForce(*last, now)) {
+        item->set_status(v1::ATTESTED);
+        *item->add_evidence() = MakeEvidence(
+            absl::StrCat("attested by ", last->operator_(), " on ",
+                         absl::FormatTime("%Y-%m-%d %H:%M UTC",
+                                          absl::FromUnixMillis(last->attested_at_unix_ms()),
+                                          absl::UTCTimeZone()),
+                         ": ", last->note(),
+                         last->expires_at_unix_ms() == 0
+                             ? std::string()
+                             : absl::StrCat(" (until ",
+                                            absl::FormatTime(
+                                                "%Y-%m-%d %H:%M UTC",
+                                                absl::FromUnixMillis(last->expires_at_unix_ms()),
+                                                absl::UTCTimeZone()),
+                                            ")")),
+            last->evidence_url().empty() ? "attestation" : last->evidence_url());
+      } else {
+        item->set_status(v1::PENDING);
+        std::string why = "not attested";
+        if (last != nullptr && last->revoked()) {
+          why = absl::StrCat("attestation by ", last->operator_(), " revoked by ",
+                             last->revoked_by());
+        } else if (last != nullptr) {
+          why = absl::StrCat("attestation by ", last->operator_(), " expired at ",
+                             absl::FormatTime("%Y-%m-%d %H:%M UTC",
+                                              absl::FromUnixMillis(last->expires_at_unix_ms()),
+                                              absl::UTCTimeZone()));
+        }
+        *item->add_evidence() = MakeEvidence(why, "collector");
+        ready = false;
+        fleet.add_reasons(absl::StrCat(check.info.id(), " (", env, ") is PENDING: ", why));
+      }
+      for (const v1::HostStatus& h : hosts) {
+        if (h.environment() != env) continue;
+        for (const v1::CheckResult& r : h.manual_evidence()) {
+          if (r.check().id() != check.info.id()) continue;
+          for (const v1::Evidence& e : r.evidence()) {
+            v1::Evidence* copy = item->add_evidence();
+            *copy = e;
+            copy->set_message(
+                absl::StrCat(h.host_id(), " (", StatusName(r.status()), "): ", e.message()));
+          }
+        }
+      }
+    }
   }
   for (v1::HostStatus& h : hosts) *fleet.add_hosts() = std::move(h);
   fleet.set_ready(ready);
   return fleet;
+}
+
+bool InForce(const v1::Waiver& waiver, absl::Time now) {
+  return !waiver.revoked() && absl::FromUnixMillis(waiver.expires_at_unix_ms()) > now;
+}
+
+bool InForce(const v1::Attestation& attestation, absl::Time now) {
+  return !attestation.revoked() && (attestation.expires_at_unix_ms() == 0 ||
+                                    absl::FromUnixMillis(attestation.expires_at_unix_ms()) > now);
+}
+
+std::vector<std::string> ManualEnvironments(const v1::CheckInfo& check, const v1::Policy& policy) {
+  std::vector<std::string> out;
+  for (const std::string& env : policy.gating_environments()) {
+    if (check.environments().empty() || Contains(check.environments(), env)) out.push_back(env);
+  }
+  return out;
 }
 
 }  // namespace preflight::collector

@@ -10,6 +10,7 @@
 
 #include "absl/time/time.h"
 #include "collector/checks/check.h"
+#include "preflight/v1/checklist.pb.h"
 #include "preflight/v1/config.pb.h"
 #include "preflight/v1/query.pb.h"
 #include "preflight/v1/verdict.pb.h"
@@ -30,14 +31,24 @@ v1::HostVerdicts Evaluate(const CheckRegistry& registry, const v1::InventoryHost
 // A host's status from its latest stored verdicts (nullopt: never reported).
 v1::HostStatus BuildHostStatus(const CheckRegistry& registry, const v1::InventoryHost& host,
                                const v1::Policy& policy,
-                               const std::optional<v1::HostVerdicts>& latest, absl::Time now);
+                               const std::optional<v1::HostVerdicts>& latest, absl::Time now,
+                               const std::vector<v1::Waiver>& waivers = {});
 
 // The fleet verdict over the given host statuses: READY only when every host
 // of a gating environment is ready (reported, not stale, no blocker FAIL,
 // UNKNOWN or PENDING), there is at least one such host, and every manual item
 // is ATTESTED or WAIVED.
 v1::FleetStatus BuildFleetStatus(const CheckRegistry& registry, const v1::Policy& policy,
-                                 std::vector<v1::HostStatus> hosts, absl::Time now);
+                                 std::vector<v1::HostStatus> hosts, absl::Time now,
+                                 const std::vector<v1::Attestation>& attestations = {});
+
+// Whether a waiver / attestation is in force at `now` (not revoked, not
+// expired).
+bool InForce(const v1::Waiver& waiver, absl::Time now);
+bool InForce(const v1::Attestation& attestation, absl::Time now);
+// The environments a manual item is signed off for: its own environments
+// that gate the fleet (every gating environment when it names none).
+std::vector<std::string> ManualEnvironments(const v1::CheckInfo& check, const v1::Policy& policy);
 
 // "PASS", "FAIL", ... and "blocker"/"advisory", as the CLI and JSON print them.
 std::string StatusName(v1::CheckStatus status);

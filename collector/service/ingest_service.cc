@@ -169,6 +169,9 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
   void Refuse(grpc::StatusCode code, const std::string& message) {
     Log(absl::StrCat("refused ", peer_, host_ ? absl::StrCat(" (", host_->id(), ")") : "", ": ",
                      message));
+    absl::Status audited = state_.store->Audit(
+        {host_ ? host_->id() : peer_, "refused", "Ingest.Stream", message}, state_.clock());
+    if (!audited.ok()) Log(absl::StrCat("cannot audit a refusal: ", audited.message()));
     std::lock_guard<std::recursive_mutex> lock(mu_);
     RequestFinishLocked(grpc::Status(code, message));
   }

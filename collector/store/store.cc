@@ -1,8 +1,12 @@
 #include "collector/store/store.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+
+#include <algorithm>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +19,101 @@ namespace {
 constexpr char kReports[] = "reports";
 constexpr char kLatestFacts[] = "latest_facts";
 constexpr char kVerdicts[] = "verdicts";
+constexpr char kFactChanges[] = "fact_changes";
+constexpr char kTransitions[] = "transitions";
+constexpr char kAttestations[] = "attestations";
+constexpr char kWaivers[] = "waivers";
+constexpr char kAudit[] = "audit";
+constexpr char kAuditHeadKey[] = "audit_head";  // default family: u64 seq + hash
+
+bool Failing(v1::CheckStatus s) { return s == v1::FAIL || s == v1::UNKNOWN; }
+
+std::string AuditKey(uint64_t seq) {
+  std::string k;
+  AppendU64(k, seq);
+  return k;
+}
+
+uint64_t ReadU64(absl::string_view s) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
+  return v;
+}
+
+// Sets changed_at / failing_since on `now` from `before`, and lists the
+// transitions.
+std::vector<v1::Transition> CarryHistory(const std::optional<v1::HostVerdicts>& before,
+                                         v1::HostVerdicts& now, const v1::FactReport& report) {
+  std::vector<v1::Transition> out;
+  const int64_t at = report.collected_at_unix_ms();
+  for (v1::Verdict& v : *now.mutable_verdicts()) {
+    const v1::Verdict* prev = nullptr;
+    if (before.has_value()) {
+      for (const v1::Verdict& p : before->verdicts()) {
+        if (p.check_id() == v.check_id()) prev = &p;
+      }
+    }
+    if (prev != nullptr && prev->status() == v.status()) {
+      v.set_changed_at_unix_ms(prev->changed_at_unix_ms());
+      v.set_failing_since_unix_ms(prev->failing_since_unix_ms());
+      continue;
+    }
+    v.set_changed_at_unix_ms(at);
+    v.set_failing_since_unix_ms(!Failing(v.status()) ? 0
+                                : prev != nullptr && Failing(prev->status())
+                                    ? prev->failing_since_unix_ms()
+                                    : at);
+    v1::Transition t;
+    t.set_host_id(now.host_id());
+    t.set_check_id(v.check_id());
+    t.set_from(prev == nullptr ? v1::CHECK_STATUS_UNSPECIFIED : prev->status());
+    t.set_to(v.status());
+    t.set_at_unix_ms(at);
+    t.set_agent_instance(report.agent_instance());
+    t.set_sequence(report.sequence());
+    if (!v.evidence().empty()) t.set_summary(v.evidence(0).message().substr(0, 300));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// Each fact kind's content with gathering times cleared, by field name.
+std::vector<std::pair<std::string, std::string>> FactContents(const v1::FactReport& report) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const google::protobuf::Reflection* refl = report.GetReflection();
+  const google::protobuf::Descriptor* desc = report.GetDescriptor();
+  for (int i = 0; i < desc->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* f = desc->field(i);
+    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (!refl->HasField(report, f)) continue;
+    std::unique_ptr<google::protobuf::Message> copy(refl->GetMessage(report, f).New());
+    copy->CopyFrom(refl->GetMessage(report, f));
+    const google::protobuf::FieldDescriptor* c =
+        copy->GetDescriptor()->FindFieldByName("collection");
+    if (c != nullptr) {
+      auto* collection =
+          static_cast<v1::Collection*>(copy->GetReflection()->MutableMessage(copy.get(), c));
+      collection->set_duration_us(0);
+    }
+    std::string bytes;
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    copy->SerializeToCodedStream(&coded);
+    coded.Trim();
+    out.emplace_back(f->name(), std::move(bytes));
+  }
+  return out;
+}
+
+std::string FactChangeKey(absl::string_view host, absl::string_view kind, int64_t at,
+                          uint64_t seq) {
+  std::string k = HostPrefix(host);
+  AppendU64(k, static_cast<uint64_t>(at));
+  AppendString(k, kind);
+  AppendU64(k, seq);
+  return k;
+}
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
@@ -64,6 +163,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
       {kReports, rocksdb::ColumnFamilyOptions(options)},
       {kLatestFacts, rocksdb::ColumnFamilyOptions(options)},
       {kVerdicts, rocksdb::ColumnFamilyOptions(options)},
+      {kFactChanges, rocksdb::ColumnFamilyOptions(options)},
+      {kTransitions, rocksdb::ColumnFamilyOptions(options)},
+      {kAttestations, rocksdb::ColumnFamilyOptions(options)},
+      {kWaivers, rocksdb::ColumnFamilyOptions(options)},
+      {kAudit, rocksdb::ColumnFamilyOptions(options)},
   };
   std::unique_ptr<Store> store(new Store());
   rocksdb::DB* db = nullptr;
@@ -73,6 +177,19 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   store->reports_ = store->handles_[1];
   store->latest_facts_ = store->handles_[2];
   store->verdicts_ = store->handles_[3];
+  store->fact_changes_ = store->handles_[4];
+  store->transitions_ = store->handles_[5];
+  store->attestations_ = store->handles_[6];
+  store->waivers_ = store->handles_[7];
+  store->audit_ = store->handles_[8];
+  std::string head;
+  s = store->db_->Get(rocksdb::ReadOptions(), kAuditHeadKey, &head);
+  if (s.ok() && head.size() >= 8) {
+    store->audit_head_seq_ = ReadU64(head);
+    store->audit_head_hash_ = head.substr(8);
+  } else if (!s.ok() && !s.IsNotFound()) {
+    return FromRocksStatus(s, "read audit head");
+  }
   return store;
 }
 
@@ -115,20 +232,65 @@ absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
   if (!s.IsNotFound()) return FromRocksStatus(s, "read store");
 
   rocksdb::WriteBatch batch;
-  std::string value;
-  if (!report.SerializeToString(&value)) return absl::InternalError("cannot serialize report");
-  batch.Put(reports_, key, value);
+  v1::FactReport receipt;  // the header only: what idempotence and retention need
+  receipt.set_host_id(report.host_id());
+  receipt.set_agent_instance(report.agent_instance());
+  receipt.set_sequence(report.sequence());
+  receipt.set_collected_at_unix_ms(report.collected_at_unix_ms());
+  batch.Put(reports_, key, receipt.SerializeAsString());
 
   std::string host_key = HostPrefix(host);
   ASSIGN_OR_RETURN(auto latest, GetProto<v1::HostVerdicts>(verdicts_, host_key));
+  std::vector<v1::AuditEntry> audit;
   if (!latest.has_value() || IsNewer(report, *latest)) {
     result.latest = true;
+    std::string value;
+    if (!report.SerializeToString(&value)) return absl::InternalError("cannot serialize report");
+    // Fact kinds whose content changed since the previous latest report.
+    ASSIGN_OR_RETURN(auto previous, GetProto<v1::FactReport>(latest_facts_, host_key));
+    std::vector<std::pair<std::string, std::string>> before;
+    if (previous.has_value()) before = FactContents(*previous);
+    for (auto& [kind, content] : FactContents(report)) {
+      bool same = false;
+      for (const auto& [k, c] : before) same |= k == kind && c == content;
+      if (same) continue;
+      v1::FactChange change;
+      change.set_host_id(std::string(host));
+      change.set_kind(kind);
+      change.set_at_unix_ms(report.collected_at_unix_ms());
+      change.set_sequence(report.sequence());
+      change.set_content(std::move(content));
+      batch.Put(fact_changes_,
+                FactChangeKey(host, kind, report.collected_at_unix_ms(), report.sequence()),
+                change.SerializeAsString());
+    }
     batch.Put(latest_facts_, host_key, value);
-    std::string verdicts;
-    if (!evaluate(report).SerializeToString(&verdicts)) {
+    v1::HostVerdicts verdicts = evaluate(report);
+    for (const v1::Transition& t : CarryHistory(latest, verdicts, report)) {
+      std::string tkey = host_key;
+      AppendString(tkey, t.check_id());
+      AppendU64(tkey, static_cast<uint64_t>(t.at_unix_ms()));
+      AppendU64(tkey, t.sequence());
+      batch.Put(transitions_, tkey, t.SerializeAsString());
+      v1::AuditEntry e;
+      e.set_at_unix_ms(verdicts.evaluated_at_unix_ms());
+      e.set_actor("collector");
+      e.set_action("transition");
+      e.set_subject(absl::StrCat(host, " ", t.check_id()));
+      e.set_detail(absl::StrCat(
+          t.from() == v1::CHECK_STATUS_UNSPECIFIED ? "NONE" : v1::CheckStatus_Name(t.from()),
+          " -> ", v1::CheckStatus_Name(t.to()), " (report ", t.sequence(), ")"));
+      audit.push_back(std::move(e));
+    }
+    std::string serialized;
+    if (!verdicts.SerializeToString(&serialized)) {
       return absl::InternalError("cannot serialize verdicts");
     }
-    batch.Put(verdicts_, host_key, verdicts);
+    batch.Put(verdicts_, host_key, serialized);
+  }
+  if (!audit.empty()) {
+    RETURN_IF_ERROR(WriteWithAudit(&batch, std::move(audit)));
+    return result;
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -153,6 +315,222 @@ absl::StatusOr<std::vector<std::string>> Store::ReportKeys(absl::string_view hos
   }
   RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan store"));
   return keys;
+}
+
+absl::Status Store::WriteWithAudit(void* batch_ptr, std::vector<v1::AuditEntry> entries) {
+  auto& batch = *static_cast<rocksdb::WriteBatch*>(batch_ptr);
+  std::lock_guard<std::mutex> lock(audit_mu_);
+  uint64_t seq = audit_head_seq_;
+  std::string hash = audit_head_hash_;
+  for (v1::AuditEntry& e : entries) {
+    ChainAuditEntry(seq, hash, e);
+    seq = e.seq();
+    hash = e.hash();
+    batch.Put(audit_, AuditKey(seq), e.SerializeAsString());
+  }
+  std::string head;
+  AppendU64(head, seq);
+  head += hash;
+  batch.Put(kAuditHeadKey, head);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  RETURN_IF_ERROR(FromRocksStatus(db_->Write(wo, &batch), "write store"));
+  audit_head_seq_ = seq;
+  audit_head_hash_ = hash;
+  return absl::OkStatus();
+}
+
+namespace {
+v1::AuditEntry EntryOf(const Store::AuditRecord& r, absl::Time now) {
+  v1::AuditEntry e;
+  e.set_at_unix_ms(absl::ToUnixMillis(now));
+  e.set_actor(r.actor);
+  e.set_action(r.action);
+  e.set_subject(r.subject);
+  e.set_detail(r.detail);
+  return e;
+}
+
+std::string AttestationKey(absl::string_view check, absl::string_view environment) {
+  std::string k;
+  AppendString(k, check);
+  AppendString(k, environment);
+  return k;
+}
+
+std::string WaiverKey(absl::string_view host, absl::string_view check) {
+  std::string k = HostPrefix(host);
+  AppendString(k, check);
+  return k;
+}
+}  // namespace
+
+absl::Status Store::Audit(const AuditRecord& record, absl::Time now) {
+  rocksdb::WriteBatch batch;
+  return WriteWithAudit(&batch, {EntryOf(record, now)});
+}
+
+absl::StatusOr<std::optional<std::string>> Store::GetMeta(absl::string_view key) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), absl::StrCat("meta/", key), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  RETURN_IF_ERROR(FromRocksStatus(s, "read store"));
+  return std::optional<std::string>(std::move(value));
+}
+
+absl::Status Store::PutMeta(absl::string_view key, absl::string_view value,
+                            const AuditRecord& record, absl::Time now) {
+  rocksdb::WriteBatch batch;
+  batch.Put(absl::StrCat("meta/", key), ToSlice(value));
+  return WriteWithAudit(&batch, {EntryOf(record, now)});
+}
+
+absl::Status Store::PutAttestation(const v1::Attestation& attestation, const AuditRecord& record,
+                                   absl::Time now) {
+  rocksdb::WriteBatch batch;
+  batch.Put(attestations_, AttestationKey(attestation.check_id(), attestation.environment()),
+            attestation.SerializeAsString());
+  return WriteWithAudit(&batch, {EntryOf(record, now)});
+}
+
+absl::Status Store::PutWaiver(const v1::Waiver& waiver, const AuditRecord& record, absl::Time now) {
+  rocksdb::WriteBatch batch;
+  batch.Put(waivers_, WaiverKey(waiver.host_id(), waiver.check_id()), waiver.SerializeAsString());
+  return WriteWithAudit(&batch, {EntryOf(record, now)});
+}
+
+absl::StatusOr<std::optional<v1::Attestation>> Store::GetAttestation(
+    absl::string_view check, absl::string_view environment) {
+  return GetProto<v1::Attestation>(attestations_, AttestationKey(check, environment));
+}
+
+absl::StatusOr<std::optional<v1::Waiver>> Store::GetWaiver(absl::string_view host,
+                                                           absl::string_view check) {
+  return GetProto<v1::Waiver>(waivers_, WaiverKey(host, check));
+}
+
+namespace {
+template <typename T>
+absl::StatusOr<std::vector<T>> ScanAll(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                                       const std::string& prefix) {
+  std::vector<T> out;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    T m;
+    if (!m.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("store: undecodable ", T::descriptor()->name()));
+    }
+    out.push_back(std::move(m));
+  }
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan store"));
+  return out;
+}
+}  // namespace
+
+absl::StatusOr<std::vector<v1::Attestation>> Store::Attestations() {
+  return ScanAll<v1::Attestation>(db_.get(), attestations_, "");
+}
+
+absl::StatusOr<std::vector<v1::Waiver>> Store::Waivers(absl::string_view host) {
+  return ScanAll<v1::Waiver>(db_.get(), waivers_, HostPrefix(host));
+}
+
+absl::StatusOr<std::vector<StoredAuditEntry>> Store::AuditEntries() {
+  std::vector<StoredAuditEntry> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), audit_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    StoredAuditEntry s;
+    s.key_seq = ReadU64(absl::string_view(it->key().data(), it->key().size()));
+    if (!s.entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      // Kept, so verification names it: an unparseable entry is a modified one.
+      s.entry.set_seq(s.key_seq);
+      s.entry.set_detail("<undecodable>");
+    }
+    out.push_back(std::move(s));
+  }
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan audit"));
+  return out;
+}
+
+std::pair<uint64_t, std::string> Store::AuditHead() {
+  std::lock_guard<std::mutex> lock(audit_mu_);
+  return {audit_head_seq_, audit_head_hash_};
+}
+
+absl::StatusOr<std::vector<v1::Transition>> Store::Transitions(absl::string_view host,
+                                                               absl::string_view check) {
+  std::string prefix = HostPrefix(host);
+  if (!check.empty()) AppendString(prefix, check);
+  ASSIGN_OR_RETURN(auto out, ScanAll<v1::Transition>(db_.get(), transitions_, prefix));
+  std::stable_sort(out.begin(), out.end(), [](const v1::Transition& a, const v1::Transition& b) {
+    return a.at_unix_ms() < b.at_unix_ms();
+  });
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::FactChange>> Store::FactChanges(absl::string_view host) {
+  return ScanAll<v1::FactChange>(db_.get(), fact_changes_, HostPrefix(host));
+}
+
+absl::StatusOr<uint64_t> Store::Prune(absl::Time before) {
+  const int64_t cutoff = absl::ToUnixMillis(before);
+  rocksdb::WriteBatch batch;
+  uint64_t dropped = 0;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), reports_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      v1::FactReport r;
+      if (r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())) &&
+          r.collected_at_unix_ms() < cutoff) {
+        batch.Delete(reports_, it->key());
+        ++dropped;
+      }
+    }
+    RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan store"));
+  }
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), transitions_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      v1::Transition t;
+      if (t.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())) &&
+          t.at_unix_ms() < cutoff) {
+        batch.Delete(transitions_, it->key());
+        ++dropped;
+      }
+    }
+    RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan store"));
+  }
+  {
+    // Newest first per (host, kind): keys sort by time within a host, so
+    // remember which (host, kind) already has a newer change kept.
+    std::vector<std::pair<std::string, std::string>> keys;  // key, host+kind
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), fact_changes_));
+    std::vector<v1::FactChange> changes;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      v1::FactChange c;
+      if (!c.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+      keys.emplace_back(it->key().ToString(), absl::StrCat(c.host_id(), "\n", c.kind()));
+      changes.push_back(std::move(c));
+    }
+    RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan store"));
+    std::vector<std::string> seen;
+    for (size_t i = changes.size(); i-- > 0;) {
+      const std::string& id = keys[i].second;
+      bool newer_kept = std::find(seen.begin(), seen.end(), id) != seen.end();
+      if (!newer_kept) {
+        seen.push_back(id);
+        continue;
+      }
+      if (changes[i].at_unix_ms() < cutoff) {
+        batch.Delete(fact_changes_, keys[i].first);
+        ++dropped;
+      }
+    }
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  RETURN_IF_ERROR(FromRocksStatus(db_->Write(wo, &batch), "prune store"));
+  return dropped;
 }
 
 }  // namespace preflight::collector

@@ -2,6 +2,14 @@
 //   reports       ReportKey(host, instance, seq) -> FactReport  (every report once)
 //   latest_facts  HostPrefix(host)                -> FactReport  (newest per host)
 //   verdicts      HostPrefix(host)                -> HostVerdicts (newest per host)
+//   fact_changes  HostPrefix(host) kind at seq    -> FactChange (only when changed)
+//   transitions   HostPrefix(host) check at       -> Transition
+//   attestations  check environment               -> Attestation
+//   waivers       HostPrefix(host) check          -> Waiver
+//   audit         u64 seq                         -> AuditEntry (hash chain)
+// The reports family keeps a receipt of every report (its header), which is
+// what makes ingest idempotent; full facts are kept only as the latest and as
+// per-kind changes, so a stable host costs almost nothing to keep.
 // Every ingest is one synced WriteBatch; concurrent ingests on worker threads
 // are group-committed by RocksDB.
 #ifndef PREFLIGHT_COLLECTOR_STORE_STORE_H_
@@ -17,6 +25,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "collector/audit/audit_chain.h"
+#include "preflight/v1/checklist.pb.h"
 #include "preflight/v1/facts.pb.h"
 #include "preflight/v1/verdict.pb.h"
 
@@ -55,17 +66,64 @@ class Store {
   // Keys of every stored report of a host, in key order.
   absl::StatusOr<std::vector<std::string>> ReportKeys(absl::string_view host);
 
+  // Audit trail. Each change below is written together with its audit entry
+  // in one synced write.
+  struct AuditRecord {
+    std::string actor, action, subject, detail;
+  };
+  absl::Status Audit(const AuditRecord& record, absl::Time now);
+  // Small named values of the collector itself (e.g. the inventory it last
+  // ran with); Put writes the value and its audit entry together.
+  absl::StatusOr<std::optional<std::string>> GetMeta(absl::string_view key);
+  absl::Status PutMeta(absl::string_view key, absl::string_view value, const AuditRecord& record,
+                       absl::Time now);
+  absl::Status PutAttestation(const v1::Attestation& attestation, const AuditRecord& record,
+                              absl::Time now);
+  absl::Status PutWaiver(const v1::Waiver& waiver, const AuditRecord& record, absl::Time now);
+  absl::StatusOr<std::optional<v1::Attestation>> GetAttestation(absl::string_view check,
+                                                                absl::string_view environment);
+  absl::StatusOr<std::vector<v1::Attestation>> Attestations();
+  absl::StatusOr<std::optional<v1::Waiver>> GetWaiver(absl::string_view host,
+                                                      absl::string_view check);
+  absl::StatusOr<std::vector<v1::Waiver>> Waivers(absl::string_view host);
+  // Every audit entry in key order, and the head the store recorded.
+  absl::StatusOr<std::vector<StoredAuditEntry>> AuditEntries();
+  std::pair<uint64_t, std::string> AuditHead();
+
+  // History: verdict transitions (check empty: all), oldest first; fact
+  // changes of a host, oldest first.
+  absl::StatusOr<std::vector<v1::Transition>> Transitions(absl::string_view host,
+                                                          absl::string_view check);
+  absl::StatusOr<std::vector<v1::FactChange>> FactChanges(absl::string_view host);
+
+  // Retention: drops report receipts, transitions and fact changes older
+  // than `before` (the newest change of each fact kind stays, so a diff
+  // always has a base). The audit trail is never pruned. Returns how many
+  // records went.
+  absl::StatusOr<uint64_t> Prune(absl::Time before);
+
  private:
   Store() = default;
   template <typename T>
   absl::StatusOr<std::optional<T>> GetProto(rocksdb::ColumnFamilyHandle* cf, absl::string_view key);
   std::mutex& HostLock(absl::string_view host);
+  // Chains `entries` after the head, adds them (and the new head) to `batch`,
+  // writes it synced, and moves the head on success.
+  absl::Status WriteWithAudit(void* batch, std::vector<v1::AuditEntry> entries);
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* reports_ = nullptr;
   rocksdb::ColumnFamilyHandle* latest_facts_ = nullptr;
   rocksdb::ColumnFamilyHandle* verdicts_ = nullptr;
+  rocksdb::ColumnFamilyHandle* fact_changes_ = nullptr;
+  rocksdb::ColumnFamilyHandle* transitions_ = nullptr;
+  rocksdb::ColumnFamilyHandle* attestations_ = nullptr;
+  rocksdb::ColumnFamilyHandle* waivers_ = nullptr;
+  rocksdb::ColumnFamilyHandle* audit_ = nullptr;
+  std::mutex audit_mu_;
+  uint64_t audit_head_seq_ = 0;
+  std::string audit_head_hash_;
   std::array<std::mutex, 64> host_locks_;
 };
 

@@ -114,10 +114,22 @@ TEST_F(PipelineTest, ReportFlowsToVerdictsAndFleetStatus) {
   EXPECT_TRUE(absl::StrContains(host.out, "default")) << host.out;
   EXPECT_EQ(cluster_.Ctl({"status"}).exit_code, 1);
 
-  // Staging fixed: the newer report replaces the verdict; the fleet is ready
-  // (qa is not a gating environment and never reported).
+  // Staging fixed: the newer report replaces the verdict; only the manual
+  // items keep the fleet from being ready (qa is not a gating environment and
+  // never reported).
   agent = cluster_.AgentOnce("staging", hardened);
   ASSERT_EQ(agent.exit_code, 0) << agent.err;
+  status = cluster_.Ctl({"status", "--format", "json"});
+  EXPECT_EQ(status.exit_code, 1);
+  auto fleet_now = ParseJson(status.out);
+  for (const auto& r : Field(fleet_now, "reasons").list_value().values()) {
+    EXPECT_TRUE(absl::StrContains(r.string_value(), "is PENDING")) << r.string_value();
+  }
+  for (const auto& item : Field(fleet_now, "manual_items").list_value().values()) {
+    RunResult a = cluster_.Ctl({"attest", Field(item, "id").string_value(), "--env",
+                                Field(item, "environment").string_value(), "--note", "done"});
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+  }
   status = cluster_.Ctl({"status", "--format", "json"});
   EXPECT_EQ(status.exit_code, 0) << status.out;
   EXPECT_TRUE(Field(ParseJson(status.out), "ready").bool_value()) << status.out;
@@ -238,9 +250,13 @@ TEST_F(PipelineTest, HistorySecretsNeverLeaveTheHost) {
   }
   EXPECT_TRUE(absl::StrContains(store_bytes, "/home/alice/.bash_history"));
   EXPECT_FALSE(absl::StrContains(seen, "HistSecret"));
+  // The backup passphrase in root's crontab: the job is shown, masked.
+  EXPECT_TRUE(absl::StrContains(seen, "--passphrase=****")) << seen;
+  EXPECT_FALSE(absl::StrContains(seen, "BackupSecretPass42"));
   // The spool too (the report was acked and removed, but check what is left).
-  RunResult spool =
-      RunProcess({"grep", "-r", "HistSecret", cluster_.SpoolDir("prod-01")}, absl::Seconds(10));
+  RunResult spool = RunProcess(
+      {"grep", "-r", "-e", "HistSecret", "-e", "BackupSecretPass42", cluster_.SpoolDir("prod-01")},
+      absl::Seconds(10));
   EXPECT_NE(spool.exit_code, 0) << spool.out;
 }
 

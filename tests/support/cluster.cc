@@ -5,18 +5,50 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <map>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "tests/support/golden.h"
+#include "tests/support/temp_dir.h"
 
 namespace preflight::testing {
 
 std::string FixtureRoot(const std::string& name) {
-  return absl::StrCat(PREFLIGHT_FIXTURES, "/hosts/", name);
+  // The fixtures are dated around the golden clock (2026-01-01); end-to-end
+  // tests run on the real clock. A per-process copy gets logrotate's status
+  // file dated an hour ago, so "logrotate ran recently" holds today too.
+  static TempDir* copies = new TempDir();  // lives as long as the process
+  static std::map<std::string, std::string>* made = new std::map<std::string, std::string>();
+  auto it = made->find(name);
+  if (it != made->end()) return it->second;
+  std::string root = copies->Join(name);
+  CopyTree(absl::StrCat(PREFLIGHT_FIXTURES, "/hosts/", name), root);
+  const std::string status = root + "/var/lib/logrotate/status";
+  std::string content = ReadFile(status);
+  if (!content.empty()) {
+    const std::string stamp =
+        absl::FormatTime("%Y-%m-%d-%H:%M:%S", absl::Now() - absl::Hours(1), absl::UTCTimeZone());
+    std::string fresh;
+    for (absl::string_view line : absl::StrSplit(content, '\n', absl::SkipEmpty())) {
+      size_t quote = line.rfind('"');
+      fresh += quote == absl::string_view::npos || quote == 0
+                   ? absl::StrCat(line, "\n")
+                   : absl::StrCat(line.substr(0, quote + 1), " ", stamp, "\n");
+    }
+    WriteFile(status, fresh);
+  }
+  made->emplace(name, root);
+  return root;
 }
 
 TestCluster::TestCluster(v1::Inventory inventory, v1::Policy policy)
-    : inventory_(std::move(inventory)), policy_(std::move(policy)) {
+    : inventory_(std::move(inventory)), policy_(FixturePolicy()) {
+  policy_.MergeFrom(policy);
   pki_ = std::make_unique<TestPki>(dir_.Join("pki"), kTrustDomain);
   for (const auto& h : inventory_.hosts()) pki_->IssueHost(h.id());
   pki_->IssueOperator("alice");
@@ -109,8 +141,18 @@ std::unique_ptr<Process> TestCluster::StartAgentOnce(const std::string& host,
                         base + ".out", base + ".err");
 }
 
+std::unique_ptr<Process> TestCluster::StartAgent(const std::string& host, const std::string& root) {
+  std::string config = AgentConfig(host);
+  std::string base = dir_.Join(absl::StrCat("agent-", host, "/daemon"));
+  return Process::Start({PREFLIGHT_AGENT_BIN, "--config", config, "--root", root}, base + ".out",
+                        base + ".err");
+}
+
 RunResult TestCluster::Ctl(const std::vector<std::string>& args) {
-  v1::TlsFiles tls = pki_->OperatorTls("alice");
+  return CtlAs(pki_->OperatorTls("alice"), args);
+}
+
+RunResult TestCluster::CtlAs(const v1::TlsFiles& tls, const std::vector<std::string>& args) {
   std::vector<std::string> argv = {PREFLIGHT_CTL_BIN, "--collector",   target(),
                                    "--cert",          tls.cert_file(), "--key",
                                    tls.key_file(),    "--ca",          tls.ca_file()};

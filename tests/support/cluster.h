@@ -45,8 +45,13 @@ class TestCluster {
   // The same, in the background.
   std::unique_ptr<Process> StartAgentOnce(const std::string& host, const std::string& root,
                                           int ack_timeout_seconds);
+  // preflight-agent --config <host's config> --root <root>, running until
+  // stopped (collects at start, then on the collector's request).
+  std::unique_ptr<Process> StartAgent(const std::string& host, const std::string& root);
   // preflightctl with operator alice's certificate and --collector.
   RunResult Ctl(const std::vector<std::string>& args);
+  // preflightctl with other credentials (an auditor's, a host's).
+  RunResult CtlAs(const v1::TlsFiles& tls, const std::vector<std::string>& args);
 
   TestPki& pki() { return *pki_; }
   TempDir& dir() { return dir_; }
@@ -61,7 +66,8 @@ class TestCluster {
   int starts_ = 0;
 };
 
-// A fixture host root under tests/fixtures/hosts.
+// A per-process copy of a fixture host root (tests/fixtures/hosts/<name>),
+// its logrotate status re-dated to an hour ago (see cluster.cc).
 std::string FixtureRoot(const std::string& name);
 
 }  // namespace preflight::testing

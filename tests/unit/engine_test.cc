@@ -424,8 +424,12 @@ TEST_F(FleetNoManualTest, ZeroGatingHostsIsNotReady) {
 TEST_F(FleetTest, ManualItemPendingMakesFleetNotReady) {
   v1::FleetStatus f = Fleet({Ready("prod-01", "production")});
   EXPECT_FALSE(f.ready());
-  ASSERT_EQ(f.manual_items_size(), 1);
+  // A manual item naming no environment is signed off in each gating one.
+  ASSERT_EQ(f.manual_items_size(), 3);
   EXPECT_EQ(f.manual_items(0).check().id(), "manual.c");
+  EXPECT_EQ(f.manual_items(0).environment(), "production");
+  EXPECT_EQ(f.manual_items(1).environment(), "staging");
+  EXPECT_EQ(f.manual_items(2).environment(), "backup");
   EXPECT_EQ(f.manual_items(0).status(), v1::PENDING);
   EXPECT_TRUE(f.manual_items(0).check().manual());
   bool named = false;

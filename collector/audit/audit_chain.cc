@@ -1,0 +1,102 @@
+#include "collector/audit/audit_chain.h"
+
+#include <openssl/sha.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace preflight::collector {
+namespace {
+
+void PutU64(std::string& out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+void PutBytes(std::string& out, const std::string& s) {
+  const uint32_t n = static_cast<uint32_t>(s.size());
+  for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  out += s;
+}
+
+}  // namespace
+
+std::string CanonicalAuditEncoding(const v1::AuditEntry& entry) {
+  std::string out;
+  PutU64(out, entry.seq());
+  PutU64(out, static_cast<uint64_t>(entry.at_unix_ms()));
+  PutBytes(out, entry.actor());
+  PutBytes(out, entry.action());
+  PutBytes(out, entry.subject());
+  PutBytes(out, entry.detail());
+  return out;
+}
+
+std::string AuditHash(const std::string& prev_hash, const v1::AuditEntry& entry) {
+  std::string input = prev_hash + CanonicalAuditEncoding(entry);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+}
+
+void ChainAuditEntry(uint64_t head_seq, const std::string& head_hash, v1::AuditEntry& entry) {
+  entry.set_seq(head_seq + 1);
+  entry.set_prev_hash(head_hash);
+  entry.set_hash(AuditHash(head_hash, entry));
+}
+
+AuditVerification VerifyAuditChain(const std::vector<StoredAuditEntry>& stored, uint64_t head_seq,
+                                   const std::string& head_hash) {
+  AuditVerification v;
+  auto problem = [&](std::string p) {
+    v.ok = false;
+    if (v.problems.size() < 50) v.problems.push_back(std::move(p));
+  };
+  uint64_t expected_seq = 1;
+  std::string prev_hash;
+  for (const StoredAuditEntry& s : stored) {
+    const v1::AuditEntry& e = s.entry;
+    if (s.key_seq != expected_seq) {
+      problem(absl::StrCat("entry ", expected_seq,
+                           s.key_seq > expected_seq + 1
+                               ? absl::StrCat(" to ", s.key_seq - 1, ": removed")
+                               : std::string(": removed"),
+                           " (the sequence jumps from ", expected_seq - 1, " to ", s.key_seq, ")"));
+    }
+    if (e.seq() != s.key_seq) {
+      problem(absl::StrCat("entry ", s.key_seq, ": reordered (it holds entry ", e.seq(),
+                           ", moved from its place)"));
+    } else if (e.prev_hash() != prev_hash) {
+      problem(absl::StrCat("entry ", s.key_seq,
+                           ": does not follow its predecessor (previous-hash mismatch: an entry "
+                           "before it was removed, reordered or modified)"));
+    }
+    if (AuditHash(e.prev_hash(), e) != e.hash()) {
+      problem(absl::StrCat("entry ", s.key_seq, ": modified (", e.action(), " ", e.subject(),
+                           " by ", e.actor(), " no longer matches its hash)"));
+    }
+    prev_hash = e.hash();
+    expected_seq = s.key_seq + 1;
+  }
+  const uint64_t last = expected_seq - 1;
+  if (head_seq != last) {
+    problem(head_seq > last
+                ? absl::StrCat("entries ", last + 1, " to ", head_seq,
+                               ": removed (the head records entry ", head_seq, ")")
+                : absl::StrCat("entry ", head_seq + 1, " to ", last,
+                               ": not recorded by the head (appended outside the collector)"));
+  } else if (head_hash != prev_hash) {
+    problem(absl::StrCat("entry ", last, ": does not match the head's hash (modified)"));
+  }
+  return v;
+}
+
+std::string HexOf(const std::string& bytes) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+}  // namespace preflight::collector

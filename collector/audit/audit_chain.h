@@ -1,0 +1,48 @@
+// The audit trail's hash chain. Each entry's hash is SHA-256 over the previous
+// entry's hash followed by a canonical encoding of the entry:
+//   u64 seq, i64 at_unix_ms (big-endian), then actor, action, subject, detail,
+//   each as a big-endian u32 length and its bytes.
+// The first entry's previous hash is empty. Verification walks the stored
+// entries in sequence order and names the first entry that does not fit:
+// modified (its hash no longer matches), removed (a gap in the sequence, or
+// the head points past the end), or reordered (an entry under another
+// sequence number, or a previous-hash that is not its predecessor's).
+#ifndef PREFLIGHT_COLLECTOR_AUDIT_AUDIT_CHAIN_H_
+#define PREFLIGHT_COLLECTOR_AUDIT_AUDIT_CHAIN_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "preflight/v1/checklist.pb.h"
+
+namespace preflight::collector {
+
+std::string CanonicalAuditEncoding(const v1::AuditEntry& entry);
+
+// SHA-256(prev_hash || CanonicalAuditEncoding(entry)), 32 raw bytes.
+std::string AuditHash(const std::string& prev_hash, const v1::AuditEntry& entry);
+
+// Fills seq, prev_hash and hash of `entry` to follow an entry (head_seq,
+// head_hash); head_seq 0 means the chain is empty.
+void ChainAuditEntry(uint64_t head_seq, const std::string& head_hash, v1::AuditEntry& entry);
+
+struct AuditVerification {
+  bool ok = true;
+  std::vector<std::string> problems;  // "entry 7: modified (...)", ...
+};
+
+// `stored` as read from the store in key order, each with the sequence number
+// of its key; (head_seq, head_hash) as the store recorded its newest entry.
+struct StoredAuditEntry {
+  uint64_t key_seq = 0;
+  v1::AuditEntry entry;
+};
+AuditVerification VerifyAuditChain(const std::vector<StoredAuditEntry>& stored, uint64_t head_seq,
+                                   const std::string& head_hash);
+
+std::string HexOf(const std::string& bytes);
+
+}  // namespace preflight::collector
+
+#endif  // PREFLIGHT_COLLECTOR_AUDIT_AUDIT_CHAIN_H_
