@@ -151,9 +151,11 @@ v1::Verdict BackupRecent(const v1::FactReport& report, const EvalContext& ctx) {
     if (job == nullptr) {
       status = v1::FAIL;
       evidence.push_back(MakeEvidence(
-          absl::StrCat("no nightly backup job (backup.sh) in ",
-                       fact.cron_files().empty() ? std::string("any crontab")
-                                                 : absl::StrJoin(fact.cron_files(), ", ")),
+          absl::StrCat("no nightly backup job (backup.sh) in root's crontab, /etc/crontab or "
+                       "/etc/cron.d (crontabs read: ",
+                       fact.cron_files().empty() ? std::string("none")
+                                                 : absl::StrJoin(fact.cron_files(), ", "),
+                       ")"),
           "crontabs", "absent", "a cron job running backup.sh"));
     } else {
       evidence.push_back(MakeEvidence(
