@@ -75,13 +75,15 @@ bool ParseReleaseFromServices(absl::string_view out, v1::ReleaseFact& fact) {
     if (f.size() != 2) continue;
     absl::string_view name = absl::StripAsciiWhitespace(f[0]);
     absl::string_view image = absl::StripAsciiWhitespace(f[1]);
-    if (name != kService || image.empty()) continue;
+    if (!name.empty() && fact.services_size() < 200) {
+      fact.add_services(std::string(name.substr(0, 128)));
+    }
+    if (name != kService || image.empty() || !fact.service().empty()) continue;
     fact.set_service(std::string(name));
     fact.set_image(std::string(image.substr(0, 512)));
     fact.set_version(ImageTag(image).substr(0, 128));
-    return true;
   }
-  return false;
+  return !fact.service().empty();
 }
 
 std::unique_ptr<FactCollector> MakeReleaseCollector() {

@@ -11,8 +11,9 @@
 
 namespace preflight::agent {
 
-// Fills version/image/service from `docker service ls --format
-// '{{.Name}}\t{{.Image}}'` output; false when no opencrvs_base service.
+// Fills version/image/service and the list of service names from `docker
+// service ls --format '{{.Name}}\t{{.Image}}'` output; false when there is no
+// opencrvs_base service.
 bool ParseReleaseFromServices(absl::string_view out, v1::ReleaseFact& fact);
 
 std::unique_ptr<FactCollector> MakeReleaseCollector();

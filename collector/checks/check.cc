@@ -31,6 +31,7 @@ void RegisterBuiltinChecks(CheckRegistry& registry) {
   RegisterLogChecks(registry);
   RegisterBackupChecks(registry);
   RegisterReleaseChecks(registry);
+  RegisterAlertChecks(registry);
   RegisterManualChecks(registry);
 }
 

@@ -52,6 +52,7 @@ void RegisterHistoryChecks(CheckRegistry& registry);
 void RegisterLogChecks(CheckRegistry& registry);
 void RegisterBackupChecks(CheckRegistry& registry);
 void RegisterReleaseChecks(CheckRegistry& registry);
+void RegisterAlertChecks(CheckRegistry& registry);
 void RegisterManualChecks(CheckRegistry& registry);
 
 // Small helpers for building verdicts.

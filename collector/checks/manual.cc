@@ -1,7 +1,7 @@
 // Check area "manual": checklist items no machine can see. Each is PENDING
 // until an operator signs it off per environment with `preflightctl attest`
-// (see BuildFleetStatus); backup.restore_verified lives in backups.cc because
-// the agent has evidence for it.
+// (see BuildFleetStatus). backup.restore_verified (backups.cc) and
+// alert.ssh_login (alerts.cc) live with the facts that are their evidence.
 #include <string>
 #include <vector>
 
@@ -34,12 +34,6 @@ void RegisterManualChecks(CheckRegistry& registry) {
        {"production"},
        "Send a test notification and a test alert through the configured SMTP server; sign off "
        "with where they arrived."},
-      {"alert.ssh_login",
-       7,
-       "An alert is sent on SSH login",
-       {"production"},
-       "Log in over SSH and confirm the Kibana alert email arrived. In v1.x only swarm nodes "
-       "ship /var/log/auth.log: logins to backup and jump servers raise no alert."},
       {"alert.disk_tested",
        8,
        "The disk usage alert fired in a test",

@@ -64,7 +64,9 @@ TEST_F(ChecklistTest, SignOffsWaiversHistoryAuditAndExports) {
   RunResult status = cluster_.Ctl({"status", "--format", "json"});
   EXPECT_EQ(status.exit_code, 1) << status.out;
   auto items = ManualItems(status.out);
-  ASSERT_EQ(items.size(), 10u) << status.out;  // 7 production-only, pipelines x2, restore
+  // 6 production-only, pipelines.green for production and staging, the
+  // restore on staging, SSH login alerts in each gating environment.
+  ASSERT_EQ(items.size(), 12u) << status.out;
   EXPECT_TRUE(absl::StrContains(status.out, "staging (WARN): last restore logged")) << status.out;
   EXPECT_TRUE(absl::StrContains(status.out, "backup.restore_verified")) << status.out;
   EXPECT_FALSE(absl::StrContains(status.out, "RestoreSecretMongo42"));

@@ -93,7 +93,6 @@ TEST(History, SecretPatterns) {
             std::vector<std::string>{"/home/a/.h"});
 }
 
-
 // ---------------------------------------------------------------------------
 // Logs (checklist item 5).
 
@@ -133,7 +132,8 @@ TEST(Logs, UnscheduledStaleAndLargeLogs) {
                                 "/var/log/custom-app.log (4.9 KiB) is over the size limit "
                                 "and no logrotate stanza covers it"))
       << all;
-  EXPECT_TRUE(absl::StrContains(all, "/var/log/opencrvs-restore.log is 8.8 KiB, over 4.4 KiB")) << all;
+  EXPECT_TRUE(absl::StrContains(all, "/var/log/opencrvs-restore.log is 8.8 KiB, over 4.4 KiB"))
+      << all;
   // A large but rotated log alone is a warning.
   v1::Policy tiny;
   tiny.set_log_max_bytes(3500);
@@ -272,6 +272,24 @@ TEST(Release, ImageTags) {
   EXPECT_EQ(untagged.version(), "latest");
   v1::ReleaseFact absent;
   EXPECT_FALSE(agent::ParseReleaseFromServices("opencrvs_gateway\tx:1\n", absent));
+}
+
+// ---------------------------------------------------------------------------
+// Evidence beside the SSH-login alert sign-off (checklist item 7).
+
+TEST(Alerts, LoginAlertEvidenceNamesWhereLoginsAreShippedFrom) {
+  v1::Verdict swarm = VerdictOf(RunScenario("opencrvs-manager"), "alert.ssh_login");
+  EXPECT_EQ(StatusName(swarm.status()), "PASS") << EvidenceText(swarm);
+  EXPECT_TRUE(
+      absl::StrContains(EvidenceText(swarm), "sshd logins are written to /var/log/auth.log"))
+      << EvidenceText(swarm);
+  EXPECT_TRUE(
+      absl::StrContains(EvidenceText(swarm), "Filebeat runs as swarm service opencrvs_filebeat"))
+      << EvidenceText(swarm);
+  v1::Verdict backup = VerdictOf(RunScenario("backup-server"), "alert.ssh_login");
+  EXPECT_EQ(StatusName(backup.status()), "WARN");
+  EXPECT_TRUE(absl::StrContains(EvidenceText(backup), "raise no alert in OpenCRVS v1.x"))
+      << EvidenceText(backup);
 }
 
 }  // namespace
