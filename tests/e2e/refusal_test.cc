@@ -141,6 +141,11 @@ TEST_F(RefusalTest, AgentClaimingAnotherHost) {
       << s.error_message();
   EXPECT_EQ(acks, 0);
   EXPECT_TRUE(absl::StrContains(cluster_.collector_log(), "refused")) << cluster_.collector_log();
+  // Refused connections are in the audit trail.
+  RunResult audit = cluster_.Ctl({"audit", "--verify"});
+  EXPECT_EQ(audit.exit_code, 0) << audit.out;
+  EXPECT_TRUE(absl::StrContains(audit.out, "refused Ingest.Stream")) << audit.out;
+  EXPECT_TRUE(absl::StrContains(audit.out, "may not report for host 'prod-02'")) << audit.out;
 }
 
 TEST_F(RefusalTest, HostMissingFromInventory) {
@@ -169,6 +174,8 @@ TEST_F(RefusalTest, OperatorMayNotStreamReports) {
                               {Hello("prod-01"), Report("prod-01", 1)});
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(absl::StrContains(s.error_message(), "operator/alice")) << s.error_message();
+  RunResult audit = cluster_.Ctl({"audit"});
+  EXPECT_TRUE(absl::StrContains(audit.out, "operator/alice may not stream reports")) << audit.out;
 }
 
 TEST_F(RefusalTest, AuditorMayRead) {
