@@ -37,6 +37,7 @@ absl::StatusOr<CollectorSettings> LoadCollectorSettings(const std::string& path)
   resolve(c.mutable_tls()->mutable_cert_file());
   resolve(c.mutable_tls()->mutable_key_file());
   resolve(c.mutable_tls()->mutable_ca_file());
+  if (!c.tls().crl_file().empty()) resolve(c.mutable_tls()->mutable_crl_file());
   resolve(c.mutable_data_dir());
   resolve(c.mutable_inventory_file());
   resolve(c.mutable_policy_file());

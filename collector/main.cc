@@ -196,6 +196,13 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  state.revocation =
+      std::make_unique<preflight::RevocationChecker>(cfg.tls().crl_file(), cfg.tls().ca_file());
+  if (state.revocation->enabled()) {
+    if (absl::Status crl = state.revocation->Load(); !crl.ok()) {
+      return UsageError(absl::StrCat(config_path, ": tls.crl_file: ", crl.message()));
+    }
+  }
   auto creds = preflight::MakeServerCredentials(cfg.tls());
   if (!creds.ok()) return UsageError(absl::StrCat(config_path, ": ", creds.status().message()));
   auto store = Store::Open(cfg.data_dir());

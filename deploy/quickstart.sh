@@ -43,7 +43,7 @@ cat >"$qs/collector.textproto" <<CONF
 listen: "127.0.0.1:$port"
 data_dir: "data"
 trust_domain: "quickstart.local"
-tls { cert_file: "pki/collector.pem" key_file: "pki/collector.key" ca_file: "pki/ca.pem" }
+tls { cert_file: "pki/collector.pem" key_file: "pki/collector.key" ca_file: "pki/ca.pem" crl_file: "pki/crl.pem" }
 inventory { hosts { id: "$host" environment: "production" roles: "manager" } }
 CONF
 cat >"$qs/agent.textproto" <<CONF

@@ -14,6 +14,7 @@
 #include "collector/config.h"
 #include "collector/service/worker_pool.h"
 #include "collector/store/store.h"
+#include "proto/wire/revocation.h"
 
 namespace preflight::collector {
 
@@ -31,6 +32,8 @@ struct CollectorState {
   std::unique_ptr<WorkerPool> pool;
   TestHooks hooks;
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Revoked client certificates (tls.crl_file); checking is off when unset.
+  std::unique_ptr<RevocationChecker> revocation;
 
   // The inventory entry of `host`, or nullptr.
   const v1::InventoryHost* FindHost(absl::string_view host) const;

@@ -34,6 +34,14 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
       Refuse(grpc::StatusCode::UNAUTHENTICATED, std::string(id.status().message()));
       return;
     }
+    if (absl::Status revoked = state_.revocation
+                                   ? state_.revocation->Check(*context->auth_context())
+                                   : absl::OkStatus();
+        !revoked.ok()) {
+      Refuse(static_cast<grpc::StatusCode>(revoked.code()),
+             absl::StrCat(id->ToString(), ": ", revoked.message()));
+      return;
+    }
     if (id->kind != PeerIdentity::Kind::kHost) {
       Refuse(grpc::StatusCode::PERMISSION_DENIED,
              absl::StrCat(id->ToString(), " may not stream reports: only host certificates may"));

@@ -20,6 +20,11 @@ absl::StatusOr<PeerIdentity> QueryService::Authorize(grpc::CallbackServerContext
   absl::Status refusal;
   if (!id.ok()) {
     refusal = id.status();
+  } else if (absl::Status revoked = state_.revocation
+                                        ? state_.revocation->Check(*context->auth_context())
+                                        : absl::OkStatus();
+             !revoked.ok()) {
+    refusal = absl::Status(revoked.code(), absl::StrCat(id->ToString(), ": ", revoked.message()));
   } else if (change && id->kind != PeerIdentity::Kind::kOperator) {
     refusal = absl::PermissionDeniedError(
         absl::StrCat(id->ToString(), " may not call ", method,

@@ -178,6 +178,35 @@ TEST_F(RefusalTest, OperatorMayNotStreamReports) {
   EXPECT_TRUE(absl::StrContains(audit.out, "operator/alice may not stream reports")) << audit.out;
 }
 
+TEST_F(RefusalTest, RevokedCertificatesAreRefusedWithoutRestart) {
+  cluster_.pki().IssueOperator("mallory");
+  const v1::TlsFiles mallory = cluster_.pki().OperatorTls("mallory");
+  ASSERT_EQ(cluster_.CtlAs(mallory, {"checks"}).exit_code, 0);
+  ASSERT_EQ(cluster_.AgentOnce("prod-02", FixtureRoot("opencrvs-manager")).exit_code, 0);
+
+  cluster_.pki().Revoke(mallory.cert_file());
+  cluster_.pki().Revoke(cluster_.pki().HostTls("prod-02").cert_file());
+  RunResult r = cluster_.CtlAs(mallory, {"checks"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_TRUE(absl::StrContains(r.err, "operator/mallory: certificate serial")) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "is revoked")) << r.err;
+  EXPECT_EQ(cluster_.Ctl({"checks"}).exit_code, 0);  // others unaffected
+  RunResult agent = cluster_.AgentOnce("prod-02", FixtureRoot("opencrvs-manager"), 5);
+  EXPECT_EQ(agent.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(agent.err, "revoked")) << agent.err;
+  EXPECT_TRUE(absl::StrContains(cluster_.Ctl({"audit"}).out, "host/prod-02: certificate serial"));
+
+  // An unusable CRL refuses everyone (fail closed), and a good one restores.
+  const std::string good = ReadFile(cluster_.pki().crl());
+  WriteFile(cluster_.pki().crl(), "-----BEGIN X509 CRL-----\ngarbage\n-----END X509 CRL-----\n");
+  RunResult closed = cluster_.Ctl({"checks"});
+  EXPECT_EQ(closed.exit_code, 3);
+  EXPECT_TRUE(absl::StrContains(closed.err, "refusing every certificate")) << closed.err;
+  WriteFile(cluster_.pki().crl(), good);
+  EXPECT_EQ(cluster_.Ctl({"checks"}).exit_code, 0);
+  EXPECT_TRUE(cluster_.collector_running());
+}
+
 TEST_F(RefusalTest, AuditorMayRead) {
   cluster_.pki().IssueAuditor("rev");
   EXPECT_TRUE(QueryWith(Channel(cluster_.pki().AuditorTls("rev"))).ok());

@@ -67,6 +67,7 @@ void TestCluster::StartCollector(const std::vector<std::string>& extra) {
   config.set_data_dir(data_dir());
   config.set_trust_domain(kTrustDomain);
   *config.mutable_tls() = pki_->CollectorTls();
+  config.mutable_tls()->set_crl_file(pki_->crl());  // revocation on, as in production
   *config.mutable_inventory() = inventory_;
   *config.mutable_policy() = policy_;
   std::string text;

@@ -21,6 +21,7 @@ void TestPki::Run(const std::vector<std::string>& args) {
 void TestPki::IssueHost(const std::string& id) { Run({"host", id}); }
 void TestPki::IssueOperator(const std::string& name) { Run({"operator", name}); }
 void TestPki::IssueAuditor(const std::string& name) { Run({"auditor", name}); }
+void TestPki::Revoke(const std::string& cert_file) { Run({"revoke", cert_file}); }
 
 namespace {
 v1::TlsFiles Files(const std::string& dir, const std::string& stem) {

@@ -17,9 +17,12 @@ class TestPki {
   void IssueHost(const std::string& id);
   void IssueOperator(const std::string& name);
   void IssueAuditor(const std::string& name);
+  // preflight-certs revoke: revokes the certificate and rewrites crl.pem.
+  void Revoke(const std::string& cert_file);
 
   const std::string& dir() const { return dir_; }
   std::string ca() const { return dir_ + "/ca.pem"; }
+  std::string crl() const { return dir_ + "/crl.pem"; }
   v1::TlsFiles CollectorTls() const;
   v1::TlsFiles HostTls(const std::string& id) const;
   v1::TlsFiles OperatorTls(const std::string& name) const;

@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "proto/wire/revocation.h"
 #include "tests/support/pki.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -212,6 +215,45 @@ TEST_F(IdentityFromPemTest, GarbageIsRefused) {
       IdentityFromPem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").ok());
   // A private key is not a certificate.
   EXPECT_FALSE(IdentityFromPem(testing::ReadFile(pki_->HostTls("prod-01").key_file())).ok());
+}
+
+}  // namespace
+}  // namespace preflight
+
+// Revocation (proto/wire/revocation.h) against CRLs made by certs/.
+namespace preflight {
+namespace {
+
+TEST(Revocation, RevokedSerialsAndForeignCrls) {
+  testing::TempDir tmp;
+  testing::TestPki pki(tmp.Join("pki"), "test.local");
+  pki.IssueOperator("alice");
+  pki.IssueOperator("mallory");
+  pki.Revoke(pki.OperatorTls("mallory").cert_file());
+  RevocationChecker checker(pki.crl(), pki.ca());
+  ASSERT_TRUE(checker.Load().ok());
+  EXPECT_EQ(checker.revoked_count(), 1u);
+  EXPECT_TRUE(checker.CheckPem(testing::ReadFile(pki.OperatorTls("alice").cert_file())).ok());
+  absl::Status revoked =
+      checker.CheckPem(testing::ReadFile(pki.OperatorTls("mallory").cert_file()));
+  EXPECT_EQ(revoked.code(), absl::StatusCode::kPermissionDenied);
+  // The serial named is the one openssl prints for the certificate.
+  testing::RunResult serial = testing::RunProcess(
+      {"openssl", "x509", "-noout", "-serial", "-in", pki.OperatorTls("mallory").cert_file()},
+      absl::Seconds(10));
+  ASSERT_EQ(serial.exit_code, 0);
+  std::string hex(absl::StripAsciiWhitespace(serial.out.substr(serial.out.find('=') + 1)));
+  EXPECT_TRUE(absl::StrContains(revoked.message(), hex)) << revoked << " vs " << hex;
+
+  // A CRL signed by another CA is not trusted: fail closed.
+  testing::TestPki other(tmp.Join("other"), "test.local");
+  RevocationChecker foreign(other.crl(), pki.ca());
+  EXPECT_FALSE(foreign.Load().ok());
+  absl::Status closed = foreign.CheckPem(testing::ReadFile(pki.OperatorTls("alice").cert_file()));
+  EXPECT_EQ(closed.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(absl::StrContains(closed.message(), "not signed by a CA")) << closed;
+  // No CRL configured: checking is off.
+  EXPECT_TRUE(RevocationChecker("", pki.ca()).CheckPem("anything").ok());
 }
 
 }  // namespace
