@@ -318,6 +318,19 @@ std::string HostTable(const v1::HostStatus& h, absl::Time now) {
                   c.check().checklist_item() == 0 ? "-" : absl::StrCat(c.check().checklist_item()),
                   SeverityName(c.check().severity())));
     absl::StrAppend(&out, "         ", Wrap(c.check().title(), kWidth, 9), "\n");
+    if (c.status() == v1::WAIVED && c.has_waiver()) {
+      absl::StrAppend(
+          &out, "         ",
+          Wrap(absl::StrCat("WAIVED (", StatusName(c.underlying_status()), " beneath) by ",
+                            c.waiver().operator_(), " until ",
+                            Rfc3339(c.waiver().expires_at_unix_ms()), ": ", c.waiver().reason()),
+               kWidth, 9),
+          "\n");
+    }
+    if (c.first_failed_at_unix_ms() != 0) {
+      absl::StrAppend(&out, "         failing since ", Rfc3339(c.first_failed_at_unix_ms()), " (",
+                      Ago(c.first_failed_at_unix_ms(), now), ")\n");
+    }
     for (const v1::Evidence& e : c.evidence()) {
       std::string text = e.message();
       if (!e.expected().empty() && e.observed() != e.expected()) {

@@ -111,6 +111,10 @@ TEST_F(ChecklistTest, SignOffsWaiversHistoryAuditAndExports) {
   RunResult host = cluster_.Ctl({"host", "prod-01", "--format", "json"});
   EXPECT_TRUE(absl::StrContains(host.out, "WAIVED")) << host.out;
   EXPECT_TRUE(absl::StrContains(host.out, "console-only root")) << host.out;
+  RunResult host_table = cluster_.Ctl({"host", "prod-01"});
+  EXPECT_TRUE(absl::StrContains(host_table.out, "WAIVED (FAIL beneath) by operator/alice"))
+      << host_table.out;
+  EXPECT_TRUE(absl::StrContains(host_table.out, "failing since")) << host_table.out;
   ASSERT_EQ(cluster_
                 .Ctl({"attest", "smtp.tested", "--env", "production", "--note", "test mail arrived",
                       "--expires", "3s"})
