@@ -186,6 +186,7 @@ int main(int argc, char** argv) {
   auto settings = LoadCollectorSettings(config_path);
   if (!settings.ok()) return UsageError(std::string(settings.status().message()));
   state.settings = std::move(*settings);
+  state.IndexHosts();
   RegisterBuiltinChecks(state.registry);
   const auto& cfg = state.settings.config;
   if (check_only) {

@@ -6,8 +6,17 @@
 
 namespace preflight::collector {
 
+void CollectorState::IndexHosts() {
+  host_index.clear();
+  for (const v1::InventoryHost& h : settings.inventory.hosts()) host_index.emplace(h.id(), &h);
+}
+
 const v1::InventoryHost* CollectorState::FindHost(absl::string_view host) const {
-  for (const v1::InventoryHost& h : settings.inventory.hosts()) {
+  if (!host_index.empty() || settings.inventory.hosts().empty()) {
+    auto it = host_index.find(host);
+    return it == host_index.end() ? nullptr : it->second;
+  }
+  for (const v1::InventoryHost& h : settings.inventory.hosts()) {  // not indexed (tests)
     if (h.id() == host) return &h;
   }
   return nullptr;
