@@ -57,11 +57,16 @@ absl::StatusOr<PeerIdentity> QueryService::AuthorizeChange(grpc::CallbackServerC
   return Authorize(context, method, /*change=*/true);
 }
 
-absl::StatusOr<v1::HostStatus> QueryService::HostStatusOf(const v1::InventoryHost& host) {
+absl::StatusOr<v1::HostStatus> QueryService::HostStatusOf(const v1::InventoryHost& host,
+                                                          const std::vector<v1::Waiver>* waivers) {
   ASSIGN_OR_RETURN(auto latest, state_.store->LatestVerdicts(host.id()));
-  ASSIGN_OR_RETURN(auto waivers, state_.store->Waivers(host.id()));
+  std::vector<v1::Waiver> own;
+  if (waivers == nullptr) {
+    ASSIGN_OR_RETURN(own, state_.store->Waivers(host.id()));
+    waivers = &own;
+  }
   return BuildHostStatus(state_.registry, host, state_.settings.policy, latest, state_.clock(),
-                         waivers);
+                         *waivers);
 }
 
 grpc::ServerUnaryReactor* QueryService::GetFleetStatus(grpc::CallbackServerContext* context,
@@ -71,8 +76,18 @@ grpc::ServerUnaryReactor* QueryService::GetFleetStatus(grpc::CallbackServerConte
   absl::Status status = AuthorizeRead(context, "GetFleetStatus").status();
   if (status.ok()) {
     std::vector<v1::HostStatus> hosts;
+    // One scan for every waiver instead of one iterator per host.
+    std::map<std::string, std::vector<v1::Waiver>> waivers;
+    auto all = state_.store->AllWaivers();
+    if (!all.ok()) status = all.status();
+    if (all.ok()) {
+      for (v1::Waiver& w : *all) waivers[w.host_id()].push_back(std::move(w));
+    }
+    static const std::vector<v1::Waiver> kNone;
     for (const v1::InventoryHost& h : state_.settings.inventory.hosts()) {
-      auto hs = HostStatusOf(h);
+      if (!status.ok()) break;
+      auto it = waivers.find(h.id());
+      auto hs = HostStatusOf(h, it == waivers.end() ? &kNone : &it->second);
       if (!hs.ok()) {
         status = hs.status();
         break;

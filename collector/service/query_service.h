@@ -51,7 +51,10 @@ class QueryService final : public v1::Query::CallbackService {
                                                absl::string_view method);
   absl::StatusOr<PeerIdentity> Authorize(grpc::CallbackServerContext* context,
                                          absl::string_view method, bool change);
-  absl::StatusOr<v1::HostStatus> HostStatusOf(const v1::InventoryHost& host);
+  // `waivers`: the host's, when the caller has them already (fleet status);
+  // otherwise they are read.
+  absl::StatusOr<v1::HostStatus> HostStatusOf(const v1::InventoryHost& host,
+                                              const std::vector<v1::Waiver>* waivers = nullptr);
 
   CollectorState& state_;
   IngestService* ingest_;

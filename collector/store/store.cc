@@ -435,6 +435,10 @@ absl::StatusOr<std::vector<v1::Waiver>> Store::Waivers(absl::string_view host) {
   return ScanAll<v1::Waiver>(db_.get(), waivers_, HostPrefix(host));
 }
 
+absl::StatusOr<std::vector<v1::Waiver>> Store::AllWaivers() {
+  return ScanAll<v1::Waiver>(db_.get(), waivers_, "");
+}
+
 absl::StatusOr<std::vector<StoredAuditEntry>> Store::AuditEntries() {
   std::vector<StoredAuditEntry> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), audit_));

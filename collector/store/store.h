@@ -86,6 +86,8 @@ class Store {
   absl::StatusOr<std::optional<v1::Waiver>> GetWaiver(absl::string_view host,
                                                       absl::string_view check);
   absl::StatusOr<std::vector<v1::Waiver>> Waivers(absl::string_view host);
+  // Every waiver of every host, in one scan (for the fleet status).
+  absl::StatusOr<std::vector<v1::Waiver>> AllWaivers();
   // Every audit entry in key order, and the head the store recorded.
   absl::StatusOr<std::vector<StoredAuditEntry>> AuditEntries();
   std::pair<uint64_t, std::string> AuditHead();
