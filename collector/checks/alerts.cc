@@ -15,10 +15,6 @@
 namespace preflight::collector {
 namespace {
 
-bool HasRole(const v1::InventoryHost& host, absl::string_view role) {
-  return std::find(host.roles().begin(), host.roles().end(), role) != host.roles().end();
-}
-
 v1::Verdict LoginAlertEvidence(const v1::FactReport& report, const EvalContext& ctx) {
   std::vector<v1::Evidence> evidence;
   const bool swarm = HasRole(ctx.host, "manager") || HasRole(ctx.host, "worker");

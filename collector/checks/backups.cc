@@ -13,13 +13,7 @@
 namespace preflight::collector {
 namespace {
 
-bool HasRole(const v1::InventoryHost& host, absl::string_view role) {
-  return std::find(host.roles().begin(), host.roles().end(), role) != host.roles().end();
-}
-
-std::string DateTime(int64_t unix) {
-  return absl::FormatTime("%Y-%m-%d %H:%M UTC", absl::FromUnixSeconds(unix), absl::UTCTimeZone());
-}
+std::string DateTime(int64_t unix) { return UtcMinute(absl::FromUnixSeconds(unix)); }
 
 // Midnight UTC of a YYYY-MM-DD date.
 bool ParseDay(const std::string& date, absl::Time* out) {

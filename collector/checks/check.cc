@@ -1,5 +1,6 @@
 #include "collector/checks/check.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -92,6 +93,14 @@ v1::Verdict UnusableFact(const v1::Collection& collection, absl::string_view wha
                          {MakeEvidence(absl::StrCat(what, " not in the report (agent too old?)"),
                                        std::string(source), "not reported")});
   }
+}
+
+std::string UtcMinute(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M UTC", t, absl::UTCTimeZone());
+}
+
+bool HasRole(const v1::InventoryHost& host, absl::string_view role) {
+  return std::find(host.roles().begin(), host.roles().end(), role) != host.roles().end();
 }
 
 }  // namespace preflight::collector

@@ -63,6 +63,10 @@ v1::Verdict MakeVerdict(v1::CheckStatus status, std::vector<v1::Evidence> eviden
 v1::CheckStatus Worst(v1::CheckStatus a, v1::CheckStatus b);
 // "file:line".
 std::string SourceOf(absl::string_view file, uint32_t line);
+// "2026-11-26 01:04 UTC", as evidence and reasons print times.
+std::string UtcMinute(absl::Time t);
+// Whether the inventory gives `host` this role.
+bool HasRole(const v1::InventoryHost& host, absl::string_view role);
 // UNKNOWN verdict for a fact kind that was not gathered or not readable;
 // nullopt-like empty status (CHECK_STATUS_UNSPECIFIED) when it is usable.
 v1::Verdict UnusableFact(const v1::Collection& collection, absl::string_view what,

@@ -250,8 +250,7 @@ Reach DockerPath(const v1::FirewallFact& fw, const v1::DockerPublished& d) {
 std::set<std::string> AllowedPorts(const EvalContext& ctx) {
   std::set<std::string> allowed = {absl::StrCat(ctx.policy.ssh_port(), "/tcp")};
   for (const v1::RolePorts& rp : ctx.policy.allowed_public_ports()) {
-    bool has = rp.role() == "*" || std::find(ctx.host.roles().begin(), ctx.host.roles().end(),
-                                             rp.role()) != ctx.host.roles().end();
+    bool has = rp.role() == "*" || HasRole(ctx.host, rp.role());
     if (!has) continue;
     for (const std::string& p : rp.ports()) allowed.insert(p);
   }

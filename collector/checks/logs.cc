@@ -23,9 +23,7 @@ std::string Size(uint64_t bytes) {
   return absl::StrCat(bytes, " bytes");
 }
 
-std::string Date(int64_t unix) {
-  return absl::FormatTime("%Y-%m-%d %H:%M UTC", absl::FromUnixSeconds(unix), absl::UTCTimeZone());
-}
+std::string Date(int64_t unix) { return UtcMinute(absl::FromUnixSeconds(unix)); }
 
 // Logs OpenCRVS writes itself (opencrvs-servers.md, "Logs"), including the
 // backup server's rotate-backups log that no OpenCRVS stanza covers.

@@ -246,19 +246,14 @@ v1::FleetStatus BuildFleetStatus(const CheckRegistry& registry, const v1::Policy
       if (last != nullptr && InForce(*last, now)) {
         item->set_status(v1::ATTESTED);
         *item->add_evidence() = MakeEvidence(
-            absl::StrCat("attested by ", last->operator_(), " on ",
-                         absl::FormatTime("%Y-%m-%d %H:%M UTC",
-                                          absl::FromUnixMillis(last->attested_at_unix_ms()),
-                                          absl::UTCTimeZone()),
-                         ": ", last->note(),
-                         last->expires_at_unix_ms() == 0
-                             ? std::string()
-                             : absl::StrCat(" (until ",
-                                            absl::FormatTime(
-                                                "%Y-%m-%d %H:%M UTC",
-                                                absl::FromUnixMillis(last->expires_at_unix_ms()),
-                                                absl::UTCTimeZone()),
-                                            ")")),
+            absl::StrCat(
+                "attested by ", last->operator_(), " on ",
+                UtcMinute(absl::FromUnixMillis(last->attested_at_unix_ms())), ": ", last->note(),
+                last->expires_at_unix_ms() == 0
+                    ? std::string()
+                    : absl::StrCat(" (until ",
+                                   UtcMinute(absl::FromUnixMillis(last->expires_at_unix_ms())),
+                                   ")")),
             last->evidence_url().empty() ? "attestation" : last->evidence_url());
       } else {
         item->set_status(v1::PENDING);
@@ -268,9 +263,7 @@ v1::FleetStatus BuildFleetStatus(const CheckRegistry& registry, const v1::Policy
                              last->revoked_by());
         } else if (last != nullptr) {
           why = absl::StrCat("attestation by ", last->operator_(), " expired at ",
-                             absl::FormatTime("%Y-%m-%d %H:%M UTC",
-                                              absl::FromUnixMillis(last->expires_at_unix_ms()),
-                                              absl::UTCTimeZone()));
+                             UtcMinute(absl::FromUnixMillis(last->expires_at_unix_ms())));
         }
         *item->add_evidence() = MakeEvidence(why, "collector");
         ready = false;

@@ -143,9 +143,7 @@ grpc::ServerUnaryReactor* QueryService::ListChecks(grpc::CallbackServerContext* 
 namespace {
 
 std::string Until(int64_t unix_ms) {
-  return unix_ms == 0 ? std::string("no expiry")
-                      : absl::FormatTime("%Y-%m-%d %H:%M UTC", absl::FromUnixMillis(unix_ms),
-                                         absl::UTCTimeZone());
+  return unix_ms == 0 ? std::string("no expiry") : UtcMinute(absl::FromUnixMillis(unix_ms));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <set>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
@@ -517,14 +518,9 @@ absl::StatusOr<uint64_t> Store::Prune(absl::Time before) {
       changes.push_back(std::move(c));
     }
     RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan store"));
-    std::vector<std::string> seen;
+    std::set<std::string> seen;  // (host, kind) whose newest change is kept
     for (size_t i = changes.size(); i-- > 0;) {
-      const std::string& id = keys[i].second;
-      bool newer_kept = std::find(seen.begin(), seen.end(), id) != seen.end();
-      if (!newer_kept) {
-        seen.push_back(id);
-        continue;
-      }
+      if (seen.insert(keys[i].second).second) continue;
       if (changes[i].at_unix_ms() < cutoff) {
         batch.Delete(fact_changes_, keys[i].first);
         ++dropped;
