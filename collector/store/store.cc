@@ -185,11 +185,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   store->audit_ = store->handles_[8];
   std::string head;
   s = store->db_->Get(rocksdb::ReadOptions(), kAuditHeadKey, &head);
+  if (!s.ok() && !s.IsNotFound()) return FromRocksStatus(s, "read audit head");
   if (s.ok() && head.size() >= 8) {
+    absl::MutexLock lock(&store->audit_mu_);  // uncontended: no other thread has the store yet
     store->audit_head_seq_ = ReadU64(head);
     store->audit_head_hash_ = head.substr(8);
-  } else if (!s.ok() && !s.IsNotFound()) {
-    return FromRocksStatus(s, "read audit head");
   }
   return store;
 }
@@ -200,7 +200,7 @@ Store::~Store() {
   db_->Close();
 }
 
-std::mutex& Store::HostLock(absl::string_view host) {
+absl::Mutex& Store::HostLock(absl::string_view host) {
   return host_locks_[absl::Hash<absl::string_view>()(host) % host_locks_.size()];
 }
 
@@ -222,7 +222,7 @@ absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
                                                   const v1::FactReport& report,
                                                   const Evaluator& evaluate) {
   std::string key = ReportKey(host, report.agent_instance(), report.sequence());
-  std::lock_guard<std::mutex> lock(HostLock(host));
+  absl::MutexLock lock(&HostLock(host));
   IngestResult result;
   std::string existing;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), reports_, key, &existing);
@@ -320,7 +320,7 @@ absl::StatusOr<std::vector<std::string>> Store::ReportKeys(absl::string_view hos
 
 absl::Status Store::WriteWithAudit(void* batch_ptr, std::vector<v1::AuditEntry> entries) {
   auto& batch = *static_cast<rocksdb::WriteBatch*>(batch_ptr);
-  std::lock_guard<std::mutex> lock(audit_mu_);
+  absl::MutexLock lock(&audit_mu_);
   uint64_t seq = audit_head_seq_;
   std::string hash = audit_head_hash_;
   for (v1::AuditEntry& e : entries) {
@@ -458,7 +458,7 @@ absl::StatusOr<std::vector<StoredAuditEntry>> Store::AuditEntries() {
 }
 
 std::pair<uint64_t, std::string> Store::AuditHead() {
-  std::lock_guard<std::mutex> lock(audit_mu_);
+  absl::MutexLock lock(&audit_mu_);
   return {audit_head_seq_, audit_head_hash_};
 }
 

@@ -12,19 +12,22 @@
 // per-kind changes, so a stable host costs almost nothing to keep.
 // Every ingest is one synced WriteBatch; concurrent ingests on worker threads
 // are group-committed by RocksDB.
+// Thread-safe. Every method may block on disk (writes are synced), so none
+// is called from a gRPC callback thread (collector/service/collector_state.h).
 #ifndef PREFLIGHT_COLLECTOR_STORE_STORE_H_
 #define PREFLIGHT_COLLECTOR_STORE_STORE_H_
 
 #include <array>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "collector/audit/audit_chain.h"
 #include "preflight/v1/checklist.pb.h"
@@ -90,7 +93,7 @@ class Store {
   absl::StatusOr<std::vector<v1::Waiver>> AllWaivers();
   // Every audit entry in key order, and the head the store recorded.
   absl::StatusOr<std::vector<StoredAuditEntry>> AuditEntries();
-  std::pair<uint64_t, std::string> AuditHead();
+  std::pair<uint64_t, std::string> AuditHead() ABSL_LOCKS_EXCLUDED(audit_mu_);
 
   // History: verdict transitions (check empty: all), oldest first; fact
   // changes of a host, oldest first.
@@ -108,10 +111,12 @@ class Store {
   Store() = default;
   template <typename T>
   absl::StatusOr<std::optional<T>> GetProto(rocksdb::ColumnFamilyHandle* cf, absl::string_view key);
-  std::mutex& HostLock(absl::string_view host);
+  // The lock that serializes ingests of `host` (one of a fixed set).
+  absl::Mutex& HostLock(absl::string_view host);
   // Chains `entries` after the head, adds them (and the new head) to `batch`,
-  // writes it synced, and moves the head on success.
-  absl::Status WriteWithAudit(void* batch, std::vector<v1::AuditEntry> entries);
+  // writes it synced, and moves the head on success. A host lock may be held.
+  absl::Status WriteWithAudit(void* batch, std::vector<v1::AuditEntry> entries)
+      ABSL_LOCKS_EXCLUDED(audit_mu_);
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
@@ -123,10 +128,14 @@ class Store {
   rocksdb::ColumnFamilyHandle* attestations_ = nullptr;
   rocksdb::ColumnFamilyHandle* waivers_ = nullptr;
   rocksdb::ColumnFamilyHandle* audit_ = nullptr;
-  std::mutex audit_mu_;
-  uint64_t audit_head_seq_ = 0;
-  std::string audit_head_hash_;
-  std::array<std::mutex, 64> host_locks_;
+  // Ingests of one host are serialized (each reads the host's latest facts
+  // and verdicts, then replaces them); taken before audit_mu_.
+  std::array<absl::Mutex, 64> host_locks_;
+  // The audit chain's head. Held across the synced write that carries new
+  // entries, so entries reach the store in chain order.
+  absl::Mutex audit_mu_;
+  uint64_t audit_head_seq_ ABSL_GUARDED_BY(audit_mu_) = 0;
+  std::string audit_head_hash_ ABSL_GUARDED_BY(audit_mu_);
 };
 
 }  // namespace preflight::collector
