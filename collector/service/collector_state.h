@@ -1,5 +1,69 @@
 // What the collector's services share: settings, the check registry, the
 // store, the worker pool, the clock and test hooks.
+//
+// THREADING MODEL of preflight-collector (the contract; code in this
+// directory, store/ and audit/ keeps it, and clang's -Wthread-safety checks
+// the locking part: deploy/ci-clang.sh builds with -Werror=thread-safety).
+//
+// Threads
+//   main         loads the configuration, opens the store, audits config
+//                changes, starts the gRPC server, then waits for SIGTERM or
+//                SIGINT, pruning history hourly (Store::Prune). On a signal:
+//                Server::Shutdown + Wait (every call finishes, which needs the
+//                pools below), then the ingest pool and the store go.
+//   gRPC         gRPC's own threads (pollers and the callback executor; gRPC
+//                sizes them). They run IngestService::Stream (the reactor's
+//                constructor), the reactions (OnReadDone, OnWriteDone,
+//                OnCancel, OnDone) and the QueryService handlers. A reaction
+//                is fast: it checks the message in memory, changes the
+//                reactor's state under its mutex, starts the next gRPC
+//                operation, or posts work to a pool. It never touches
+//                RocksDB (no read, no synced write, no audit entry), never
+//                evaluates checks, never builds the fleet status, never
+//                reads a file (the CRL) and never sleeps.
+//   ingest pool  CollectorState::pool, worker_threads of them (default 2).
+//                Admits a stream (identity, revocation: the CRL may be
+//                re-read; inventory), audits refusals, evaluates and stores a
+//                report (Store::Ingest: one synced write; concurrent writes
+//                are group-committed by RocksDB), then acks it and starts the
+//                next read from that thread. One report per stream at a
+//                time, so a stream never holds more than one worker.
+//   query pool   owned by QueryService (2 threads). Every Query RPC runs
+//                there whole: authorization (a refusal is audited, a synced
+//                write), store reads and scans, attestations and waivers
+//                (synced write + audit entry), the fleet status, audit
+//                verification, refresh; the reply is finished from there
+//                (ServerUnaryReactor::Finish may be called from any thread).
+//                A pool of its own, so that an operator's fleet build never
+//                delays an agent's ack, nor a backlog of reports a query.
+//   RocksDB      its own flush and compaction threads.
+//
+// Shared state and its locks (all absl::Mutex, none recursive; a lock
+// higher in this list may be held while taking one lower, never the
+// reverse)
+//   IngestService::mu_     which reactor streams for which host
+//                          (RequestCollect sends to a reactor holding it).
+//   IngestReactor::mu_     one stream's outgoing queue and life: writes in
+//                          flight, tasks in flight, finishing. StartRead,
+//                          StartWrite and Finish are called holding it: gRPC
+//                          never runs a read, write or finish reaction inline
+//                          from those calls (their tags are not inlineable),
+//                          so a plain mutex suffices. OnDone takes it once
+//                          before deleting the reactor, so a worker that
+//                          called Finish has let go of it first.
+//   Store host locks       one ingest per host at a time (the host's latest
+//                          facts and verdicts are read, then replaced).
+//   Store::audit_mu_       the audit chain's head; held across the synced
+//                          write of any batch carrying audit entries, so the
+//                          chain is written in order.
+//   QueryService::change_mu_  one attestation or waiver change at a time
+//                          (each reads what is in force, then writes).
+//   WorkerPool::mu_        a pool's queue (a leaf: nothing is taken under it).
+//   CollectorState         written by main before the server starts and
+//                          read-only afterwards, so unlocked: config_path,
+//                          settings, registry, host_index, hooks. `clock`
+//                          must be callable from any thread. `store` and
+//                          `revocation` lock inside.
 #ifndef PREFLIGHT_COLLECTOR_SERVICE_COLLECTOR_STATE_H_
 #define PREFLIGHT_COLLECTOR_SERVICE_COLLECTOR_STATE_H_
 
@@ -30,8 +94,10 @@ struct CollectorState {
   CollectorSettings settings;
   CheckRegistry registry;
   std::unique_ptr<Store> store;
+  // The ingest pool (see above); it must outlive the gRPC server.
   std::unique_ptr<WorkerPool> pool;
   TestHooks hooks;
+  // Called from every thread; absl::Now() unless a test fixes the time.
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   // Revoked client certificates (tls.crl_file); checking is off when unset.
   std::unique_ptr<RevocationChecker> revocation;

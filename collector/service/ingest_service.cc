@@ -1,6 +1,8 @@
 #include "collector/service/ingest_service.h"
 
 #include <deque>
+#include <memory>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -24,44 +26,25 @@ bool ValidInstance(absl::string_view s) {
 
 }  // namespace
 
+// One agent's stream. The constructor and the reactions run on gRPC threads
+// and stay fast; admission, storing and refusal audits run on the ingest
+// pool (collector_state.h). The reactor deletes itself in OnDone, which gRPC
+// calls only after Finish, and Finish happens only once nothing is in
+// flight: no write, no task on the pool.
 class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage> {
  public:
   IngestReactor(IngestService& service, grpc::CallbackServerContext* context)
-      : service_(service), state_(service.state_), peer_(context->peer()) {
-    auto id =
-        IdentityFromAuthContext(*context->auth_context(), state_.settings.config.trust_domain());
-    if (!id.ok()) {
-      Refuse(grpc::StatusCode::UNAUTHENTICATED, std::string(id.status().message()));
-      return;
-    }
-    if (absl::Status revoked = state_.revocation
-                                   ? state_.revocation->Check(*context->auth_context())
-                                   : absl::OkStatus();
-        !revoked.ok()) {
-      Refuse(static_cast<grpc::StatusCode>(revoked.code()),
-             absl::StrCat(id->ToString(), ": ", revoked.message()));
-      return;
-    }
-    if (id->kind != PeerIdentity::Kind::kHost) {
-      Refuse(grpc::StatusCode::PERMISSION_DENIED,
-             absl::StrCat(id->ToString(), " may not stream reports: only host certificates may"));
-      return;
-    }
-    host_ = state_.FindHost(id->name);
-    if (host_ == nullptr) {
-      Refuse(grpc::StatusCode::PERMISSION_DENIED,
-             absl::StrCat("host '", id->name, "' is not in the collector's inventory (",
-                          state_.config_path, "); add it there to accept its reports"));
-      return;
-    }
-    service_.Register(host_->id(), this);
-    registered_ = true;
-    StartRead(&in_);
+      : service_(service),
+        state_(service.state_),
+        peer_(context->peer()),
+        auth_(context->auth_context()) {
+    in_flight_ = 1;  // Admit; no other thread knows this reactor yet
+    state_.pool->Post([this] { Admit(); });
   }
 
-  void OnReadDone(bool ok) override {
+  void OnReadDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
     if (!ok) {  // the agent half-closed, or the stream broke
-      std::lock_guard<std::recursive_mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       RequestFinishLocked(grpc::Status::OK);
       return;
     }
@@ -77,8 +60,9 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
       welcome.mutable_welcome()->set_host_id(host_->id());
       welcome.mutable_welcome()->set_collector_version(kVersion);
       welcome.mutable_welcome()->set_server_time_unix_ms(absl::ToUnixMillis(state_.clock()));
-      Send(std::move(welcome));
-      StartRead(&in_);
+      absl::MutexLock lock(&mu_);
+      SendLocked(std::move(welcome));
+      StartReadLocked();
       return;
     }
     if (!in_.has_report()) {
@@ -98,14 +82,14 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
       return;
     }
     {
-      std::lock_guard<std::recursive_mutex> lock(mu_);
-      processing_ = true;
+      absl::MutexLock lock(&mu_);
+      ++in_flight_;
     }
     state_.pool->Post([this, report = std::move(report)]() mutable { StoreReport(report); });
   }
 
-  void OnWriteDone(bool ok) override {
-    std::lock_guard<std::recursive_mutex> lock(mu_);
+  void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     out_.pop_front();
     if (ok && !out_.empty()) {
       StartWrite(&out_.front());
@@ -116,26 +100,75 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
     MaybeFinishLocked();
   }
 
-  void OnCancel() override {
-    std::lock_guard<std::recursive_mutex> lock(mu_);
+  void OnCancel() override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     RequestFinishLocked(grpc::Status::CANCELLED);
   }
 
-  void OnDone() override {
-    // Wait for a worker that finished us to let go of the lock.
-    { std::lock_guard<std::recursive_mutex> lock(mu_); }
-    if (registered_) service_.Unregister(host_->id(), this);
+  void OnDone() override ABSL_LOCKS_EXCLUDED(mu_) {
+    bool registered;
+    {
+      // Also waits for a worker that called Finish to let go of the lock.
+      absl::MutexLock lock(&mu_);
+      registered = registered_;
+    }
+    if (registered) service_.Unregister(host_->id(), this);
     delete this;
   }
 
-  void SendCollectNow(const std::string& requested_by) {
+  // Any thread (a query worker, for preflightctl refresh).
+  void SendCollectNow(const std::string& requested_by) ABSL_LOCKS_EXCLUDED(mu_) {
     v1::CollectorMessage m;
     m.mutable_collect_now()->set_requested_by(requested_by);
-    Send(std::move(m));
+    absl::MutexLock lock(&mu_);
+    SendLocked(std::move(m));
   }
 
  private:
-  void StoreReport(const v1::FactReport& report) {
+  // Ingest pool. Who is calling: a host certificate, not revoked, of a host
+  // in the inventory; then the first read starts.
+  void Admit() ABSL_LOCKS_EXCLUDED(mu_) {
+    std::optional<grpc::Status> refusal;
+    auto id = IdentityFromAuthContext(*auth_, state_.settings.config.trust_domain());
+    const v1::InventoryHost* host = nullptr;
+    if (!id.ok()) {
+      refusal = grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(id.status().message()));
+    } else if (absl::Status revoked =
+                   state_.revocation ? state_.revocation->Check(*auth_) : absl::OkStatus();
+               !revoked.ok()) {
+      refusal = grpc::Status(static_cast<grpc::StatusCode>(revoked.code()),
+                             absl::StrCat(id->ToString(), ": ", revoked.message()));
+    } else if (id->kind != PeerIdentity::Kind::kHost) {
+      refusal = grpc::Status(
+          grpc::StatusCode::PERMISSION_DENIED,
+          absl::StrCat(id->ToString(), " may not stream reports: only host certificates may"));
+    } else if ((host = state_.FindHost(id->name)) == nullptr) {
+      refusal =
+          grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                       absl::StrCat("host '", id->name, "' is not in the collector's inventory (",
+                                    state_.config_path, "); add it there to accept its reports"));
+    }
+    if (refusal.has_value()) {
+      {
+        absl::MutexLock lock(&mu_);
+        RequestFinishLocked(*refusal);  // finishes once the audit below is written
+      }
+      AuditRefusal(refusal->error_message());
+      TaskDone();
+      return;
+    }
+    // Set once, before the first read; read-only from then on.
+    host_ = host;
+    service_.Register(host_->id(), this);
+    absl::MutexLock lock(&mu_);
+    registered_ = true;
+    --in_flight_;
+    StartReadLocked();
+    MaybeFinishLocked();  // the call may have been cancelled meanwhile
+  }
+
+  // Ingest pool: evaluates and stores one report, then acks it and reads on.
+  void StoreReport(const v1::FactReport& report) ABSL_LOCKS_EXCLUDED(mu_) {
     if (state_.hooks.hold_before_store > absl::ZeroDuration()) {
       std::this_thread::sleep_for(absl::ToChronoMilliseconds(state_.hooks.hold_before_store));
     }
@@ -148,11 +181,11 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
       Log(absl::StrCat("test hook: holding the ack of ", host.id(), " #", report.sequence()));
       std::this_thread::sleep_for(absl::ToChronoMilliseconds(state_.hooks.hold_before_ack));
     }
-    std::lock_guard<std::recursive_mutex> lock(mu_);
-    processing_ = false;
     if (!result.ok()) {
       Log(absl::StrCat("cannot store report ", report.sequence(), " of ", host.id(), ": ",
                        result.status().ToString()));
+      absl::MutexLock lock(&mu_);
+      --in_flight_;
       RequestFinishLocked(
           grpc::Status(grpc::StatusCode::UNAVAILABLE,
                        absl::StrCat("collector store: ", result.status().message())));
@@ -161,35 +194,53 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
     }
     Log(absl::StrCat("stored report ", host.id(), " ", report.agent_instance(), " #",
                      report.sequence(), result->duplicate ? " (duplicate)" : ""));
-    // The ack goes out even if the agent has half-closed meanwhile.
     v1::CollectorMessage ack;
     ack.mutable_ack()->set_agent_instance(report.agent_instance());
     ack.mutable_ack()->set_sequence(report.sequence());
     ack.mutable_ack()->set_duplicate(result->duplicate);
+    absl::MutexLock lock(&mu_);
+    --in_flight_;
+    // The ack goes out even if the agent has half-closed meanwhile.
     SendLocked(std::move(ack));
-    if (finish_requested_) {
-      MaybeFinishLocked();
-      return;
-    }
-    StartRead(&in_);
+    StartReadLocked();
+    MaybeFinishLocked();
   }
 
-  void Refuse(grpc::StatusCode code, const std::string& message) {
+  // A reaction refuses the stream: no more reads or messages but acks, and
+  // the refusal is audited on the ingest pool before the stream finishes.
+  void Refuse(grpc::StatusCode code, const std::string& message) ABSL_LOCKS_EXCLUDED(mu_) {
+    {
+      absl::MutexLock lock(&mu_);
+      ++in_flight_;
+      RequestFinishLocked(grpc::Status(code, message));
+    }
+    state_.pool->Post([this, message] {
+      AuditRefusal(message);
+      TaskDone();
+    });
+  }
+
+  // Ingest pool: logs the refusal and writes it to the audit trail.
+  void AuditRefusal(const std::string& message) {
     Log(absl::StrCat("refused ", peer_, host_ ? absl::StrCat(" (", host_->id(), ")") : "", ": ",
                      message));
     absl::Status audited = state_.store->Audit(
         {host_ ? host_->id() : peer_, "refused", "Ingest.Stream", message}, state_.clock());
     if (!audited.ok()) Log(absl::StrCat("cannot audit a refusal: ", audited.message()));
-    std::lock_guard<std::recursive_mutex> lock(mu_);
-    RequestFinishLocked(grpc::Status(code, message));
   }
 
-  void Send(v1::CollectorMessage message) {
-    std::lock_guard<std::recursive_mutex> lock(mu_);
-    SendLocked(std::move(message));
+  // A task on the pool is over; the stream may finish now.
+  void TaskDone() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    --in_flight_;
+    MaybeFinishLocked();
   }
 
-  void SendLocked(v1::CollectorMessage message) {
+  void StartReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!finish_requested_) StartRead(&in_);
+  }
+
+  void SendLocked(v1::CollectorMessage message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finish_requested_ && !message.has_ack()) return;
     out_.push_back(std::move(message));
     if (!writing_) {
@@ -198,7 +249,7 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
     }
   }
 
-  void RequestFinishLocked(grpc::Status status) {
+  void RequestFinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!finish_requested_) {
       finish_requested_ = true;
       finish_status_ = std::move(status);
@@ -206,9 +257,9 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
     MaybeFinishLocked();
   }
 
-  // Finish only once nothing is in flight: no write, no report being stored.
-  void MaybeFinishLocked() {
-    if (!finish_requested_ || finished_ || writing_ || processing_) return;
+  // Finish only once nothing is in flight: no write, no task on the pool.
+  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!finish_requested_ || finished_ || writing_ || in_flight_ > 0) return;
     finished_ = true;
     Finish(finish_status_);
   }
@@ -216,18 +267,22 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
   IngestService& service_;
   CollectorState& state_;
   const std::string peer_;
+  const std::shared_ptr<const grpc::AuthContext> auth_;
+  // Set by Admit before the first read is started; read-only afterwards
+  // (the read's reaction, and the tasks it posts, happen after it).
   const v1::InventoryHost* host_ = nullptr;
-  bool registered_ = false;
+  // Only the reaction of the one read in flight, and the task it posts,
+  // touch it.
   v1::AgentMessage in_;
 
-  // Recursive: a Start* call may run its reaction inline on this thread.
-  std::recursive_mutex mu_;
-  std::deque<v1::CollectorMessage> out_;
-  bool writing_ = false;
-  bool processing_ = false;
-  bool finish_requested_ = false;
-  bool finished_ = false;
-  grpc::Status finish_status_;
+  absl::Mutex mu_;
+  bool registered_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<v1::CollectorMessage> out_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // tasks posted to the pool, not yet done
+  bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
 };
 
 grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>* IngestService::Stream(
@@ -236,18 +291,18 @@ grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>* IngestService::
 }
 
 void IngestService::Register(const std::string& host, IngestReactor* reactor) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   streams_[host] = reactor;
 }
 
 void IngestService::Unregister(const std::string& host, IngestReactor* reactor) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = streams_.find(host);
   if (it != streams_.end() && it->second == reactor) streams_.erase(it);
 }
 
 bool IngestService::RequestCollect(const std::string& host, const std::string& requested_by) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = streams_.find(host);
   if (it == streams_.end()) return false;
   it->second->SendCollectNow(requested_by);
@@ -255,7 +310,7 @@ bool IngestService::RequestCollect(const std::string& host, const std::string& r
 }
 
 size_t IngestService::connected() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return streams_.size();
 }
 

@@ -1,14 +1,17 @@
 // The Ingest service: one callback-API bidirectional stream per agent.
-// Identity comes from the client certificate; each report is evaluated and
-// stored on the worker pool, and acked only after the synced write. The next
-// read starts only when the previous report is stored (back-pressure).
+// Identity comes from the client certificate; the stream is admitted, each
+// report evaluated and stored, and every refusal audited on the ingest pool
+// (threading model: collector_state.h). A report is acked only after the
+// synced write. The next read starts only when the previous report is stored
+// (back-pressure).
 #ifndef PREFLIGHT_COLLECTOR_SERVICE_INGEST_SERVICE_H_
 #define PREFLIGHT_COLLECTOR_SERVICE_INGEST_SERVICE_H_
 
 #include <map>
-#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "collector/service/collector_state.h"
 #include "preflight/v1/ingest.grpc.pb.h"
 
@@ -23,18 +26,21 @@ class IngestService final : public v1::Ingest::CallbackService {
   grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>* Stream(
       grpc::CallbackServerContext* context) override;
 
-  // Asks the connected agent of `host` to collect now. False if not connected.
-  bool RequestCollect(const std::string& host, const std::string& requested_by);
-  size_t connected() const;
+  // Asks the connected agent of `host` to collect now. False if not
+  // connected. Any thread; it only queues a message on the stream.
+  bool RequestCollect(const std::string& host, const std::string& requested_by)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  size_t connected() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   friend class IngestReactor;
-  void Register(const std::string& host, IngestReactor* reactor);
-  void Unregister(const std::string& host, IngestReactor* reactor);
+  void Register(const std::string& host, IngestReactor* reactor) ABSL_LOCKS_EXCLUDED(mu_);
+  void Unregister(const std::string& host, IngestReactor* reactor) ABSL_LOCKS_EXCLUDED(mu_);
 
   CollectorState& state_;
-  mutable std::mutex mu_;
-  std::map<std::string, IngestReactor*> streams_;
+  // Taken before any IngestReactor's mutex, never after.
+  mutable absl::Mutex mu_;
+  std::map<std::string, IngestReactor*> streams_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace preflight::collector

@@ -14,7 +14,7 @@
 namespace preflight::collector {
 
 absl::StatusOr<PeerIdentity> QueryService::Authorize(grpc::CallbackServerContext* context,
-                                                     absl::string_view method, bool change) {
+                                                     absl::string_view method, Access access) {
   auto id =
       IdentityFromAuthContext(*context->auth_context(), state_.settings.config.trust_domain());
   absl::Status refusal;
@@ -25,7 +25,7 @@ absl::StatusOr<PeerIdentity> QueryService::Authorize(grpc::CallbackServerContext
                                         : absl::OkStatus();
              !revoked.ok()) {
     refusal = absl::Status(revoked.code(), absl::StrCat(id->ToString(), ": ", revoked.message()));
-  } else if (change && id->kind != PeerIdentity::Kind::kOperator) {
+  } else if (access == Access::kChange && id->kind != PeerIdentity::Kind::kOperator) {
     refusal = absl::PermissionDeniedError(
         absl::StrCat(id->ToString(), " may not call ", method,
                      ": only operators may change the checklist (auditors read, agents report)"));
@@ -47,14 +47,17 @@ absl::StatusOr<PeerIdentity> QueryService::Authorize(grpc::CallbackServerContext
   return id;
 }
 
-absl::StatusOr<PeerIdentity> QueryService::AuthorizeRead(grpc::CallbackServerContext* context,
-                                                         absl::string_view method) {
-  return Authorize(context, method, /*change=*/false);
-}
-
-absl::StatusOr<PeerIdentity> QueryService::AuthorizeChange(grpc::CallbackServerContext* context,
-                                                           absl::string_view method) {
-  return Authorize(context, method, /*change=*/true);
+grpc::ServerUnaryReactor* QueryService::OnPool(grpc::CallbackServerContext* context,
+                                               const char* method, Access access, Body body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // `context` and the request and response `body` holds stay valid until
+  // the reactor is done, which is after Finish.
+  pool_.Post([this, context, reactor, method, access, body = std::move(body)] {
+    absl::StatusOr<PeerIdentity> caller = Authorize(context, method, access);
+    absl::Status status = caller.ok() ? body(*caller) : caller.status();
+    reactor->Finish(ToGrpcStatus(status));
+  });
+  return reactor;
 }
 
 absl::StatusOr<v1::HostStatus> QueryService::HostStatusOf(const v1::InventoryHost& host,
@@ -72,9 +75,8 @@ absl::StatusOr<v1::HostStatus> QueryService::HostStatusOf(const v1::InventoryHos
 grpc::ServerUnaryReactor* QueryService::GetFleetStatus(grpc::CallbackServerContext* context,
                                                        const v1::FleetStatusRequest*,
                                                        v1::FleetStatus* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status status = AuthorizeRead(context, "GetFleetStatus").status();
-  if (status.ok()) {
+  return OnPool(context, "GetFleetStatus", Access::kRead, [this, response](const PeerIdentity&) {
+    absl::Status status;
     std::vector<v1::HostStatus> hosts;
     // One scan for every waiver instead of one iterator per host.
     std::map<std::string, std::vector<v1::Waiver>> waivers;
@@ -103,41 +105,32 @@ grpc::ServerUnaryReactor* QueryService::GetFleetStatus(grpc::CallbackServerConte
       response->set_audit_entries(seq);
       response->set_audit_head(hash);
     }
-  }
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+    return status;
+  });
 }
 
 grpc::ServerUnaryReactor* QueryService::GetHost(grpc::CallbackServerContext* context,
                                                 const v1::HostRequest* request,
                                                 v1::HostStatus* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status status = AuthorizeRead(context, "GetHost").status();
-  if (status.ok()) {
-    const v1::InventoryHost* host = state_.FindHost(request->host_id());
-    if (host == nullptr) {
-      status = absl::NotFoundError(
-          absl::StrCat("host '", request->host_id(), "' is not in the inventory"));
-    } else {
-      auto hs = HostStatusOf(*host);
-      status = hs.status();
-      if (hs.ok()) *response = std::move(*hs);
-    }
-  }
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+  return OnPool(context, "GetHost", Access::kRead,
+                [this, request, response](const PeerIdentity&) -> absl::Status {
+                  const v1::InventoryHost* host = state_.FindHost(request->host_id());
+                  if (host == nullptr) {
+                    return absl::NotFoundError(
+                        absl::StrCat("host '", request->host_id(), "' is not in the inventory"));
+                  }
+                  ASSIGN_OR_RETURN(*response, HostStatusOf(*host));
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* QueryService::ListChecks(grpc::CallbackServerContext* context,
                                                    const v1::ListChecksRequest*,
                                                    v1::CheckCatalogue* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status status = AuthorizeRead(context, "ListChecks").status();
-  if (status.ok()) {
+  return OnPool(context, "ListChecks", Access::kRead, [this, response](const PeerIdentity&) {
     for (const Check& c : state_.registry.all()) *response->add_checks() = c.info;
-  }
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+    return absl::OkStatus();
+  });
 }
 
 namespace {
@@ -151,252 +144,243 @@ std::string Until(int64_t unix_ms) {
 grpc::ServerUnaryReactor* QueryService::Attest(grpc::CallbackServerContext* context,
                                                const v1::AttestRequest* request,
                                                v1::Attestation* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto status = [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(PeerIdentity id, AuthorizeChange(context, "Attest"));
-    const Check* check = state_.registry.Find(request->check_id());
-    if (check == nullptr || !check->info.manual()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "'", request->check_id(), "' is not a manual item (preflightctl checks lists them)"));
-    }
-    std::vector<std::string> envs = ManualEnvironments(check->info, state_.settings.policy);
-    if (std::find(envs.begin(), envs.end(), request->environment()) == envs.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(request->check_id(), " is signed off for ",
-                                                     absl::StrJoin(envs, ", "), ", not '",
-                                                     request->environment(), "'"));
-    }
-    const absl::Time now = state_.clock();
-    ASSIGN_OR_RETURN(auto current,
-                     state_.store->GetAttestation(request->check_id(), request->environment()));
-    v1::Attestation a;
-    Store::AuditRecord record;
-    if (request->revoke()) {
-      if (!current.has_value() || !InForce(*current, now)) {
-        return absl::FailedPreconditionError(absl::StrCat("no attestation of ", request->check_id(),
-                                                          " for ", request->environment(),
-                                                          " is in force"));
-      }
-      a = *current;
-      a.set_revoked(true);
-      a.set_revoked_by(id.ToString());
-      a.set_revoked_at_unix_ms(absl::ToUnixMillis(now));
-      record = {id.ToString(), "revoke",
-                absl::StrCat(request->check_id(), " ", request->environment()),
-                absl::StrCat("withdrew the attestation by ", current->operator_(), " of ",
-                             Until(current->attested_at_unix_ms()))};
-    } else {
-      if (request->note().empty()) {
-        return absl::InvalidArgumentError("an attestation needs a note (--note): what was checked");
-      }
-      a.set_check_id(request->check_id());
-      a.set_environment(request->environment());
-      a.set_operator_(id.ToString());
-      a.set_note(request->note().substr(0, 2000));
-      a.set_evidence_url(request->evidence_url().substr(0, 2000));
-      a.set_attested_at_unix_ms(absl::ToUnixMillis(now));
-      if (request->expires_seconds() > 0) {
-        a.set_expires_at_unix_ms(
-            absl::ToUnixMillis(now + absl::Seconds(static_cast<int64_t>(std::min<uint64_t>(
-                                         request->expires_seconds(), 100ull * 365 * 86400)))));
-      }
-      record = {
-          id.ToString(), "attest", absl::StrCat(request->check_id(), " ", request->environment()),
-          absl::StrCat(a.note(), a.evidence_url().empty() ? "" : " evidence: ", a.evidence_url(),
-                       "; until ", Until(a.expires_at_unix_ms()))};
-    }
-    RETURN_IF_ERROR(state_.store->PutAttestation(a, record, now));
-    Log(absl::StrCat(record.action, " ", record.subject, " by ", record.actor));
-    *response = std::move(a);
-    return absl::OkStatus();
-  }();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+  return OnPool(
+      context, "Attest", Access::kChange,
+      [this, request, response](const PeerIdentity& id) -> absl::Status {
+        const Check* check = state_.registry.Find(request->check_id());
+        if (check == nullptr || !check->info.manual()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "'", request->check_id(), "' is not a manual item (preflightctl checks lists them)"));
+        }
+        std::vector<std::string> envs = ManualEnvironments(check->info, state_.settings.policy);
+        if (std::find(envs.begin(), envs.end(), request->environment()) == envs.end()) {
+          return absl::InvalidArgumentError(absl::StrCat(request->check_id(), " is signed off for ",
+                                                         absl::StrJoin(envs, ", "), ", not '",
+                                                         request->environment(), "'"));
+        }
+        absl::MutexLock lock(&change_mu_);
+        const absl::Time now = state_.clock();
+        ASSIGN_OR_RETURN(auto current,
+                         state_.store->GetAttestation(request->check_id(), request->environment()));
+        v1::Attestation a;
+        Store::AuditRecord record;
+        if (request->revoke()) {
+          if (!current.has_value() || !InForce(*current, now)) {
+            return absl::FailedPreconditionError(
+                absl::StrCat("no attestation of ", request->check_id(), " for ",
+                             request->environment(), " is in force"));
+          }
+          a = *current;
+          a.set_revoked(true);
+          a.set_revoked_by(id.ToString());
+          a.set_revoked_at_unix_ms(absl::ToUnixMillis(now));
+          record = {id.ToString(), "revoke",
+                    absl::StrCat(request->check_id(), " ", request->environment()),
+                    absl::StrCat("withdrew the attestation by ", current->operator_(), " of ",
+                                 Until(current->attested_at_unix_ms()))};
+        } else {
+          if (request->note().empty()) {
+            return absl::InvalidArgumentError(
+                "an attestation needs a note (--note): what was checked");
+          }
+          a.set_check_id(request->check_id());
+          a.set_environment(request->environment());
+          a.set_operator_(id.ToString());
+          a.set_note(request->note().substr(0, 2000));
+          a.set_evidence_url(request->evidence_url().substr(0, 2000));
+          a.set_attested_at_unix_ms(absl::ToUnixMillis(now));
+          if (request->expires_seconds() > 0) {
+            a.set_expires_at_unix_ms(
+                absl::ToUnixMillis(now + absl::Seconds(static_cast<int64_t>(std::min<uint64_t>(
+                                             request->expires_seconds(), 100ull * 365 * 86400)))));
+          }
+          record = {id.ToString(), "attest",
+                    absl::StrCat(request->check_id(), " ", request->environment()),
+                    absl::StrCat(a.note(), a.evidence_url().empty() ? "" : " evidence: ",
+                                 a.evidence_url(), "; until ", Until(a.expires_at_unix_ms()))};
+        }
+        RETURN_IF_ERROR(state_.store->PutAttestation(a, record, now));
+        Log(absl::StrCat(record.action, " ", record.subject, " by ", record.actor));
+        *response = std::move(a);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* QueryService::Waive(grpc::CallbackServerContext* context,
                                               const v1::WaiveRequest* request,
                                               v1::Waiver* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto status = [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(PeerIdentity id, AuthorizeChange(context, "Waive"));
-    const Check* check = state_.registry.Find(request->check_id());
-    if (check == nullptr || check->info.manual()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'", request->check_id(),
-                       "' is not an agent check (manual items are attested, not waived)"));
-    }
-    if (state_.FindHost(request->host_id()) == nullptr) {
-      return absl::NotFoundError(
-          absl::StrCat("host '", request->host_id(), "' is not in the inventory"));
-    }
-    const absl::Time now = state_.clock();
-    ASSIGN_OR_RETURN(auto current,
-                     state_.store->GetWaiver(request->host_id(), request->check_id()));
-    v1::Waiver w;
-    Store::AuditRecord record;
-    const std::string subject = absl::StrCat(request->host_id(), " ", request->check_id());
-    if (request->revoke()) {
-      if (!current.has_value() || !InForce(*current, now)) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("no waiver of ", subject, " is in force"));
-      }
-      w = *current;
-      w.set_revoked(true);
-      w.set_revoked_by(id.ToString());
-      w.set_revoked_at_unix_ms(absl::ToUnixMillis(now));
-      record = {id.ToString(), "unwaive", subject,
-                absl::StrCat("withdrew the waiver by ", current->operator_())};
-    } else {
-      if (request->reason().empty()) {
-        return absl::InvalidArgumentError("a waiver needs a reason (--reason)");
-      }
-      if (request->expires_seconds() == 0) {
-        return absl::InvalidArgumentError("a waiver needs an expiry (--expires, e.g. 30d)");
-      }
-      w.set_check_id(request->check_id());
-      w.set_host_id(request->host_id());
-      w.set_reason(request->reason().substr(0, 2000));
-      w.set_operator_(id.ToString());
-      w.set_created_at_unix_ms(absl::ToUnixMillis(now));
-      w.set_expires_at_unix_ms(
-          absl::ToUnixMillis(now + absl::Seconds(static_cast<int64_t>(std::min<uint64_t>(
-                                       request->expires_seconds(), 10ull * 365 * 86400)))));
-      record = {id.ToString(), "waive", subject,
-                absl::StrCat(w.reason(), "; until ", Until(w.expires_at_unix_ms()))};
-    }
-    RETURN_IF_ERROR(state_.store->PutWaiver(w, record, now));
-    Log(absl::StrCat(record.action, " ", record.subject, " by ", record.actor));
-    *response = std::move(w);
-    return absl::OkStatus();
-  }();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+  return OnPool(
+      context, "Waive", Access::kChange,
+      [this, request, response](const PeerIdentity& id) -> absl::Status {
+        const Check* check = state_.registry.Find(request->check_id());
+        if (check == nullptr || check->info.manual()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("'", request->check_id(),
+                           "' is not an agent check (manual items are attested, not waived)"));
+        }
+        if (state_.FindHost(request->host_id()) == nullptr) {
+          return absl::NotFoundError(
+              absl::StrCat("host '", request->host_id(), "' is not in the inventory"));
+        }
+        absl::MutexLock lock(&change_mu_);
+        const absl::Time now = state_.clock();
+        ASSIGN_OR_RETURN(auto current,
+                         state_.store->GetWaiver(request->host_id(), request->check_id()));
+        v1::Waiver w;
+        Store::AuditRecord record;
+        const std::string subject = absl::StrCat(request->host_id(), " ", request->check_id());
+        if (request->revoke()) {
+          if (!current.has_value() || !InForce(*current, now)) {
+            return absl::FailedPreconditionError(
+                absl::StrCat("no waiver of ", subject, " is in force"));
+          }
+          w = *current;
+          w.set_revoked(true);
+          w.set_revoked_by(id.ToString());
+          w.set_revoked_at_unix_ms(absl::ToUnixMillis(now));
+          record = {id.ToString(), "unwaive", subject,
+                    absl::StrCat("withdrew the waiver by ", current->operator_())};
+        } else {
+          if (request->reason().empty()) {
+            return absl::InvalidArgumentError("a waiver needs a reason (--reason)");
+          }
+          if (request->expires_seconds() == 0) {
+            return absl::InvalidArgumentError("a waiver needs an expiry (--expires, e.g. 30d)");
+          }
+          w.set_check_id(request->check_id());
+          w.set_host_id(request->host_id());
+          w.set_reason(request->reason().substr(0, 2000));
+          w.set_operator_(id.ToString());
+          w.set_created_at_unix_ms(absl::ToUnixMillis(now));
+          w.set_expires_at_unix_ms(
+              absl::ToUnixMillis(now + absl::Seconds(static_cast<int64_t>(std::min<uint64_t>(
+                                           request->expires_seconds(), 10ull * 365 * 86400)))));
+          record = {id.ToString(), "waive", subject,
+                    absl::StrCat(w.reason(), "; until ", Until(w.expires_at_unix_ms()))};
+        }
+        RETURN_IF_ERROR(state_.store->PutWaiver(w, record, now));
+        Log(absl::StrCat(record.action, " ", record.subject, " by ", record.actor));
+        *response = std::move(w);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* QueryService::History(grpc::CallbackServerContext* context,
                                                 const v1::HistoryRequest* request,
                                                 v1::HistoryResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto status = [&]() -> absl::Status {
-    RETURN_IF_ERROR(AuthorizeRead(context, "History").status());
-    if (state_.FindHost(request->host_id()) == nullptr) {
-      return absl::NotFoundError(
-          absl::StrCat("host '", request->host_id(), "' is not in the inventory"));
-    }
-    ASSIGN_OR_RETURN(auto transitions,
-                     state_.store->Transitions(request->host_id(), request->check_id()));
-    for (auto& t : transitions) *response->add_transitions() = std::move(t);
-    return absl::OkStatus();
-  }();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+  return OnPool(context, "History", Access::kRead,
+                [this, request, response](const PeerIdentity&) -> absl::Status {
+                  if (state_.FindHost(request->host_id()) == nullptr) {
+                    return absl::NotFoundError(
+                        absl::StrCat("host '", request->host_id(), "' is not in the inventory"));
+                  }
+                  ASSIGN_OR_RETURN(auto transitions, state_.store->Transitions(
+                                                         request->host_id(), request->check_id()));
+                  for (auto& t : transitions) *response->add_transitions() = std::move(t);
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* QueryService::Diff(grpc::CallbackServerContext* context,
                                              const v1::DiffRequest* request,
                                              v1::DiffResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto status = [&]() -> absl::Status {
-    RETURN_IF_ERROR(AuthorizeRead(context, "Diff").status());
-    if (state_.FindHost(request->host_id()) == nullptr) {
-      return absl::NotFoundError(
-          absl::StrCat("host '", request->host_id(), "' is not in the inventory"));
-    }
-    ASSIGN_OR_RETURN(auto changes, state_.store->FactChanges(request->host_id()));
-    const int64_t to =
-        request->to_unix_ms() == 0 ? absl::ToUnixMillis(state_.clock()) : request->to_unix_ms();
-    // Per kind: the content in force at `from` (the first stored when 0) and
-    // at `to`.
-    std::map<std::string, const v1::FactChange*> at_from, at_to;
-    for (const v1::FactChange& c : changes) {  // oldest first
-      if (c.at_unix_ms() <= to) at_to[c.kind()] = &c;
-      if (request->from_unix_ms() == 0) {
-        if (!at_from.count(c.kind())) at_from[c.kind()] = &c;
-      } else if (c.at_unix_ms() <= request->from_unix_ms()) {
-        at_from[c.kind()] = &c;
-      }
-    }
-    for (const auto& [kind, newer] : at_to) {
-      auto it = at_from.find(kind);
-      const v1::FactChange* older = it == at_from.end() ? nullptr : it->second;
-      if (older == newer) continue;
-      v1::FactDiff* d = response->add_changes();
-      d->set_kind(kind);
-      d->set_from_unix_ms(older == nullptr ? 0 : older->at_unix_ms());
-      d->set_to_unix_ms(newer->at_unix_ms());
-      for (std::string& line : DiffFactContent(
-               kind, older == nullptr ? std::string() : older->content(), newer->content())) {
-        d->add_lines(std::move(line));
-      }
-      if (d->lines().empty()) response->mutable_changes()->RemoveLast();
-    }
-    return absl::OkStatus();
-  }();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+  return OnPool(
+      context, "Diff", Access::kRead,
+      [this, request, response](const PeerIdentity&) -> absl::Status {
+        if (state_.FindHost(request->host_id()) == nullptr) {
+          return absl::NotFoundError(
+              absl::StrCat("host '", request->host_id(), "' is not in the inventory"));
+        }
+        ASSIGN_OR_RETURN(auto changes, state_.store->FactChanges(request->host_id()));
+        const int64_t to =
+            request->to_unix_ms() == 0 ? absl::ToUnixMillis(state_.clock()) : request->to_unix_ms();
+        // Per kind: the content in force at `from` (the first stored when 0) and
+        // at `to`.
+        std::map<std::string, const v1::FactChange*> at_from, at_to;
+        for (const v1::FactChange& c : changes) {  // oldest first
+          if (c.at_unix_ms() <= to) at_to[c.kind()] = &c;
+          if (request->from_unix_ms() == 0) {
+            if (!at_from.count(c.kind())) at_from[c.kind()] = &c;
+          } else if (c.at_unix_ms() <= request->from_unix_ms()) {
+            at_from[c.kind()] = &c;
+          }
+        }
+        for (const auto& [kind, newer] : at_to) {
+          auto it = at_from.find(kind);
+          const v1::FactChange* older = it == at_from.end() ? nullptr : it->second;
+          if (older == newer) continue;
+          v1::FactDiff* d = response->add_changes();
+          d->set_kind(kind);
+          d->set_from_unix_ms(older == nullptr ? 0 : older->at_unix_ms());
+          d->set_to_unix_ms(newer->at_unix_ms());
+          for (std::string& line : DiffFactContent(
+                   kind, older == nullptr ? std::string() : older->content(), newer->content())) {
+            d->add_lines(std::move(line));
+          }
+          if (d->lines().empty()) response->mutable_changes()->RemoveLast();
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* QueryService::Audit(grpc::CallbackServerContext* context,
                                               const v1::AuditRequest* request,
                                               v1::AuditResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto status = [&]() -> absl::Status {
-    RETURN_IF_ERROR(AuthorizeRead(context, "Audit").status());
-    ASSIGN_OR_RETURN(auto entries, state_.store->AuditEntries());
-    auto [head_seq, head_hash] = state_.store->AuditHead();
-    response->set_head_hash(head_hash);
-    response->set_total(entries.size());
-    if (request->verify()) {
-      AuditVerification v = VerifyAuditChain(entries, head_seq, head_hash);
-      response->set_verified(v.ok);
-      for (std::string& p : v.problems) response->add_problems(std::move(p));
-    }
-    for (StoredAuditEntry& s : entries) {
-      if (s.entry.at_unix_ms() < request->since_unix_ms()) continue;
-      *response->add_entries() = std::move(s.entry);
-    }
-    return absl::OkStatus();
-  }();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+  return OnPool(context, "Audit", Access::kRead,
+                [this, request, response](const PeerIdentity&) -> absl::Status {
+                  ASSIGN_OR_RETURN(auto entries, state_.store->AuditEntries());
+                  auto [head_seq, head_hash] = state_.store->AuditHead();
+                  response->set_head_hash(head_hash);
+                  response->set_total(entries.size());
+                  if (request->verify()) {
+                    AuditVerification v = VerifyAuditChain(entries, head_seq, head_hash);
+                    response->set_verified(v.ok);
+                    for (std::string& p : v.problems) response->add_problems(std::move(p));
+                  }
+                  for (StoredAuditEntry& s : entries) {
+                    if (s.entry.at_unix_ms() < request->since_unix_ms()) continue;
+                    *response->add_entries() = std::move(s.entry);
+                  }
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* QueryService::Refresh(grpc::CallbackServerContext* context,
                                                 const v1::RefreshRequest* request,
                                                 v1::RefreshResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto status = [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(PeerIdentity id, AuthorizeChange(context, "Refresh"));
-    std::vector<std::string> hosts;
-    if (!request->host_id().empty()) {
-      if (state_.FindHost(request->host_id()) == nullptr) {
-        return absl::NotFoundError(
-            absl::StrCat("host '", request->host_id(), "' is not in the inventory"));
-      }
-      hosts.push_back(request->host_id());
-    } else {
-      for (const v1::InventoryHost& h : state_.settings.inventory.hosts()) hosts.push_back(h.id());
-    }
-    const absl::Time now = state_.clock();
-    response->set_requested_at_unix_ms(absl::ToUnixMillis(now));
-    for (const std::string& h : hosts) {
-      if (ingest_ != nullptr && ingest_->RequestCollect(h, id.ToString())) {
-        response->add_requested(h);
-      } else {
-        response->add_not_connected(h);
-      }
-    }
-    return state_.store->Audit(
-        {id.ToString(), "refresh", request->host_id().empty() ? "all hosts" : request->host_id(),
-         absl::StrCat("asked ", absl::StrJoin(response->requested(), ", "),
-                      response->not_connected().empty()
-                          ? ""
-                          : absl::StrCat("; not connected: ",
-                                         absl::StrJoin(response->not_connected(), ", ")))},
-        now);
-  }();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+  return OnPool(
+      context, "Refresh", Access::kChange,
+      [this, request, response](const PeerIdentity& id) -> absl::Status {
+        std::vector<std::string> hosts;
+        if (!request->host_id().empty()) {
+          if (state_.FindHost(request->host_id()) == nullptr) {
+            return absl::NotFoundError(
+                absl::StrCat("host '", request->host_id(), "' is not in the inventory"));
+          }
+          hosts.push_back(request->host_id());
+        } else {
+          for (const v1::InventoryHost& h : state_.settings.inventory.hosts())
+            hosts.push_back(h.id());
+        }
+        const absl::Time now = state_.clock();
+        response->set_requested_at_unix_ms(absl::ToUnixMillis(now));
+        for (const std::string& h : hosts) {
+          if (ingest_ != nullptr && ingest_->RequestCollect(h, id.ToString())) {
+            response->add_requested(h);
+          } else {
+            response->add_not_connected(h);
+          }
+        }
+        return state_.store->Audit(
+            {id.ToString(), "refresh",
+             request->host_id().empty() ? "all hosts" : request->host_id(),
+             absl::StrCat("asked ", absl::StrJoin(response->requested(), ", "),
+                          response->not_connected().empty()
+                              ? ""
+                              : absl::StrCat("; not connected: ",
+                                             absl::StrJoin(response->not_connected(), ", ")))},
+            now);
+      });
 }
 
 }  // namespace preflight::collector

@@ -1,9 +1,16 @@
 // The Query service preflightctl uses: operators and auditors may read;
 // only operators may change anything (attest, waive, refresh); agents (host
 // certificates) are refused. Every change and every refusal is audited.
+// Each handler only hands the call to the query pool, which authorizes,
+// answers and finishes it (threading model: collector_state.h).
 #ifndef PREFLIGHT_COLLECTOR_SERVICE_QUERY_SERVICE_H_
 #define PREFLIGHT_COLLECTOR_SERVICE_QUERY_SERVICE_H_
 
+#include <functional>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "collector/service/collector_state.h"
 #include "collector/service/ingest_service.h"
 #include "preflight/v1/query.grpc.pb.h"
@@ -13,7 +20,10 @@ namespace preflight::collector {
 
 class QueryService final : public v1::Query::CallbackService {
  public:
-  QueryService(CollectorState& state, IngestService* ingest) : state_(state), ingest_(ingest) {}
+  // The query pool's threads start here and are joined (after the calls
+  // in hand are answered) when the service goes, after the server.
+  QueryService(CollectorState& state, IngestService* ingest)
+      : state_(state), ingest_(ingest), pool_(kPoolThreads) {}
 
   grpc::ServerUnaryReactor* GetFleetStatus(grpc::CallbackServerContext* context,
                                            const v1::FleetStatusRequest* request,
@@ -43,14 +53,18 @@ class QueryService final : public v1::Query::CallbackService {
                                     v1::RefreshResponse* response) override;
 
  private:
-  // OK for operators and auditors; the refusal is logged.
-  absl::StatusOr<PeerIdentity> AuthorizeRead(grpc::CallbackServerContext* context,
-                                             absl::string_view method);
-  // OK for operators only; the refusal is logged and audited.
-  absl::StatusOr<PeerIdentity> AuthorizeChange(grpc::CallbackServerContext* context,
-                                               absl::string_view method);
+  static constexpr int kPoolThreads = 2;
+  enum class Access { kRead, kChange };
+  using Body = std::function<absl::Status(const PeerIdentity& caller)>;
+
+  // On the query pool: authorizes the caller for `access`, runs `body`, and
+  // finishes the call with the status. Returns the call's reactor at once.
+  grpc::ServerUnaryReactor* OnPool(grpc::CallbackServerContext* context, const char* method,
+                                   Access access, Body body);
+  // Reads: operators and auditors. Changes: operators only. A refusal is
+  // logged and audited (a synced write: query pool only).
   absl::StatusOr<PeerIdentity> Authorize(grpc::CallbackServerContext* context,
-                                         absl::string_view method, bool change);
+                                         absl::string_view method, Access access);
   // `waivers`: the host's, when the caller has them already (fleet status);
   // otherwise they are read.
   absl::StatusOr<v1::HostStatus> HostStatusOf(const v1::InventoryHost& host,
@@ -58,6 +72,11 @@ class QueryService final : public v1::Query::CallbackService {
 
   CollectorState& state_;
   IngestService* ingest_;
+  // Attest and Waive each read what is in force, then write: one at a time.
+  absl::Mutex change_mu_;
+  // Last, so it goes first: its destructor answers the calls in hand, which
+  // use the members above.
+  WorkerPool pool_;
 };
 
 }  // namespace preflight::collector
