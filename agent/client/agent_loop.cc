@@ -48,16 +48,20 @@ absl::Status AgentLoop::CollectIntoSpool() {
 }
 
 void AgentLoop::Stop() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   stop_ = true;
   if (live_context_ != nullptr) live_context_->TryCancel();
-  cv_.notify_all();
 }
 
 bool AgentLoop::SleepUnlessStopped(absl::Duration d) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, absl::ToChronoMilliseconds(d), [&] { return stop_; });
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&stop_), d);
   return !stop_;
+}
+
+bool AgentLoop::Stopped() {
+  absl::MutexLock lock(&mu_);
+  return stop_;
 }
 
 absl::Status AgentLoop::Session(Mode mode, absl::Time deadline, absl::Time& next_collect,
@@ -65,9 +69,11 @@ absl::Status AgentLoop::Session(Mode mode, absl::Time deadline, absl::Time& next
   grpc::ClientContext context;
   if (deadline != absl::InfiniteFuture()) context.set_deadline(absl::ToChronoTime(deadline));
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (stop_) return absl::CancelledError("stopping");
     live_context_ = &context;
+    read_done_ = false;
+    welcomed_ = false;
   }
   auto stream = stub_->Stream(&context);
 
@@ -79,28 +85,25 @@ absl::Status AgentLoop::Session(Mode mode, absl::Time deadline, absl::Time& next
   bool broken = !stream->Write(hello);
 
   // The reader thread applies acks and requests as they come.
-  bool read_done = false;
   std::thread reader([&] {
     v1::CollectorMessage in;
     while (stream->Read(&in)) {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (in.has_ack()) {
         // Sequence numbers are unique within the spool, whatever instance a
         // pending report was made under.
         absl::Status s = spool_.Ack(in.ack().sequence());
         if (!s.ok()) Log(absl::StrCat("cannot remove acked report: ", s.message()));
       } else if (in.has_welcome()) {
-        welcomed = true;
+        welcomed_ = true;
         Log(absl::StrCat("connected to collector as host '", in.welcome().host_id(), "'"));
       } else if (in.has_collect_now()) {
         collect_requested_ = true;
         Log(absl::StrCat("collector asks for a report (", in.collect_now().requested_by(), ")"));
       }
-      cv_.notify_all();
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    read_done = true;
-    cv_.notify_all();
+    absl::MutexLock lock(&mu_);
+    read_done_ = true;
   });
 
   uint64_t sent_upto = 0;
@@ -122,27 +125,30 @@ absl::Status AgentLoop::Session(Mode mode, absl::Time deadline, absl::Time& next
       sent_upto = seq;
     }
     if (broken) break;
-    std::unique_lock<std::mutex> lock(mu_);
-    auto wake = [&] {
-      return stop_ || read_done || collect_requested_ ||
-             (mode == Mode::kUntilDrained && spool_.Pending().empty());
-    };
-    absl::Time until = std::min(deadline, mode == Mode::kForever ? next_collect : deadline);
-    cv_.wait_for(lock,
-                 absl::ToChronoMilliseconds(std::max(absl::ZeroDuration(), until - absl::Now())),
-                 wake);
-    if (stop_ || read_done) break;
-    if (mode == Mode::kUntilDrained) {
-      if (spool_.Pending().empty()) {
-        drained = true;
-        break;
+    bool collect = false;
+    {
+      absl::MutexLock lock(&mu_);
+      // Evaluated with mu_ held, by whichever thread releases it: an ack
+      // (applied under mu_) may drain the spool.
+      auto wake = [&] {
+        mu_.AssertReaderHeld();
+        return stop_ || read_done_ || collect_requested_ ||
+               (mode == Mode::kUntilDrained && spool_.Pending().empty());
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&wake),
+                            std::min(deadline, mode == Mode::kForever ? next_collect : deadline));
+      if (stop_ || read_done_) break;
+      if (mode == Mode::kUntilDrained) {
+        if (spool_.Pending().empty()) {
+          drained = true;
+          break;
+        }
+        if (absl::Now() >= deadline) break;
+        continue;
       }
-      if (absl::Now() >= deadline) break;
-      continue;
+      collect = collect_requested_ || absl::Now() >= next_collect;
+      collect_requested_ = false;
     }
-    bool collect = collect_requested_ || absl::Now() >= next_collect;
-    collect_requested_ = false;
-    lock.unlock();
     if (collect) {
       absl::Status s = CollectIntoSpool();
       if (!s.ok()) Log(absl::StrCat("cannot spool report: ", s.message()));
@@ -152,8 +158,8 @@ absl::Status AgentLoop::Session(Mode mode, absl::Time deadline, absl::Time& next
   stream->WritesDone();
   bool server_ended;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    server_ended = read_done;
+    absl::MutexLock lock(&mu_);
+    server_ended = read_done_;
   }
   // Cancel only a stream the collector has not ended itself, so that its
   // status (e.g. PERMISSION_DENIED with the reason) reaches Finish().
@@ -161,8 +167,9 @@ absl::Status AgentLoop::Session(Mode mode, absl::Time deadline, absl::Time& next
   reader.join();
   grpc::Status status = stream->Finish();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     live_context_ = nullptr;
+    welcomed = welcomed_;
   }
   if (drained) return absl::OkStatus();
   if (!status.ok()) return FromGrpcStatus(status);
@@ -197,16 +204,10 @@ void AgentLoop::RunForever() {
   absl::Time next_collect = absl::Now();
   int attempt = 0;
   while (true) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stop_) return;
-    }
+    if (Stopped()) return;
     bool welcomed = false;
     absl::Status s = Session(Mode::kForever, absl::InfiniteFuture(), next_collect, welcomed);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stop_) return;
-    }
+    if (Stopped()) return;
     if (welcomed) attempt = 0;
     absl::Duration wait =
         Backoff(attempt++, absl::Seconds(1), absl::Seconds(config_.max_backoff_seconds()), rng_);

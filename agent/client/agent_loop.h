@@ -1,20 +1,25 @@
 // The agent's delivery loop: collect into the spool, stream spooled reports to
 // the collector over one mutual-TLS bidirectional stream, delete what is
 // acked, reconnect with jittered exponential backoff.
+//
+// Threads: the caller of RunOnce/RunForever collects and writes to the
+// stream; during a session one reader thread reads the stream (acks, welcome,
+// collect requests); Stop() may come from any thread (main's signal thread).
+// They share the fields guarded by mu_; the spool locks inside (taken under
+// mu_, never the reverse).
 #ifndef PREFLIGHT_AGENT_CLIENT_AGENT_LOOP_H_
 #define PREFLIGHT_AGENT_CLIENT_AGENT_LOOP_H_
 
 #include <grpcpp/grpcpp.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/facts/fact_collector.h"
 #include "agent/host/host_env.h"
@@ -39,21 +44,23 @@ class AgentLoop {
 
   // --once: collect, then deliver until every spooled report is acked, retrying
   // with backoff until the config's ack timeout. OK only if all were acked.
-  absl::Status RunOnce();
+  absl::Status RunOnce() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Runs until Stop(): collects every interval (and when the collector asks),
   // keeps a stream open and reconnects with backoff.
-  void RunForever();
+  void RunForever() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Thread-safe; makes RunForever/RunOnce return soon.
-  void Stop();
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   enum class Mode { kUntilDrained, kForever };
   // One stream session. Returns the stream's final status; OK when drained
   // (kUntilDrained) or stopped.
-  absl::Status Session(Mode mode, absl::Time deadline, absl::Time& next_collect, bool& welcomed);
-  bool SleepUnlessStopped(absl::Duration d);  // false when stopped
+  absl::Status Session(Mode mode, absl::Time deadline, absl::Time& next_collect, bool& welcomed)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  bool SleepUnlessStopped(absl::Duration d) ABSL_LOCKS_EXCLUDED(mu_);  // false when stopped
+  bool Stopped() ABSL_LOCKS_EXCLUDED(mu_);
 
   v1::AgentConfig config_;
   HostEnv& env_;
@@ -63,11 +70,15 @@ class AgentLoop {
   CollectOptions options_;
   std::mt19937_64 rng_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  bool collect_requested_ = false;
-  grpc::ClientContext* live_context_ = nullptr;  // for Stop() to cancel
+  // absl::Mutex re-evaluates the conditions waited for (Await) whenever it
+  // is released, so there is no condition variable to signal.
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool collect_requested_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* live_context_ ABSL_GUARDED_BY(mu_) = nullptr;  // for Stop() to cancel
+  // The session's reader thread: the stream has ended; the collector said welcome.
+  bool read_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool welcomed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace preflight::agent

@@ -92,6 +92,7 @@ absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(const std::string& dir, Limit
   RETURN_IF_ERROR(MakeDir(dir));
   RETURN_IF_ERROR(MakeDir(absl::StrCat(dir, "/reports")));
   std::unique_ptr<Spool> spool(new Spool(dir, limits));
+  absl::MutexLock lock(&spool->mu_);  // uncontended: no other thread has the spool yet
 
   std::string instance_path = absl::StrCat(dir, "/instance");
   auto instance = ReadFileToString(instance_path, 1024);
@@ -156,7 +157,7 @@ std::string Spool::ReportPath(uint64_t sequence) const {
 }
 
 absl::StatusOr<uint64_t> Spool::Append(v1::FactReport& report) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   uint64_t sequence = last_sequence_ + 1;
   // The counter is persisted before the report, so a crash between the two
   // at worst skips a number, never reuses one.
@@ -181,7 +182,7 @@ absl::StatusOr<uint64_t> Spool::Append(v1::FactReport& report) {
 }
 
 std::vector<uint64_t> Spool::Pending() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::vector<uint64_t> out;
   out.reserve(pending_.size());
   for (const auto& [s, bytes] : pending_) out.push_back(s);
@@ -191,7 +192,7 @@ std::vector<uint64_t> Spool::Pending() const {
 absl::StatusOr<v1::FactReport> Spool::Load(uint64_t sequence) {
   std::string path;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (!pending_.contains(sequence)) {
       return absl::NotFoundError(absl::StrCat("report ", sequence, " is not pending"));
     }
@@ -205,7 +206,7 @@ absl::StatusOr<v1::FactReport> Spool::Load(uint64_t sequence) {
   // the spool either way.
   if (!report.ParseFromString(*data) || report.sequence() != sequence ||
       !ValidInstance(report.agent_instance())) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     rename(path.c_str(), absl::StrCat(path, ".bad").c_str());
     pending_bytes_ -= pending_[sequence];
     pending_.erase(sequence);
@@ -215,7 +216,7 @@ absl::StatusOr<v1::FactReport> Spool::Load(uint64_t sequence) {
 }
 
 absl::Status Spool::Ack(uint64_t sequence) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (!pending_.contains(sequence)) return absl::OkStatus();
   return Remove(sequence);
 }
@@ -231,17 +232,17 @@ absl::Status Spool::Remove(uint64_t sequence) {
 }
 
 uint64_t Spool::last_sequence() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return last_sequence_;
 }
 
 uint64_t Spool::pending_bytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return pending_bytes_;
 }
 
 uint64_t Spool::dropped() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return dropped_;
 }
 
