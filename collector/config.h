@@ -5,7 +5,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "preflight/v1/catalogue.pb.h"
 #include "preflight/v1/config.pb.h"
+#include "proto/wire/textproto.h"
 
 namespace preflight::collector {
 
@@ -21,6 +23,17 @@ absl::StatusOr<CollectorSettings> LoadCollectorSettings(const std::string& path)
 
 // Checks an inventory: valid, unique host ids and an environment for each.
 absl::Status ValidateInventory(const v1::Inventory& inventory, const std::string& source);
+
+// Checks a policy against the catalogue and the inventory: every environment
+// and role named (gating list, inventory, overrides) is declared ("did you
+// mean production?"), overrides name exactly one declared selector and set
+// only check parameters, values are within the catalogue's bounds (dates are
+// RFC 3339 full-dates), and orderings such as warn < fail hold for every
+// host's effective values. Errors, one per line, name file:line:column from
+// Policy.locations and `inventory_locations`.
+absl::Status ValidatePolicy(const v1::Catalogue& catalogue, const v1::Policy& policy,
+                            const v1::Inventory& inventory,
+                            const TextLocations& inventory_locations);
 
 }  // namespace preflight::collector
 

@@ -66,19 +66,7 @@ v1::Verdict LoginAlertEvidence(const v1::FactReport& report, const EvalContext& 
 }  // namespace
 
 void RegisterAlertChecks(CheckRegistry& registry) {
-  Check c;
-  c.info.set_id("alert.ssh_login");
-  c.info.set_title("An alert is sent on SSH login (signed off)");
-  c.info.set_checklist_item(7);
-  c.info.set_severity(v1::BLOCKER);
-  c.info.set_manual(true);
-  c.info.set_remediation(
-      "Log in over SSH to a server of the environment and confirm the Kibana alert email "
-      "arrived; then sign off with preflightctl attest. In v1.x only swarm nodes ship "
-      "/var/log/auth.log: logins to backup and jump servers raise no alert unless the country "
-      "added its own.");
-  c.evaluate = LoginAlertEvidence;
-  registry.Add(std::move(c));
+  registry.Bind("alert.ssh_login", LoginAlertEvidence);
 }
 
 }  // namespace preflight::collector

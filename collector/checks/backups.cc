@@ -43,15 +43,15 @@ v1::Verdict TestBackupsDeleted(const v1::FactReport& report, const EvalContext& 
   v1::CheckStatus status = v1::PASS;
   absl::Time go_live;
   const bool have_go_live =
-      !ctx.policy.go_live_date().empty() && ParseDay(ctx.policy.go_live_date(), &go_live);
+      !ctx.params.Str("go_live_date").empty() && ParseDay(ctx.params.Str("go_live_date"), &go_live);
   if (!have_go_live) {
     status = v1::UNKNOWN;
     evidence.push_back(MakeEvidence(
-        ctx.policy.go_live_date().empty()
+        ctx.params.Str("go_live_date").empty()
             ? "the policy has no go_live_date: backups before go-live cannot be told apart"
-            : absl::StrCat("the policy's go_live_date '", ctx.policy.go_live_date(),
+            : absl::StrCat("the policy's go_live_date '", ctx.params.Str("go_live_date"),
                            "' is not YYYY-MM-DD"),
-        "policy", ctx.policy.go_live_date(), "go_live_date: YYYY-MM-DD"));
+        "policy", ctx.params.Str("go_live_date"), "go_live_date: YYYY-MM-DD"));
   }
   int dated = 0;
   std::vector<std::string> artefacts;
@@ -68,8 +68,8 @@ v1::Verdict TestBackupsDeleted(const v1::FactReport& report, const EvalContext& 
           evidence.push_back(
               MakeEvidence(absl::StrCat("backup ", e.name(), " (", e.files(), " file(s), ",
                                         e.size_bytes(), " bytes) predates go-live ",
-                                        ctx.policy.go_live_date(), ": a test backup"),
-                           path, e.date(), absl::StrCat(">= ", ctx.policy.go_live_date())));
+                                        ctx.params.Str("go_live_date"), ": a test backup"),
+                           path, e.date(), absl::StrCat(">= ", ctx.params.Str("go_live_date"))));
         }
         break;
       case v1::BackupEntry::LABELLED:
@@ -78,7 +78,7 @@ v1::Verdict TestBackupsDeleted(const v1::FactReport& report, const EvalContext& 
             absl::StrCat("labelled backup directory ", e.name(), " (", e.files(), " file(s), ",
                          e.size_bytes(), " bytes) is never deleted by rotate_backups.sh",
                          before_go_live ? absl::StrCat(", and its date predates go-live ",
-                                                       ctx.policy.go_live_date())
+                                                       ctx.params.Str("go_live_date"))
                                         : ""),
             path, "labelled", "dated YYYY-MM-DD directories only"));
         break;
@@ -93,7 +93,7 @@ v1::Verdict TestBackupsDeleted(const v1::FactReport& report, const EvalContext& 
             path, "file", "dated YYYY-MM-DD directories only"));
     }
   }
-  const uint32_t keep = ctx.policy.backup_retention_count();
+  const uint32_t keep = ctx.params.Uint("backup_retention_count");
   if (dated > static_cast<int>(keep)) {
     status = Worst(status, v1::WARN);
     evidence.push_back(MakeEvidence(absl::StrCat(dated, " dated backups, more than the ", keep,
@@ -112,7 +112,7 @@ v1::Verdict TestBackupsDeleted(const v1::FactReport& report, const EvalContext& 
   if (status == v1::PASS) {
     evidence.insert(evidence.begin(),
                     MakeEvidence(absl::StrCat(dated, " dated backup(s), none before go-live ",
-                                              ctx.policy.go_live_date(), ", no labelled ones"),
+                                              ctx.params.Str("go_live_date"), ", no labelled ones"),
                                  dir, absl::StrCat(dated, " dated"), "none before go-live"));
   }
   return MakeVerdict(status, std::move(evidence));
@@ -170,7 +170,7 @@ v1::Verdict BackupRecent(const v1::FactReport& report, const EvalContext& ctx) {
                                       "a backup from the last night"));
     } else if (ParseDay(newest->date(), &day)) {
       const absl::Duration age = ctx.now - day;
-      const absl::Duration max_age = absl::Hours(ctx.policy.backup_max_age_hours());
+      const absl::Duration max_age = absl::Hours(ctx.params.Uint("backup_max_age_hours"));
       const std::string what =
           absl::StrCat("newest backup ", newest->name(), " (", newest->files(), " file(s), ",
                        newest->size_bytes(), " bytes), ", absl::ToInt64Hours(age), " h old");
@@ -184,7 +184,7 @@ v1::Verdict BackupRecent(const v1::FactReport& report, const EvalContext& ctx) {
         evidence.push_back(
             MakeEvidence(what, absl::StrCat(dir, "/", newest->name()),
                          absl::StrCat(absl::ToInt64Hours(age), " h"),
-                         absl::StrCat("<= ", ctx.policy.backup_max_age_hours(), " h")));
+                         absl::StrCat("<= ", ctx.params.Uint("backup_max_age_hours"), " h")));
       }
     }
   }
@@ -249,52 +249,9 @@ v1::Verdict RestoreEvidence(const v1::FactReport& report, const EvalContext&) {
 }  // namespace
 
 void RegisterBackupChecks(CheckRegistry& registry) {
-  {
-    Check c;
-    c.info.set_id("backup.test_backups_deleted");
-    c.info.set_title("Test backups are deleted from the backup server");
-    c.info.set_checklist_item(16);
-    c.info.set_severity(v1::BLOCKER);
-    c.info.add_roles("backup");
-    c.info.set_remediation(
-        "Delete backups dated before go-live and labelled directories from the backup "
-        "directory (rotate_backups.sh sorts directory names and only ever deletes dated ones). "
-        "test_connection.txt and downloaded_from_backup.txt are provisioning artefacts: keep "
-        "them.");
-    c.evaluate = TestBackupsDeleted;
-    registry.Add(std::move(c));
-  }
-  {
-    Check c;
-    c.info.set_id("backup.recent");
-    c.info.set_title("Backups are taken nightly and the newest is recent");
-    c.info.set_checklist_item(0);
-    c.info.set_severity(v1::BLOCKER);
-    c.info.add_roles("backup");
-    c.info.add_roles("manager");
-    c.info.set_remediation(
-        "On production's manager, root's crontab must run backup.sh nightly "
-        "(--remote_dir=/home/backup/backups); on the backup server, check "
-        "/var/log/opencrvs-backup.error.log on production and the SSH key of the backup user.");
-    c.evaluate = BackupRecent;
-    registry.Add(std::move(c));
-  }
-  {
-    Check c;
-    c.info.set_id("backup.restore_verified");
-    c.info.set_title("Production backups restore on staging (signed off)");
-    c.info.set_checklist_item(4);
-    c.info.set_severity(v1::BLOCKER);
-    c.info.set_manual(true);
-    c.info.add_environments("staging");
-    c.info.add_roles("manager");
-    c.info.set_remediation(
-        "Check that staging's nightly download.sh and restore.sh ran and that the restored "
-        "data is really there (log in to staging and find yesterday's production records: a "
-        "restore can leave Postgres empty), then sign off with preflightctl attest.");
-    c.evaluate = RestoreEvidence;
-    registry.Add(std::move(c));
-  }
+  registry.Bind("backup.test_backups_deleted", TestBackupsDeleted);
+  registry.Bind("backup.recent", BackupRecent);
+  registry.Bind("backup.restore_verified", RestoreEvidence);
 }
 
 }  // namespace preflight::collector

@@ -3,12 +3,50 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace preflight::collector {
 
-void CheckRegistry::Add(Check check) {
+void CheckRegistry::Bind(absl::string_view id, EvaluateFn fn) {
+  bound_.emplace_back(std::string(id), std::move(fn));
+}
+
+absl::Status CheckRegistry::Finalize(const v1::Catalogue& catalogue) {
+  std::vector<std::string> errors;
+  std::map<std::string, EvaluateFn> fns;
+  for (auto& [id, fn] : bound_) {
+    if (FindSpec(catalogue, id) == nullptr) {
+      errors.push_back(absl::StrCat("check function '", id,
+                                    "' has no entry in the catalogue "
+                                    "(collector/checks/catalogue.textproto)"));
+    } else if (!fns.emplace(id, std::move(fn)).second) {
+      errors.push_back(absl::StrCat("check '", id, "' is bound twice"));
+    }
+  }
+  bound_.clear();
+  std::vector<Check> checks;
+  for (const v1::CheckSpec& spec : catalogue.checks()) {
+    Check c;
+    c.info = InfoOf(spec);
+    c.spec = &spec;
+    auto it = fns.find(spec.id());
+    if (it != fns.end()) c.evaluate = std::move(it->second);
+    if (!spec.manual() && !c.evaluate) {
+      errors.push_back(absl::StrCat("catalogue check '", spec.id(),
+                                    "' has no evaluate function: bind one in collector/checks/",
+                                    spec.area(), ".cc"));
+    }
+    checks.push_back(std::move(c));
+  }
+  if (!errors.empty()) return absl::FailedPreconditionError(absl::StrJoin(errors, "\n"));
+  checks_ = std::move(checks);
+  return absl::OkStatus();
+}
+
+void CheckRegistry::AddForTest(Check check) {
   if (Find(check.info.id()) != nullptr) {
     std::fprintf(stderr, "duplicate check id %s\n", check.info.id().c_str());
     std::abort();
@@ -33,7 +71,12 @@ void RegisterBuiltinChecks(CheckRegistry& registry) {
   RegisterBackupChecks(registry);
   RegisterReleaseChecks(registry);
   RegisterAlertChecks(registry);
-  RegisterManualChecks(registry);
+  RegisterTimeChecks(registry);
+  if (absl::Status st = registry.Finalize(BuiltinCatalogue()); !st.ok()) {
+    std::fprintf(stderr, "preflight: the checks and their catalogue disagree:\n%s\n",
+                 std::string(st.message()).c_str());
+    std::exit(70);  // EX_SOFTWARE
+  }
 }
 
 v1::Evidence MakeEvidence(std::string message, std::string source, std::string observed,

@@ -7,8 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "collector/checks/catalogue.h"
+#include "collector/checks/params.h"
 #include "preflight/v1/config.pb.h"
 #include "preflight/v1/facts.pb.h"
 #include "preflight/v1/verdict.pb.h"
@@ -17,33 +20,54 @@ namespace preflight::collector {
 
 struct EvalContext {
   const v1::InventoryHost& host;
-  const v1::Policy& policy;
+  const v1::Policy& policy;  // the fleet's settings (gating environments, ...)
   absl::Time now;
+  // This check's parameters for this host (catalogue defaults merged with the
+  // policy's fleet, environment, role and host values).
+  const Params& params;
 };
+
+// Pure: no I/O, no clock but ctx.now. Fills status and evidence; the engine
+// sets the check id.
+using EvaluateFn = std::function<v1::Verdict(const v1::FactReport&, const EvalContext&)>;
 
 struct Check {
   v1::CheckInfo info;
-  // Pure: no I/O, no clock but ctx.now. Fills status and evidence; the engine
-  // sets the check id. Manual checks have no evaluate function.
-  std::function<v1::Verdict(const v1::FactReport&, const EvalContext&)> evaluate;
+  const v1::CheckSpec* spec = nullptr;  // its catalogue entry (null: AddForTest)
+  // Null for manual items without host evidence.
+  EvaluateFn evaluate;
 };
 
+// The checks: catalogue entries with the evaluate functions bound to them.
 class CheckRegistry {
  public:
-  // Adds a check; ids must be unique (a duplicate is a programming error and
-  // aborts at start-up).
-  void Add(Check check);
+  // Binds `fn` to the catalogue entry `id` (collector/checks/<area>.cc).
+  void Bind(absl::string_view id, EvaluateFn fn);
+  // Builds the checks, in catalogue order, from `catalogue` (which must
+  // outlive the registry) and the bound functions. Fails, naming each, when
+  // an automated check has no function, a function has no catalogue entry,
+  // or an id is bound twice.
+  absl::Status Finalize(const v1::Catalogue& catalogue);
+
+  // Adds a hand-made check with no catalogue entry (engine tests).
+  void AddForTest(Check check);
+
   const std::vector<Check>& all() const { return checks_; }
   const Check* Find(absl::string_view id) const;
 
  private:
+  std::vector<std::pair<std::string, EvaluateFn>> bound_;
   std::vector<Check> checks_;
 };
 
-// The one explicit list of check areas. Add a new area here.
+// Binds every built-in check and finalizes against BuiltinCatalogue(). A
+// mismatch between the catalogue and the code is a programming error: the
+// program refuses to start, printing each one (the unit tests catch it
+// first).
 void RegisterBuiltinChecks(CheckRegistry& registry);
 
-// Check areas, one file each.
+// Check areas, one file each, binding their functions. Add a new area here
+// and in RegisterBuiltinChecks.
 void RegisterSshChecks(CheckRegistry& registry);
 void RegisterTlsChecks(CheckRegistry& registry);
 void RegisterFirewallChecks(CheckRegistry& registry);
@@ -53,7 +77,7 @@ void RegisterLogChecks(CheckRegistry& registry);
 void RegisterBackupChecks(CheckRegistry& registry);
 void RegisterReleaseChecks(CheckRegistry& registry);
 void RegisterAlertChecks(CheckRegistry& registry);
-void RegisterManualChecks(CheckRegistry& registry);
+void RegisterTimeChecks(CheckRegistry& registry);
 
 // Small helpers for building verdicts.
 v1::Evidence MakeEvidence(std::string message, std::string source, std::string observed = "",

@@ -16,7 +16,8 @@ v1::Verdict DiskHeadroom(const v1::FactReport& report, const EvalContext& ctx) {
   if (unusable.status() != v1::CHECK_STATUS_UNSPECIFIED) return unusable;
   std::vector<v1::Evidence> evidence;
   v1::CheckStatus status = disks.filesystems().empty() ? v1::UNKNOWN : v1::PASS;
-  const uint32_t warn = ctx.policy.disk_warn_percent(), fail = ctx.policy.disk_fail_percent();
+  const uint64_t warn = ctx.params.Uint("disk_warn_percent"),
+                 fail = ctx.params.Uint("disk_fail_percent");
   for (const v1::Filesystem& fs : disks.filesystems()) {
     // As df: used / (used + available), rounded up.
     uint64_t denominator = fs.used_bytes() + fs.available_bytes();
@@ -29,12 +30,13 @@ v1::Verdict DiskHeadroom(const v1::FactReport& report, const EvalContext& ctx) {
                      "% used, ", Gib(fs.available_bytes()), " free of ", Gib(fs.size_bytes()));
     v1::CheckStatus s = percent >= fail ? v1::FAIL : percent >= warn ? v1::WARN : v1::PASS;
     std::string expected = absl::StrCat("< ", warn, "%");
-    if (fs.mount_point() == "/" && fs.available_bytes() < uint64_t{ctx.policy.root_min_free_gib()}
-                                                              << 30) {
+    if (fs.mount_point() == "/" &&
+        fs.available_bytes() < uint64_t{ctx.params.Uint("root_min_free_gib")} << 30) {
       s = Worst(s, v1::WARN);
-      absl::StrAppend(&what, "; the root filesystem needs ", ctx.policy.root_min_free_gib(),
+      absl::StrAppend(&what, "; the root filesystem needs ", ctx.params.Uint("root_min_free_gib"),
                       " GiB free");
-      expected = absl::StrCat(expected, " and >= ", ctx.policy.root_min_free_gib(), " GiB free");
+      expected =
+          absl::StrCat(expected, " and >= ", ctx.params.Uint("root_min_free_gib"), " GiB free");
     }
     status = Worst(status, s);
     evidence.push_back(MakeEvidence(what, fs.source(), absl::StrCat(percent, "%"),
@@ -50,18 +52,6 @@ v1::Verdict DiskHeadroom(const v1::FactReport& report, const EvalContext& ctx) {
 
 }  // namespace
 
-void RegisterDiskChecks(CheckRegistry& registry) {
-  Check c;
-  c.info.set_id("disk.headroom");
-  c.info.set_title("Every filesystem has headroom (warn at 50%, fail at 70%)");
-  c.info.set_checklist_item(8);
-  c.info.set_severity(v1::BLOCKER);
-  c.info.set_remediation(
-      "Free space or grow the volume (/data is a LUKS file-backed volume holding every "
-      "database); check that logs rotate and old backups are removed. Kibana warns at 50% and "
-      "alerts at 70%: the alert itself is the manual item alert.disk_tested.");
-  c.evaluate = DiskHeadroom;
-  registry.Add(std::move(c));
-}
+void RegisterDiskChecks(CheckRegistry& registry) { registry.Bind("disk.headroom", DiskHeadroom); }
 
 }  // namespace preflight::collector

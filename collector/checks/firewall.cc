@@ -248,12 +248,8 @@ Reach DockerPath(const v1::FirewallFact& fw, const v1::DockerPublished& d) {
 }
 
 std::set<std::string> AllowedPorts(const EvalContext& ctx) {
-  std::set<std::string> allowed = {absl::StrCat(ctx.policy.ssh_port(), "/tcp")};
-  for (const v1::RolePorts& rp : ctx.policy.allowed_public_ports()) {
-    bool has = rp.role() == "*" || HasRole(ctx.host, rp.role());
-    if (!has) continue;
-    for (const std::string& p : rp.ports()) allowed.insert(p);
-  }
+  std::set<std::string> allowed = {absl::StrCat(ctx.params.Uint("ssh_port"), "/tcp")};
+  for (const std::string& p : ctx.params.List("allowed_ports")) allowed.insert(p);
   return allowed;
 }
 
@@ -346,19 +342,7 @@ v1::Verdict PublicExposure(const v1::FactReport& report, const EvalContext& ctx)
 }  // namespace
 
 void RegisterFirewallChecks(CheckRegistry& registry) {
-  Check c;
-  c.info.set_id("firewall.public_exposure");
-  c.info.set_title("The firewall hides every port but the allowed ones");
-  c.info.set_checklist_item(14);
-  c.info.set_severity(v1::BLOCKER);
-  c.info.set_remediation(
-      "Close or bind to a private address every listed port. For ports Docker publishes "
-      "(e.g. Logstash 12201 in ingress mode), add DROP rules to the DOCKER-USER chain for "
-      "traffic from outside (ufw does not see them), or stop publishing them. Keep ufw active "
-      "with 'default deny incoming'; restrict swarm ports (2376, 2377, 7946, 4789) to the "
-      "nodes' addresses.");
-  c.evaluate = PublicExposure;
-  registry.Add(std::move(c));
+  registry.Bind("firewall.public_exposure", PublicExposure);
 }
 
 }  // namespace preflight::collector

@@ -63,17 +63,7 @@ v1::Verdict HistoryCleared(const v1::FactReport& report, const EvalContext& ctx)
 }  // namespace
 
 void RegisterHistoryChecks(CheckRegistry& registry) {
-  Check c;
-  c.info.set_id("shell.history_cleared");
-  c.info.set_title("Terminal history is deleted");
-  c.info.set_checklist_item(17);
-  c.info.set_severity(v1::BLOCKER);
-  c.info.set_remediation(
-      "Secrets exported while resetting environments stay in history files. For each listed "
-      "file: 'history -c && history -w' in the user's shell, or truncate it ('> FILE'); rotate "
-      "any secret the evidence counts.");
-  c.evaluate = HistoryCleared;
-  registry.Add(std::move(c));
+  registry.Bind("shell.history_cleared", HistoryCleared);
 }
 
 }  // namespace preflight::collector

@@ -70,18 +70,18 @@ v1::Verdict LogsRotation(const v1::FactReport& report, const EvalContext& ctx) {
             "logrotate.timer enabled or /etc/cron.daily/logrotate");
   }
   // Run recently?
-  const absl::Duration max_age = absl::Hours(ctx.policy.logrotate_max_age_hours());
+  const absl::Duration max_age = absl::Hours(ctx.params.Uint("logrotate_max_age_hours"));
   const std::string status_file =
       fact.status_file().empty() ? "/var/lib/logrotate/status" : fact.status_file();
   if (!fact.status_present() || fact.last_run_unix() == 0) {
     finding(v1::FAIL, "logrotate has never run: its status file lists no rotation", status_file,
-            "never", absl::StrCat("within ", ctx.policy.logrotate_max_age_hours(), " h"));
+            "never", absl::StrCat("within ", ctx.params.Uint("logrotate_max_age_hours"), " h"));
   } else if (ctx.now - absl::FromUnixSeconds(fact.last_run_unix()) > max_age) {
     finding(v1::FAIL,
             absl::StrCat("logrotate last ran ", Date(fact.last_run_unix()), ", over ",
-                         ctx.policy.logrotate_max_age_hours(), " hours ago"),
+                         ctx.params.Uint("logrotate_max_age_hours"), " hours ago"),
             status_file, Date(fact.last_run_unix()),
-            absl::StrCat("within ", ctx.policy.logrotate_max_age_hours(), " h"));
+            absl::StrCat("within ", ctx.params.Uint("logrotate_max_age_hours"), " h"));
   }
 
   // Coverage of the logs that matter, and size.
@@ -90,7 +90,7 @@ v1::Verdict LogsRotation(const v1::FactReport& report, const EvalContext& ctx) {
   for (const v1::LogFile& log : fact.logs()) {
     const bool is_covered = !log.covered_by().empty();
     covered += is_covered;
-    const bool big = log.size_bytes() > ctx.policy.log_max_bytes();
+    const bool big = log.size_bytes() > ctx.params.Uint("log_max_bytes");
     const std::string size = Size(log.size_bytes());
     if (IsContainerLog(log.path())) {
       ++container_logs;
@@ -107,10 +107,11 @@ v1::Verdict LogsRotation(const v1::FactReport& report, const EvalContext& ctx) {
                            "no logrotate stanza covers it"),
               log.path(), "not rotated", "covered by a logrotate stanza");
     } else if (is_covered && big) {
-      finding(v1::WARN,
-              absl::StrCat(log.path(), " is ", size, ", over ", Size(ctx.policy.log_max_bytes()),
-                           " though rotated by the stanza at ", log.covered_by()),
-              log.covered_by(), size, absl::StrCat("< ", Size(ctx.policy.log_max_bytes())));
+      finding(
+          v1::WARN,
+          absl::StrCat(log.path(), " is ", size, ", over ", Size(ctx.params.Uint("log_max_bytes")),
+                       " though rotated by the stanza at ", log.covered_by()),
+          log.covered_by(), size, absl::StrCat("< ", Size(ctx.params.Uint("log_max_bytes"))));
     }
   }
   if (container_uncovered > 0) {
@@ -149,20 +150,6 @@ v1::Verdict LogsRotation(const v1::FactReport& report, const EvalContext& ctx) {
 
 }  // namespace
 
-void RegisterLogChecks(CheckRegistry& registry) {
-  Check c;
-  c.info.set_id("logs.rotation");
-  c.info.set_title("Logs roll over (logrotate covers OpenCRVS and container logs, runs daily)");
-  c.info.set_checklist_item(5);
-  c.info.set_severity(v1::BLOCKER);
-  c.info.set_remediation(
-      "Install OpenCRVS's logrotate.conf (stanzas for /var/log/opencrvs-*.log and "
-      "/var/lib/docker/containers/*/*.log), or add a stanza for each uncovered log; enable "
-      "logrotate.timer (systemctl enable --now logrotate.timer) and check "
-      "/var/lib/logrotate/status. On the backup server, add a stanza for "
-      "/var/log/opencrvs-rotate-backups.log.");
-  c.evaluate = LogsRotation;
-  registry.Add(std::move(c));
-}
+void RegisterLogChecks(CheckRegistry& registry) { registry.Bind("logs.rotation", LogsRotation); }
 
 }  // namespace preflight::collector

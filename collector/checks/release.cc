@@ -17,11 +17,11 @@ v1::Verdict ReleaseLatest(const v1::FactReport& report, const EvalContext& ctx) 
                                                   release.collection().error().empty()
                                                       ? std::string("release facts not gathered")
                                                       : release.collection().error()),
-                                     source, "", ctx.policy.latest_release())});
+                                     source, "", ctx.params.Str("latest_release"))});
   }
   const std::string what = absl::StrCat(release.service(), " runs ", release.image(), " (version ",
                                         release.version(), ")");
-  if (ctx.policy.latest_release().empty()) {
+  if (ctx.params.Str("latest_release").empty()) {
     return MakeVerdict(
         v1::UNKNOWN,
         {MakeEvidence(absl::StrCat(what, "; the policy names no latest_release to compare with"),
@@ -30,29 +30,18 @@ v1::Verdict ReleaseLatest(const v1::FactReport& report, const EvalContext& ctx) 
   auto normal = [](absl::string_view v) {
     return std::string(v.size() > 1 && (v[0] == 'v' || v[0] == 'V') ? v.substr(1) : v);
   };
-  bool same = normal(release.version()) == normal(ctx.policy.latest_release());
-  return MakeVerdict(
-      same ? v1::PASS : v1::FAIL,
-      {MakeEvidence(
-          same ? what : absl::StrCat(what, "; the latest release is ", ctx.policy.latest_release()),
-          source, release.version(), ctx.policy.latest_release())});
+  bool same = normal(release.version()) == normal(ctx.params.Str("latest_release"));
+  return MakeVerdict(same ? v1::PASS : v1::FAIL,
+                     {MakeEvidence(same ? what
+                                        : absl::StrCat(what, "; the latest release is ",
+                                                       ctx.params.Str("latest_release")),
+                                   source, release.version(), ctx.params.Str("latest_release"))});
 }
 
 }  // namespace
 
 void RegisterReleaseChecks(CheckRegistry& registry) {
-  Check c;
-  c.info.set_id("release.latest");
-  c.info.set_title("The latest OpenCRVS release is deployed");
-  c.info.set_checklist_item(6);
-  c.info.set_severity(v1::BLOCKER);
-  c.info.add_roles("manager");
-  c.info.set_remediation(
-      "Deploy the latest release with the country's deploy workflow; the version is the image "
-      "tag of the opencrvs_base service (docker service ls). Set the policy's latest_release "
-      "when a new release is adopted.");
-  c.evaluate = ReleaseLatest;
-  registry.Add(std::move(c));
+  registry.Bind("release.latest", ReleaseLatest);
 }
 
 }  // namespace preflight::collector

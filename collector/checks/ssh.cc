@@ -45,7 +45,8 @@ std::string SourceOf(const v1::SshdEffective& e, absl::string_view keyword) {
   return s->source() == "default" ? "default (OpenSSH)" : s->source();
 }
 
-bool Contains(const google::protobuf::RepeatedPtrField<std::string>& list, absl::string_view s) {
+template <typename List>
+bool Contains(const List& list, absl::string_view s) {
   return std::find(list.begin(), list.end(), s) != list.end();
 }
 
@@ -356,7 +357,7 @@ v1::Verdict TwoFactorEnabled(const v1::FactReport& report, const EvalContext& ct
     std::string methods = Value(*e, "authenticationmethods");
     std::string source = SourceOf(*e, "authenticationmethods");
     auto lists = MethodLists(*e);
-    bool exempt = Contains(ctx.policy.ssh_2fa_exempt_accounts(), a->name());
+    bool exempt = Contains(ctx.params.List("ssh_2fa_exempt_accounts"), a->name());
     bool key_required = !lists.empty() && std::all_of(lists.begin(), lists.end(),
                                                       [](const std::vector<std::string>& l) {
                                                         return Has(l, "publickey");
@@ -418,9 +419,9 @@ v1::Verdict TwoFactorEnabled(const v1::FactReport& report, const EvalContext& ct
 // ---------------------------------------------------------------------------
 // ssh.vendor_access_removed
 
-bool CommentDenied(const v1::AuthorizedKey& k, const v1::Policy& policy, std::string* pattern) {
+bool CommentDenied(const v1::AuthorizedKey& k, const Params& params, std::string* pattern) {
   std::string comment = absl::AsciiStrToLower(k.comment());
-  for (const std::string& p : policy.deny_key_comment_patterns()) {
+  for (const std::string& p : params.List("deny_key_comment_patterns")) {
     if (!p.empty() && absl::StrContains(comment, absl::AsciiStrToLower(p))) {
       *pattern = p;
       return true;
@@ -436,7 +437,7 @@ v1::Verdict VendorAccessRemoved(const v1::FactReport& report, const EvalContext&
   unusable =
       UnusableFact(report.authorized_keys().collection(), "authorized keys", "AuthorizedKeysFile");
   if (unusable.status() != v1::CHECK_STATUS_UNSPECIFIED) return unusable;
-  const v1::Policy& policy = ctx.policy;
+  const Params& params = ctx.params;
   std::vector<v1::Evidence> evidence;
   v1::CheckStatus status = v1::PASS;
   size_t keys_checked = 0;
@@ -446,12 +447,12 @@ v1::Verdict VendorAccessRemoved(const v1::FactReport& report, const EvalContext&
     std::string pattern;
     std::string who = k.orphan() ? absl::StrCat("the home of removed account ", k.account())
                                  : absl::StrCat("account ", k.account());
-    if (Contains(policy.deny_key_fingerprints(), k.fingerprint())) {
+    if (Contains(params.List("deny_key_fingerprints"), k.fingerprint())) {
       status = v1::FAIL;
       evidence.push_back(MakeEvidence(
           absl::StrCat("deny-listed key ", k.fingerprint(), " (", k.comment(), ") in ", who), where,
           k.fingerprint(), "absent"));
-    } else if (CommentDenied(k, policy, &pattern)) {
+    } else if (CommentDenied(k, params, &pattern)) {
       status = v1::FAIL;
       evidence.push_back(
           MakeEvidence(absl::StrCat("key '", k.comment(), "' matches the deny-listed pattern '",
@@ -459,7 +460,8 @@ v1::Verdict VendorAccessRemoved(const v1::FactReport& report, const EvalContext&
                        where, k.comment(), "absent"));
     }
   }
-  std::set<std::string> denied(policy.deny_accounts().begin(), policy.deny_accounts().end());
+  const std::vector<std::string>& deny_accounts = params.List("deny_accounts");
+  std::set<std::string> denied(deny_accounts.begin(), deny_accounts.end());
   for (const v1::Account& a : report.accounts().accounts()) {
     if (denied.count(a.name())) {
       status = v1::FAIL;
@@ -504,7 +506,7 @@ v1::Verdict VendorAccessRemoved(const v1::FactReport& report, const EvalContext&
     evidence.push_back(MakeEvidence(
         absl::StrCat(keys_checked, " authorized key(s), ", report.accounts().accounts_size(),
                      " account(s) and the sudoers rules match nothing on the deny-list (",
-                     absl::StrJoin(policy.deny_key_comment_patterns(), ", "), ")"),
+                     absl::StrJoin(params.List("deny_key_comment_patterns"), ", "), ")"),
         "AuthorizedKeysFile, /etc/passwd, /etc/sudoers"));
   }
   return MakeVerdict(status, std::move(evidence));
@@ -525,13 +527,13 @@ v1::Verdict WeakKeys(const v1::FactReport& report, const EvalContext& ctx) {
       status = v1::FAIL;
       evidence.push_back(MakeEvidence(absl::StrCat("DSA key '", k.comment(), "' of ", k.account()),
                                       where, "ssh-dss", "ed25519 or RSA >= 3072"));
-    } else if (k.type() == "ssh-rsa" && k.bits() < ctx.policy.min_rsa_bits()) {
+    } else if (k.type() == "ssh-rsa" && k.bits() < ctx.params.Uint("min_rsa_bits")) {
       status = v1::FAIL;
       evidence.push_back(MakeEvidence(
           absl::StrCat(k.bits(), "-bit RSA key '", k.comment(), "' of ", k.account(),
                        " (sshd's RequiredRSASize refuses it, but it should go)"),
-          where, absl::StrCat(k.bits()), absl::StrCat(">= ", ctx.policy.min_rsa_bits())));
-    } else if (Contains(ctx.policy.service_accounts(), k.account()) && !k.orphan()) {
+          where, absl::StrCat(k.bits()), absl::StrCat(">= ", ctx.params.Uint("min_rsa_bits"))));
+    } else if (Contains(ctx.params.List("service_accounts"), k.account()) && !k.orphan()) {
       bool restricted = std::any_of(k.options().begin(), k.options().end(), [](const auto& o) {
         return absl::StartsWith(o, "from=") || absl::StartsWith(o, "command=") || o == "restrict";
       });
@@ -558,52 +560,14 @@ v1::Verdict WeakKeys(const v1::FactReport& report, const EvalContext& ctx) {
   return MakeVerdict(status, std::move(evidence));
 }
 
-Check Make(const char* id, const char* title, uint32_t item, v1::Severity severity,
-           const char* remediation,
-           std::function<v1::Verdict(const v1::FactReport&, const EvalContext&)> fn) {
-  Check c;
-  c.info.set_id(id);
-  c.info.set_title(title);
-  c.info.set_checklist_item(item);
-  c.info.set_severity(severity);
-  c.info.set_remediation(remediation);
-  c.evaluate = std::move(fn);
-  return c;
-}
-
 }  // namespace
 
 void RegisterSshChecks(CheckRegistry& registry) {
-  registry.Add(Make(
-      "ssh.password_auth_disabled", "Password SSH login is disabled", 12, v1::BLOCKER,
-      "Set 'PasswordAuthentication no' and 'AuthenticationMethods "
-      "publickey,keyboard-interactive' (drop-ins such as 50-cloud-init.conf are read first and "
-      "win), keep '@include common-auth' commented out in /etc/pam.d/sshd, then "
-      "'systemctl reload ssh'.",
-      PasswordAuthDisabled));
-  registry.Add(Make(
-      "ssh.2fa_enabled", "Every SSH login needs a key and a one-time code", 12, v1::BLOCKER,
-      "Require 'AuthenticationMethods publickey,keyboard-interactive' outside the provision/jump "
-      "exemption, keep pam_google_authenticator in /etc/pam.d/sshd, and have every named user "
-      "enrol (log in interactively once to create ~/.google_authenticator); with 'nullok' an "
-      "unenrolled user logs in with a key alone.",
-      TwoFactorEnabled));
-  registry.Add(Make(
-      "ssh.root_login_disabled", "Root login is disabled", 13, v1::BLOCKER,
-      "Set 'PermitRootLogin no' (and in no drop-in or Match block set it otherwise), lock root's "
-      "password with 'passwd -l root', then 'systemctl reload ssh'. OpenCRVS's provisioning "
-      "skips both when it runs as root.",
-      RootLoginDisabled));
-  registry.Add(
-      Make("ssh.vendor_access_removed", "Vendor SSH access is removed", 18, v1::BLOCKER,
-           "Remove the listed keys from every authorized_keys file (provision's and backup's too), "
-           "delete deny-listed accounts, their /etc/sudoers.d files and homes left behind by "
-           "removed users (the playbook's 'state: absent' leaves them).",
-           VendorAccessRemoved));
-  registry.Add(Make("ssh.weak_keys", "No weak or unrestricted SSH keys", 0, v1::ADVISORY,
-                    "Replace DSA and short RSA keys with ed25519 keys; restrict service-account "
-                    "keys with from=\"...\" or command=\"...\"; fix key file permissions.",
-                    WeakKeys));
+  registry.Bind("ssh.password_auth_disabled", PasswordAuthDisabled);
+  registry.Bind("ssh.2fa_enabled", TwoFactorEnabled);
+  registry.Bind("ssh.root_login_disabled", RootLoginDisabled);
+  registry.Bind("ssh.vendor_access_removed", VendorAccessRemoved);
+  registry.Bind("ssh.weak_keys", WeakKeys);
 }
 
 }  // namespace preflight::collector

@@ -19,8 +19,6 @@ namespace preflight::collector {
 namespace {
 
 constexpr char kCheckId[] = "tls.certificate_valid";
-constexpr uint32_t kDefaultWarnDays = 30;
-constexpr uint32_t kDefaultFailDays = 7;
 constexpr int kMaxCertificateLines = 50;
 constexpr int kMaxProblemLines = 5;
 constexpr char kStores[] = "/data/traefik/acme.json, /data/traefik/certs";
@@ -243,15 +241,16 @@ v1::Verdict CertificateValid(const v1::FactReport& report, const EvalContext& ct
   }
 
   Thresholds t;
-  t.warn_days = ctx.policy.tls_warn_days() == 0 ? kDefaultWarnDays : ctx.policy.tls_warn_days();
-  t.fail_days = ctx.policy.tls_fail_days() == 0 ? kDefaultFailDays : ctx.policy.tls_fail_days();
-  t.trust_private_ca = ctx.policy.tls_trust_private_ca();
+  t.warn_days = static_cast<int64_t>(ctx.params.Uint("tls_warn_days"));
+  t.fail_days = static_cast<int64_t>(ctx.params.Uint("tls_fail_days"));
+  t.trust_private_ca = ctx.params.Bool("tls_trust_private_ca");
 
   const bool incomplete = state == v1::Collection::ERROR;
   v1::CheckStatus status = v1::PASS;
   std::vector<v1::Evidence> evidence;
-  if (!ctx.policy.tls_hostnames().empty()) {
-    for (const std::string& host : ctx.policy.tls_hostnames()) {
+  const std::vector<std::string>& hostnames = ctx.params.List("tls_hostnames");
+  if (!hostnames.empty()) {
+    for (const std::string& host : hostnames) {
       v1::CheckStatus s = v1::PASS;
       evidence.push_back(EvaluateHostname(tls, host, ctx.now, t, incomplete, &s));
       status = Worst(status, s);
@@ -314,22 +313,7 @@ v1::Verdict CertificateValid(const v1::FactReport& report, const EvalContext& ct
 }  // namespace
 
 void RegisterTlsChecks(CheckRegistry& registry) {
-  Check c;
-  c.info.set_id(kCheckId);
-  c.info.set_title("TLS certificates are valid for every hostname");
-  c.info.set_checklist_item(3);
-  c.info.set_severity(v1::BLOCKER);
-  c.info.add_roles("manager");
-  c.info.set_remediation(
-      "Make every hostname resolve (DNS A record) to the manager and let Traefik obtain or renew "
-      "its Let's Encrypt certificate: check 'docker service logs opencrvs_traefik' for ACME "
-      "errors (HTTP challenge needs ports 80 and 443 reachable; a DNS challenge needs valid "
-      "provider credentials). To force a renewal remove the stale entry from "
-      "/data/traefik/acme.json (keep mode 0600) and restart Traefik. Static certificates in "
-      "/data/traefik/certs must hold the full chain (leaf, then intermediates) from a publicly "
-      "trusted CA and be replaced before they expire.");
-  c.evaluate = CertificateValid;
-  registry.Add(std::move(c));
+  registry.Bind("tls.certificate_valid", CertificateValid);
 }
 
 }  // namespace preflight::collector

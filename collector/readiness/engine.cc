@@ -47,41 +47,19 @@ std::string SeverityName(v1::Severity severity) {
 }
 
 v1::Policy WithPolicyDefaults(v1::Policy policy) {
+  // The fleet's own settings. Check parameters have their defaults in the
+  // catalogue and are resolved per host (ResolveParams).
   if (policy.gating_environments().empty()) {
     for (const char* env : {"production", "staging", "backup"}) {
       policy.add_gating_environments(env);
     }
   }
   if (policy.staleness_seconds() == 0) policy.set_staleness_seconds(900);
-  if (policy.ssh_2fa_exempt_accounts().empty()) {
-    policy.add_ssh_2fa_exempt_accounts("provision");
-    policy.add_ssh_2fa_exempt_accounts("jump");
-  }
-  if (policy.deny_key_comment_patterns().empty()) {
-    policy.add_deny_key_comment_patterns("@opencrvs.org");
-  }
-  if (policy.min_rsa_bits() == 0) policy.set_min_rsa_bits(3072);
-  if (policy.tls_warn_days() == 0) policy.set_tls_warn_days(30);
-  if (policy.tls_fail_days() == 0) policy.set_tls_fail_days(7);
-  if (policy.ssh_port() == 0) policy.set_ssh_port(22);
-  if (policy.disk_warn_percent() == 0) policy.set_disk_warn_percent(50);
-  if (policy.disk_fail_percent() == 0) policy.set_disk_fail_percent(70);
-  if (policy.root_min_free_gib() == 0) policy.set_root_min_free_gib(20);
-  if (policy.log_max_bytes() == 0) policy.set_log_max_bytes(uint64_t{1} << 30);
-  if (policy.logrotate_max_age_hours() == 0) policy.set_logrotate_max_age_hours(48);
-  if (policy.backup_retention_count() == 0) policy.set_backup_retention_count(7);
-  if (policy.backup_max_age_hours() == 0) policy.set_backup_max_age_hours(26);
-  if (policy.allowed_public_ports().empty()) {
-    v1::RolePorts* web = policy.add_allowed_public_ports();
-    web->set_role("manager");
-    web->add_ports("80/tcp");
-    web->add_ports("443/tcp");
-  }
-  if (policy.service_accounts().empty()) {
-    policy.add_service_accounts("provision");
-    policy.add_service_accounts("backup");
-  }
   return policy;
+}
+
+Params ParamsFor(const Check& check, const v1::Policy& policy, const v1::InventoryHost& host) {
+  return check.spec == nullptr ? Params() : ResolveParams(*check.spec, policy, host);
 }
 
 bool Applies(const v1::CheckInfo& check, const v1::InventoryHost& host, std::string* reason) {
@@ -116,7 +94,6 @@ v1::HostVerdicts Evaluate(const CheckRegistry& registry, const v1::InventoryHost
   out.set_collected_at_unix_ms(report.collected_at_unix_ms());
   out.set_received_at_unix_ms(absl::ToUnixMillis(now));
   out.set_evaluated_at_unix_ms(absl::ToUnixMillis(now));
-  EvalContext ctx{host, policy, now};
   for (const Check& check : registry.all()) {
     if (!check.evaluate) continue;
     v1::Verdict verdict;
@@ -125,6 +102,8 @@ v1::HostVerdicts Evaluate(const CheckRegistry& registry, const v1::InventoryHost
       verdict.set_status(v1::NOT_APPLICABLE);
       *verdict.add_evidence() = MakeEvidence(reason, "inventory");
     } else {
+      const Params params = ParamsFor(check, policy, host);
+      EvalContext ctx{host, policy, now, params};
       verdict = check.evaluate(report, ctx);
     }
     verdict.set_check_id(check.info.id());
@@ -172,6 +151,10 @@ v1::HostStatus BuildHostStatus(const CheckRegistry& registry, const v1::Inventor
     }
     v1::CheckResult* result = status.add_checks();
     *result->mutable_check() = check.info;
+    if (Applies(check.info, host, nullptr)) {
+      const Params params = ParamsFor(check, policy, host);
+      for (const v1::EffectiveParam& p : params.effective()) *result->add_params() = p;
+    }
     if (found != nullptr) {
       result->set_status(found->status());
       *result->mutable_evidence() = found->evidence();
@@ -283,7 +266,11 @@ v1::FleetStatus BuildFleetStatus(const CheckRegistry& registry, const v1::Policy
       }
     }
   }
-  for (v1::HostStatus& h : hosts) *fleet.add_hosts() = std::move(h);
+  for (v1::HostStatus& h : hosts) {
+    // Parameters are for `preflightctl host`; the fleet view stays small.
+    for (v1::CheckResult& c : *h.mutable_checks()) c.clear_params();
+    *fleet.add_hosts() = std::move(h);
+  }
   fleet.set_ready(ready);
   return fleet;
 }

@@ -17,9 +17,13 @@
 
 namespace preflight::collector {
 
-// Policy with defaults filled in: gating production/staging/backup,
-// staleness 900 s.
+// Policy with the fleet's defaults filled in: gating production, staging and
+// backup; staleness 900 s. (Check parameters default in the catalogue.)
 v1::Policy WithPolicyDefaults(v1::Policy policy);
+
+// `check`'s parameters for `host` (none for a check without a catalogue
+// entry).
+Params ParamsFor(const Check& check, const v1::Policy& policy, const v1::InventoryHost& host);
 
 // Whether `check` applies to `host`; when not, `reason` says why.
 bool Applies(const v1::CheckInfo& check, const v1::InventoryHost& host, std::string* reason);

@@ -5,6 +5,7 @@
 
 #include <google/protobuf/message.h>
 
+#include <map>
 #include <string>
 
 #include "absl/status/status.h"
@@ -23,6 +24,21 @@ absl::Status ParseTextProto(absl::string_view content, absl::string_view name,
 
 // ReadFileToString + ParseTextProto.
 absl::Status LoadTextProtoFile(const std::string& path, google::protobuf::Message* message);
+
+// Where each field of a parsed message was written: "staleness_seconds",
+// "hosts[3].environment", "override[0].set.tls_hostnames[1]" ->
+// "<name>:<line>:<column>". A repeated field's key without an index names its
+// first element. Only fields present in the text have keys.
+using TextLocations = std::map<std::string, std::string>;
+
+// ParseTextProto that also records locations (prefixed with `prefix`, e.g.
+// "policy." for a message nested in another file); `locations` may be null.
+absl::Status ParseTextProtoWithLocations(absl::string_view content, absl::string_view name,
+                                         google::protobuf::Message* message,
+                                         TextLocations* locations, absl::string_view prefix = "");
+absl::Status LoadTextProtoFileWithLocations(const std::string& path,
+                                            google::protobuf::Message* message,
+                                            TextLocations* locations);
 
 // `path` made absolute relative to the directory of `relative_to` (a file).
 // Absolute paths and empty strings are returned unchanged.

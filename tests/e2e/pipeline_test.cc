@@ -11,9 +11,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "tests/support/cluster.h"
 #include "tests/support/json.h"
+#include "tests/support/pki.h"
 
 namespace preflight::testing {
 namespace {
@@ -262,8 +264,23 @@ TEST_F(PipelineTest, HistorySecretsNeverLeaveTheHost) {
 
 TEST(ExampleConfigs, DeployExamplesAreValid) {
   std::string deploy = std::string(PREFLIGHT_FIXTURES) + "/../../deploy/";
+  // The example as shipped, with its /etc/preflight files made by certs/
+  // (--check-config reads them and matches the key to the certificate).
+  TempDir dir;
+  TestPki pki(dir.Join("pki"), "opencrvs.example.gov");
+  std::string config = ReadFile(deploy + "collector.textproto");
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"/etc/preflight/collector.pem", pki.CollectorTls().cert_file()},
+           {"/etc/preflight/collector.key", pki.CollectorTls().key_file()},
+           {"/etc/preflight/ca.pem", pki.ca()},
+           {"/etc/preflight/crl.pem", pki.crl()},
+           {"inventory.textproto", deploy + "inventory.textproto"},
+           {"policy.textproto", deploy + "policy.textproto"}}) {
+    config = absl::StrReplaceAll(config, {{"\"" + from + "\"", "\"" + to + "\""}});
+  }
+  WriteFile(dir.Join("collector.textproto"), config);
   RunResult c = RunProcess(
-      {PREFLIGHT_COLLECTOR_BIN, "--config", deploy + "collector.textproto", "--check-config"},
+      {PREFLIGHT_COLLECTOR_BIN, "--config", dir.Join("collector.textproto"), "--check-config"},
       absl::Seconds(30));
   EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
   EXPECT_TRUE(absl::StrContains(c.out, "valid")) << c.out;

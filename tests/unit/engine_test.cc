@@ -141,9 +141,10 @@ TEST(Evaluate, NotApplicableWithReasonAndOthersEvaluated) {
   CheckRegistry registry;
   int prod_calls = 0;
   int all_calls = 0;
-  registry.Add(Automated(Info("prod.only", v1::BLOCKER, {"production"}), v1::PASS, &prod_calls));
-  registry.Add(Automated(Info("everywhere", v1::ADVISORY), v1::FAIL, &all_calls));
-  registry.Add(Manual("manual.item"));
+  registry.AddForTest(
+      Automated(Info("prod.only", v1::BLOCKER, {"production"}), v1::PASS, &prod_calls));
+  registry.AddForTest(Automated(Info("everywhere", v1::ADVISORY), v1::FAIL, &all_calls));
+  registry.AddForTest(Manual("manual.item"));
 
   v1::FactReport report;
   report.set_agent_instance("0123456789abcdef0123456789abcdef");
@@ -189,7 +190,7 @@ TEST(Evaluate, EngineSetsTheCheckIdAndPassesContext) {
     v.set_status(v1::WARN);
     return v;
   };
-  registry.Add(std::move(c));
+  registry.AddForTest(std::move(c));
   v1::HostVerdicts out =
       Evaluate(registry, Host("prod-01", "production"), WithPolicyDefaults({}), {}, kNow);
   ASSERT_EQ(out.verdicts_size(), 1);
@@ -204,9 +205,9 @@ TEST(Evaluate, EngineSetsTheCheckIdAndPassesContext) {
 class HostStatusTest : public ::testing::Test {
  protected:
   HostStatusTest() {
-    registry_.Add(Automated(Info("blocker.a", v1::BLOCKER), v1::PASS));
-    registry_.Add(Automated(Info("advisory.b", v1::ADVISORY), v1::PASS));
-    registry_.Add(Manual("manual.c"));
+    registry_.AddForTest(Automated(Info("blocker.a", v1::BLOCKER), v1::PASS));
+    registry_.AddForTest(Automated(Info("advisory.b", v1::ADVISORY), v1::PASS));
+    registry_.AddForTest(Manual("manual.c"));
     policy_ = WithPolicyDefaults({});
   }
 
@@ -350,8 +351,8 @@ class FleetNoManualTest : public FleetTest {
  protected:
   FleetNoManualTest() {
     registry_ = CheckRegistry();
-    registry_.Add(Automated(Info("blocker.a", v1::BLOCKER), v1::PASS));
-    registry_.Add(Automated(Info("advisory.b", v1::ADVISORY), v1::PASS));
+    registry_.AddForTest(Automated(Info("blocker.a", v1::BLOCKER), v1::PASS));
+    registry_.AddForTest(Automated(Info("advisory.b", v1::ADVISORY), v1::PASS));
   }
 };
 

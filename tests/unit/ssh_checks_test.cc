@@ -13,6 +13,7 @@
 #include "agent/facts/sshd_config.h"
 #include "agent/facts/sshd_effective.h"
 #include "collector/checks/check.h"
+#include "collector/readiness/engine.h"
 
 namespace preflight::collector {
 namespace {
@@ -78,7 +79,8 @@ class RootLoginCheckTest : public ::testing::Test {
     EXPECT_NE(check, nullptr);
     if (check == nullptr) return v1::Verdict();
     EXPECT_TRUE(static_cast<bool>(check->evaluate));
-    EvalContext ctx{host_, policy_, absl::FromUnixSeconds(1'700'000'000)};
+    const Params params = ParamsFor(*check, policy_, host_);
+    EvalContext ctx{host_, policy_, absl::FromUnixSeconds(1'700'000'000), params};
     return check->evaluate(report, ctx);
   }
 

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "collector/config.h"
 #include "preflight/v1/config.pb.h"
+#include "tests/support/pki.h"
 #include "tests/support/temp_dir.h"
 
 namespace preflight {
@@ -164,13 +165,14 @@ class CollectorSettingsTest : public ::testing::Test {
     return path_;
   }
 
-  static constexpr char kTls[] =
-      "tls { cert_file: \"pki/collector.pem\" key_file: \"pki/collector.key\" "
-      "ca_file: \"/srv/pki/ca.pem\" }\n";
-
   testing::TempDir tmp_;
   const std::string dir_ = tmp_.Join("etc");
   const std::string path_ = dir_ + "/collector.textproto";
+  // Real files made by certs/: the loader reads them and matches the key.
+  testing::TestPki pki_{dir_ + "/pki", "test.local"};
+  const std::string kTls =
+      absl::StrCat("tls { cert_file: \"pki/collector.pem\" key_file: \"pki/collector.key\" ",
+                   "ca_file: \"", pki_.ca(), "\" }\n");
 };
 
 TEST_F(CollectorSettingsTest, ValidFileWithDefaults) {
@@ -182,7 +184,7 @@ TEST_F(CollectorSettingsTest, ValidFileWithDefaults) {
   const v1::CollectorConfig& c = s->config;
   EXPECT_EQ(c.tls().cert_file(), dir_ + "/pki/collector.pem");
   EXPECT_EQ(c.tls().key_file(), dir_ + "/pki/collector.key");
-  EXPECT_EQ(c.tls().ca_file(), "/srv/pki/ca.pem");
+  EXPECT_EQ(c.tls().ca_file(), pki_.ca());
   EXPECT_EQ(c.listen(), "127.0.0.1:7443");
   EXPECT_EQ(c.worker_threads(), 2u);
   EXPECT_EQ(c.trust_domain(), "test.local");

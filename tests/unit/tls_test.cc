@@ -499,7 +499,7 @@ class TlsTest : public ::testing::Test {
                               std::vector<std::string> roles = {"manager"},
                               absl::Time now = absl::InfinitePast()) {
     collector::CheckRegistry registry;
-    collector::RegisterTlsChecks(registry);
+    collector::RegisterBuiltinChecks(registry);
     v1::InventoryHost host;
     host.set_id("manager-1");
     host.set_environment("production");
@@ -721,7 +721,7 @@ TEST_F(TlsTest, AcmeStoreEdgeCases) {
 
 TEST_F(TlsTest, CheckCatalogue) {
   collector::CheckRegistry registry;
-  collector::RegisterTlsChecks(registry);
+  collector::RegisterBuiltinChecks(registry);
   const collector::Check* c = registry.Find(kCheckId);
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->info.checklist_item(), 3u);
