@@ -43,7 +43,11 @@ std::string WithSuggestion(const std::string& error) {
   if (d == nullptr) return error;
   std::vector<std::string> names;
   for (int i = 0; i < d->field_count(); ++i) names.push_back(d->field(i)->name());
-  return absl::StrCat(error, DidYouMean(m[2].str(), names));
+  std::string suggestion = DidYouMean(m[2].str(), names);
+  if (suggestion.empty()) return error;
+  std::string out = error;
+  if (!out.empty() && out.back() == '.') out.pop_back();
+  return absl::StrCat(out, suggestion);
 }
 
 void Record(const google::protobuf::Message& message,

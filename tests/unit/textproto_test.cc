@@ -21,6 +21,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // Where protobuf's own parser places the first error, 0-based as its
@@ -306,6 +307,164 @@ TEST_F(CollectorSettingsTest, SyntaxErrorInInventoryFileNamesThatFile) {
   auto s = collector::LoadCollectorSettings(path_);
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(std::string(s.status().message()), StartsWith(dir_ + "/inventory.textproto:1:"));
+}
+
+// --- strict validation: one test per class of mistake ----------------------
+
+class PolicyValidationTest : public CollectorSettingsTest {
+ protected:
+  // Loads a config with this inventory and policy file; returns the error.
+  std::string Error(absl::string_view inventory, absl::string_view policy) {
+    testing::WriteFile(dir_ + "/inventory.textproto", inventory);
+    testing::WriteFile(dir_ + "/policy.textproto", policy);
+    WriteConfig(absl::StrCat("trust_domain: \"test.local\"\n", kTls,
+                             "inventory_file: \"inventory.textproto\"\n"
+                             "policy_file: \"policy.textproto\"\n"));
+    auto s = collector::LoadCollectorSettings(path_);
+    return s.ok() ? "" : std::string(s.status().message());
+  }
+  std::string Inv() const { return dir_ + "/inventory.textproto"; }
+  std::string Pol() const { return dir_ + "/policy.textproto"; }
+  static constexpr char kHosts[] =
+      "hosts { id: \"prod-01\" environment: \"production\" roles: \"manager\" }\n"
+      "hosts { id: \"stage-01\" environment: \"staging\" roles: \"manager\" }\n";
+};
+
+TEST_F(PolicyValidationTest, AValidPolicyWithOverridesLoads) {
+  EXPECT_EQ(Error(kHosts,
+                  "tls_hostnames: \"opencrvs.gov.xx\"\n"
+                  "override { environment: \"staging\" set { tls_hostnames: "
+                  "\"staging.opencrvs.gov.xx\" } }\n"
+                  "override { host: \"prod-01\" set { disk_warn_percent: 60 } }\n"),
+            "");
+}
+
+TEST_F(PolicyValidationTest, MisspelledEnvironmentInTheInventory) {
+  std::string e = Error("hosts { id: \"prod-01\" environment: \"prodution\" }\n", "");
+  EXPECT_THAT(e, HasSubstr(Inv() + ":1:23: host prod-01: environment 'prodution' is not "
+                                   "declared; did you mean production?"));
+}
+
+TEST_F(PolicyValidationTest, MisspelledRoleInTheInventory) {
+  std::string e = Error(
+      "hosts { id: \"prod-01\" environment: \"production\" roles: \"worker\" roles: \"mangr\" }\n",
+      "");
+  EXPECT_THAT(e, HasSubstr(Inv() + ":1:65: host prod-01: role 'mangr' is not declared; did "
+                                   "you mean manager?"));
+}
+
+TEST_F(PolicyValidationTest, MisspelledGatingEnvironment) {
+  std::string e =
+      Error(kHosts, "gating_environments: \"production\"\ngating_environments: \"stagin\"\n");
+  EXPECT_THAT(
+      e, HasSubstr(Pol() + ":2:1: environment 'stagin' is not declared; did you mean staging?"));
+}
+
+TEST_F(PolicyValidationTest, DeclaredEnvironmentsAndRolesAreAccepted) {
+  EXPECT_EQ(Error("hosts { id: \"dr-01\" environment: \"disaster-recovery\" roles: \"mirror\" }\n",
+                  "environments: \"disaster-recovery\"\nroles: \"mirror\"\n"
+                  "gating_environments: \"disaster-recovery\"\n"),
+            "");
+}
+
+TEST_F(PolicyValidationTest, DatesMustBeRfc3339) {
+  EXPECT_THAT(Error(kHosts, "go_live_date: \"01-12-2026\"\n"),
+              HasSubstr(Pol() + ":1:1: go_live_date is \"01-12-2026\": not an RFC 3339 date"));
+  EXPECT_THAT(Error(kHosts, "go_live_date: \"2026-02-30\"\n"), HasSubstr("not an RFC 3339 date"));
+  EXPECT_EQ(Error(kHosts, "go_live_date: \"2026-12-01\"\n"), "");
+}
+
+TEST_F(PolicyValidationTest, PercentagesInRangeAndWarnBelowFail) {
+  EXPECT_THAT(Error(kHosts, "disk_fail_percent: 170\n"),
+              HasSubstr(Pol() + ":1:1: disk_fail_percent is 170, outside 1..100 percent"));
+  std::string e = Error(kHosts, "disk_warn_percent: 80\ndisk_fail_percent: 70\n");
+  EXPECT_THAT(e, HasSubstr("disk_warn_percent (80 from " + Pol() +
+                           ":1:1) must be below disk_fail_percent (70 from " + Pol() + ":2:1)"));
+  // Per host too: an override can break the ordering for one host only.
+  e = Error(kHosts, "override { host: \"stage-01\" set { disk_warn_percent: 75 } }\n");
+  EXPECT_THAT(e, HasSubstr("must be below disk_fail_percent (70 from default) for host stage-01"));
+  EXPECT_THAT(e, Not(HasSubstr("prod-01")));
+  EXPECT_THAT(Error(kHosts, "tls_warn_days: 5\ntls_fail_days: 7\n"),
+              HasSubstr("tls_warn_days (5 from " + Pol() + ":1:1) must be above tls_fail_days"));
+}
+
+TEST_F(PolicyValidationTest, UnknownParameterNamesSuggestTheRightOne) {
+  std::string e = Error(kHosts, "tls_hostname: \"x.gov\"\n");
+  EXPECT_THAT(e, HasSubstr(Pol() + ":1:13:"));
+  EXPECT_THAT(e, HasSubstr("has no field named \"tls_hostname\"; did you mean tls_hostnames?"));
+}
+
+TEST_F(PolicyValidationTest, OverridesNeedOneDeclaredSelectorAndOnlyParameters) {
+  EXPECT_THAT(
+      Error(kHosts,
+            "override { environment: \"staging\" role: \"manager\" set { "
+            "ssh_port: 2222 } }\n"),
+      HasSubstr(Pol() + ":1:1: an override names exactly one of environment, role or host"));
+  EXPECT_THAT(Error(kHosts, "override { role: \"mangr\" set { ssh_port: 2222 } }\n"),
+              HasSubstr(Pol() + ":1:12: role 'mangr' is not declared; did you mean manager?"));
+  EXPECT_THAT(Error(kHosts, "override { host: \"prod-1\" set { ssh_port: 2222 } }\n"),
+              HasSubstr("host 'prod-1' is not in the inventory; did you mean prod-01?"));
+  EXPECT_THAT(
+      Error(kHosts, "override { environment: \"staging\" set { staleness_seconds: 60 } }\n"),
+      HasSubstr(Pol() + ":1:41: staleness_seconds is a fleet setting, not a check "
+                        "parameter"));
+  EXPECT_THAT(
+      Error(kHosts, "override { environment: \"staging\" set { allowed_ports: \"443\" } }\n"),
+      HasSubstr("allowed_ports entry \"443\" is not PORT/tcp or PORT/udp"));
+}
+
+TEST_F(PolicyValidationTest, ASettingMadeInlineAndInTheFileIsAnError) {
+  testing::WriteFile(dir_ + "/policy.textproto", "tls_hostnames: \"b.gov\"\n");
+  WriteConfig(absl::StrCat("trust_domain: \"test.local\"\n", kTls,
+                           "policy_file: \"policy.textproto\"\n"
+                           "policy { tls_hostnames: \"a.gov\" }\n"));
+  auto s = collector::LoadCollectorSettings(path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(),
+              HasSubstr(Pol() + ":1:1: tls_hostnames is also set at " + path_ + ":4:10"));
+}
+
+TEST_F(PolicyValidationTest, ZeroIsAValue) {
+  testing::WriteFile(dir_ + "/policy.textproto", "tls_fail_days: 0\n");
+  WriteConfig(
+      absl::StrCat("trust_domain: \"test.local\"\n", kTls, "policy_file: \"policy.textproto\"\n"));
+  auto s = collector::LoadCollectorSettings(path_);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_TRUE(s->policy.has_tls_fail_days());
+  EXPECT_EQ(s->policy.tls_fail_days(), 0u);
+  EXPECT_EQ(s->policy.locations().at("tls_fail_days"), Pol() + ":1:1");
+}
+
+TEST_F(PolicyValidationTest, TlsFilesMustBeReadableAndTheKeyMustMatch) {
+  WriteConfig(absl::StrCat("trust_domain: \"test.local\"\n",
+                           "tls { cert_file: \"pki/collector.pem\"\n"
+                           "      key_file: \"pki/missing.key\"\n"
+                           "      ca_file: \"pki/ca.pem\" }\n"));
+  auto s = collector::LoadCollectorSettings(path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(),
+              HasSubstr(path_ + ":3:7: cannot read " + dir_ + "/pki/missing.key"));
+  // Another certificate's key.
+  pki_.IssueOperator("alice");
+  WriteConfig(absl::StrCat("trust_domain: \"test.local\"\n",
+                           "tls { cert_file: \"pki/collector.pem\"\n"
+                           "      key_file: \"",
+                           pki_.OperatorTls("alice").key_file(),
+                           "\"\n"
+                           "      ca_file: \"pki/ca.pem\" }\n"));
+  s = collector::LoadCollectorSettings(path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(),
+              HasSubstr(path_ + ":3:7: " + pki_.OperatorTls("alice").key_file() +
+                        " does not match the certificate " + dir_ + "/pki/collector.pem"));
+}
+
+TEST_F(PolicyValidationTest, EveryErrorIsReportedAtOnce) {
+  std::string e = Error("hosts { id: \"prod-01\" environment: \"prodution\" }\n",
+                        "gating_environments: \"stagin\"\ngo_live_date: \"01-12-2026\"\n");
+  EXPECT_THAT(e, HasSubstr("prodution"));
+  EXPECT_THAT(e, HasSubstr("stagin"));
+  EXPECT_THAT(e, HasSubstr("01-12-2026"));
 }
 
 TEST_F(CollectorSettingsTest, MissingConfigIsNotFound) {
