@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "collector/checks/catalogue.h"
 #include "collector/cli/json_writer.h"
 #include "collector/cli/render.h"
 #include "collector/readiness/engine.h"
@@ -23,29 +24,11 @@ namespace {
 using collector::SeverityName;
 using collector::StatusName;
 
-// The OpenCRVS pre-deployment checklist, item by item, as it words them.
-constexpr std::array<absl::string_view, 18> kItemTitles = {
-    "Provisioning & Deployment pipelines for Backup, QA, staging & production working",
-    "SMTP service tested for emails and alerts",
-    "Setup DNS & TLS (HTTPS)",
-    "Verify production backups restore on staging (pre-prod/mirror)",
-    "Verify logs roll over",
-    "Deploy latest release",
-    "Alert sent of SSH login",
-    "Verify a warning is received when disk space is at 50%, alert at 70%",
-    "Send Sentry errors to Slack from QA and Prod",
-    "Are National System Admin passwords updated, minimum 12 chars long and stored in a Password "
-    "Manager.",
-    "Github account is owned by country and OpenCRVS Core team are removed as admins",
-    "Disable password SSH access, and enable 2FA SSH access. Verify users are required to set up "
-    "2FA and that the code is asked on every login after that",
-    "Root login is disabled",
-    "Verify firewall hides all ports from the public internet",
-    "Clear all data from production instances created during testing",
-    "Delete all test backups on backup server",
-    "Delete all terminal history on all production, staging and backup servers",
-    "Remove OpenCRVS from SSH access to production, staging & backup servers",
-};
+// The checklist's items and their titles come from the catalogue
+// (collector/checks/catalogue.textproto).
+const google::protobuf::RepeatedPtrField<v1::ChecklistItem>& Items() {
+  return collector::BuiltinCatalogue().items();
+}
 
 constexpr absl::string_view kDocumentTitle = "OpenCRVS pre-deployment checklist";
 constexpr absl::string_view kBeyondTitle = "Checks beyond the checklist";
@@ -111,8 +94,8 @@ Model BuildModel(const v1::FleetStatus& fleet, const v1::CheckCatalogue& catalog
 
   std::set<std::string> gating_envs(fleet.gating_environments().begin(),
                                     fleet.gating_environments().end());
-  for (uint32_t n = 1; n <= kItemTitles.size(); ++n) {
-    model.items.push_back(Item{n, std::string(kItemTitles[n - 1]), {}});
+  for (const v1::ChecklistItem& item : Items()) {
+    model.items.push_back(Item{item.number(), item.title(), {}});
   }
   Item beyond{0, std::string(kBeyondTitle), {}};
 
@@ -151,7 +134,7 @@ Model BuildModel(const v1::FleetStatus& fleet, const v1::CheckCatalogue& catalog
       }
     }
     uint32_t n = info->checklist_item();
-    if (n >= 1 && n <= kItemTitles.size()) {
+    if (collector::FindItem(collector::BuiltinCatalogue(), n) != nullptr) {
       model.items[n - 1].checks.push_back(std::move(entry));
     } else {
       beyond.checks.push_back(std::move(entry));
@@ -470,12 +453,12 @@ std::string RenderMarkdown(const Model& m) {
     }
     for (const CheckEntry& c : item.checks) {
       absl::StrAppend(&out, "\n### ", Md(c.info.id()), ": ", Md(c.info.title()), "\n\n");
-      absl::StrAppend(&out, "Severity: ", SeverityName(c.info.severity()), "; ", HowText(c.info),
-                      ".",
-                      c.info.checklist_item() > kItemTitles.size()
-                          ? absl::StrCat(" Checklist item ", c.info.checklist_item(), ".")
-                          : "",
-                      "\n");
+      absl::StrAppend(
+          &out, "Severity: ", SeverityName(c.info.severity()), "; ", HowText(c.info), ".",
+          collector::FindItem(collector::BuiltinCatalogue(), c.info.checklist_item()) == nullptr
+              ? absl::StrCat(" Checklist item ", c.info.checklist_item(), ".")
+              : "",
+          "\n");
       if (!c.info.remediation().empty()) {
         absl::StrAppend(&out, "Remediation: ", Md(c.info.remediation()), "\n");
       }
@@ -1062,14 +1045,14 @@ std::string RenderHtml(const Model& m) {
                       "<p class=\"muted\">No check in the catalogue implements this item.</p>\n");
     }
     for (const CheckEntry& c : item.checks) {
-      absl::StrAppend(&out, "<div class=\"check\" data-check=\"", H(c.info.id()),
-                      "\">\n<h3><span class=\"id\">", H(c.info.id()),
-                      "</span>: ", H(c.info.title()), "</h3>\n<p class=\"muted\">",
-                      SeverityName(c.info.severity()), "; ", HowText(c.info),
-                      c.info.checklist_item() > kItemTitles.size()
-                          ? absl::StrCat("; checklist item ", c.info.checklist_item())
-                          : "",
-                      "</p>\n");
+      absl::StrAppend(
+          &out, "<div class=\"check\" data-check=\"", H(c.info.id()),
+          "\">\n<h3><span class=\"id\">", H(c.info.id()), "</span>: ", H(c.info.title()),
+          "</h3>\n<p class=\"muted\">", SeverityName(c.info.severity()), "; ", HowText(c.info),
+          collector::FindItem(collector::BuiltinCatalogue(), c.info.checklist_item()) == nullptr
+              ? absl::StrCat("; checklist item ", c.info.checklist_item())
+              : "",
+          "</p>\n");
       if (!c.info.remediation().empty()) {
         absl::StrAppend(&out, "<p>Remediation: ", H(c.info.remediation()), "</p>\n");
       }
@@ -1235,8 +1218,8 @@ std::string RenderJunit(const Model& m) {
 }  // namespace
 
 absl::string_view ChecklistItemTitle(uint32_t item) {
-  if (item < 1 || item > kItemTitles.size()) return "";
-  return kItemTitles[item - 1];
+  const v1::ChecklistItem* found = collector::FindItem(collector::BuiltinCatalogue(), item);
+  return found == nullptr ? absl::string_view() : absl::string_view(found->title());
 }
 
 absl::StatusOr<ExportFormat> ParseExportFormat(absl::string_view name) {

@@ -2,7 +2,7 @@
 // Markdown, CSV, JSON, a stand-alone HTML page, and JUnit XML for CI gates
 // (`preflightctl export --format md|csv|json|html|junit`).
 //
-// Every format walks the OpenCRVS checklist in its order (items 1..18, each
+// Every format walks the OpenCRVS checklist in its order (the catalogue's items, each
 // with its title as the checklist words it), then the checks beyond it. Each
 // item lists the catalogue checks that implement it; an automated check has
 // one result per host, a manual check one per signed-off environment. The
@@ -43,7 +43,7 @@ absl::StatusOr<ExportFormat> ParseExportFormat(absl::string_view name);
 std::string ExportChecklist(const v1::FleetStatus& fleet, const v1::CheckCatalogue& catalogue,
                             ExportFormat format);
 
-// The title of checklist item `item` (1..18) as OpenCRVS's checklist words
+// The title of checklist item `item` (as the catalogue numbers them) as OpenCRVS's checklist words
 // it; "" for any other number.
 absl::string_view ChecklistItemTitle(uint32_t item);
 

@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "collector/checks/catalogue.h"
 #include "tests/support/json.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -43,52 +44,24 @@ constexpr char kHostile[] = "<script>alert(\"x\")</script> & \"quoted\", comma";
 // ---------------------------------------------------------------------------
 // The fleet under review.
 
-struct CatalogueEntry {
-  const char* id;
-  uint32_t item;
-  bool manual;
-  v1::Severity severity;
-  const char* title;
-};
-
-// Deliberately not in checklist order: the export must sort by item.
-const CatalogueEntry kCatalogue[] = {
-    {"ssh.root_login_disabled", 13, false, v1::BLOCKER, "Root login is disabled"},
-    {"time.sync", 0, false, v1::ADVISORY, "Clock is synchronised"},
-    {"pipelines.green", 1, true, v1::BLOCKER, "Deployment pipelines are green"},
-    {"smtp.tested", 2, true, v1::BLOCKER, "SMTP tested for emails and alerts"},
-    {"tls.certificate_valid", 3, false, v1::BLOCKER, "TLS certificate is valid"},
-    {"backup.restore_verified", 4, true, v1::BLOCKER, "Production backups restore on staging"},
-    {"logs.rotation", 5, false, v1::BLOCKER, "Logs roll over"},
-    {"release.latest", 6, false, v1::BLOCKER, "Latest release is deployed"},
-    {"alert.ssh_login", 7, true, v1::BLOCKER, "Alert sent on SSH login"},
-    {"alert.disk_tested", 8, true, v1::BLOCKER, "Disk alert fired"},
-    {"disk.headroom", 8, false, v1::BLOCKER, "Disks have headroom"},
-    {"sentry.slack", 9, true, v1::BLOCKER, "Sentry errors reach Slack"},
-    {"admin.password_changed", 10, true, v1::BLOCKER, "Admin password changed"},
-    {"github.ownership", 11, true, v1::BLOCKER, "GitHub organisation owned by the country"},
-    {"ssh.password_auth_disabled", 12, false, v1::BLOCKER, "Password SSH is off"},
-    {"ssh.2fa_enabled", 12, false, v1::BLOCKER, "2FA SSH is on"},
-    {"ssh.weak_keys", 0, false, v1::ADVISORY, "No weak SSH keys"},
-    {"firewall.public_exposure", 14, false, v1::BLOCKER, "Firewall hides all ports"},
-    {"data.test_cleared", 15, true, v1::BLOCKER, "Test data cleared"},
-    {"backup.test_backups_deleted", 16, false, v1::BLOCKER, "Test backups deleted"},
-    {"shell.history_cleared", 17, false, v1::BLOCKER, "Terminal history deleted"},
-    {"ssh.vendor_access_removed", 18, false, v1::BLOCKER, "Vendor SSH access removed"},
-};
-
+// The real catalogue (collector/checks/catalogue.textproto), listed in
+// reverse: the export must sort by checklist item.
 v1::CheckCatalogue MakeCatalogue() {
   v1::CheckCatalogue catalogue;
-  for (const CatalogueEntry& e : kCatalogue) {
-    v1::CheckInfo* c = catalogue.add_checks();
-    c->set_id(e.id);
-    c->set_title(e.title);
-    c->set_checklist_item(e.item);
-    c->set_manual(e.manual);
-    c->set_severity(e.severity);
-    c->set_remediation(absl::StrCat("Fix ", e.id, "."));
+  const auto& specs = collector::BuiltinCatalogue().checks();
+  for (auto it = specs.rbegin(); it != specs.rend(); ++it) {
+    *catalogue.add_checks() = collector::InfoOf(*it);
   }
   return catalogue;
+}
+
+// The checklist's item numbers, in order.
+std::vector<uint32_t> ItemNumbers() {
+  std::vector<uint32_t> out;
+  for (const v1::ChecklistItem& item : collector::BuiltinCatalogue().items()) {
+    out.push_back(item.number());
+  }
+  return out;
 }
 
 const v1::CheckInfo& Info(const v1::CheckCatalogue& catalogue, const std::string& id) {
@@ -99,12 +72,13 @@ const v1::CheckInfo& Info(const v1::CheckCatalogue& catalogue, const std::string
   return catalogue.checks(0);
 }
 
-// Check ids in the order the checklist puts them: items 1..18, then the
-// checks beyond it; catalogue order within an item.
+// Check ids in the order the checklist puts them: its items, then the checks
+// beyond it; catalogue order within an item.
 std::vector<std::string> ChecklistOrder(const v1::CheckCatalogue& catalogue) {
   std::vector<std::string> ids;
-  for (uint32_t item :
-       {1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u, 16u, 17u, 18u, 0u}) {
+  std::vector<uint32_t> items = ItemNumbers();
+  items.push_back(0);
+  for (uint32_t item : items) {
     for (const v1::CheckInfo& c : catalogue.checks()) {
       if (c.checklist_item() == item) ids.push_back(c.id());
     }
@@ -195,7 +169,8 @@ v1::FleetStatus MakeFleet(const v1::CheckCatalogue& catalogue) {
 
   SetStatus(Result(prod, "release.latest"), v1::UNKNOWN, "could not read the deployed version",
             "docker compose ps");
-  SetStatus(Result(prod, "time.sync"), v1::FAIL, "clock is 12 s off", "chronyc tracking");
+  SetStatus(Result(prod, "ssh.weak_keys"), v1::FAIL, "RSA key of 1024 bits",
+            "/root/.ssh/authorized_keys:2");
   SetStatus(Result(prod, "backup.test_backups_deleted"), v1::NOT_APPLICABLE, "not a backup server",
             "inventory");
   SetStatus(Result(stage, "backup.test_backups_deleted"), v1::NOT_APPLICABLE, "not a backup server",
@@ -347,8 +322,9 @@ TEST(ExportFormatTest, ChecklistTitlesAsOpenCrvsWordsThem) {
   EXPECT_EQ(ChecklistItemTitle(18),
             "Remove OpenCRVS from SSH access to production, staging & backup servers");
   EXPECT_EQ(ChecklistItemTitle(0), "");
-  EXPECT_EQ(ChecklistItemTitle(19), "");
-  for (uint32_t i = 1; i <= 18; ++i) EXPECT_FALSE(ChecklistItemTitle(i).empty()) << i;
+  const uint32_t past_the_end = static_cast<uint32_t>(ItemNumbers().size()) + 1;
+  EXPECT_EQ(ChecklistItemTitle(past_the_end), "");
+  for (uint32_t i : ItemNumbers()) EXPECT_FALSE(ChecklistItemTitle(i).empty()) << i;
 }
 
 // ---------------------------------------------------------------------------
@@ -371,7 +347,7 @@ TEST_F(ExportTest, MarkdownHasEveryItemAndCheckInChecklistOrder) {
   EXPECT_THAT(md, HasSubstr("- prod-1: release.latest is UNKNOWN"));
 
   std::vector<std::string> headings;
-  for (uint32_t i = 1; i <= 18; ++i) {
+  for (uint32_t i : ItemNumbers()) {
     headings.push_back(absl::StrCat("\n## ", i, ". "));
   }
   headings.push_back("\n## Checks beyond the checklist");
@@ -615,7 +591,7 @@ TEST_F(ExportTest, CsvRoundTripsThroughAnRfc4180Reader) {
   const auto* na = t.Find("backup.test_backups_deleted", "stage-1");
   ASSERT_NE(na, nullptr);
   EXPECT_EQ(na->at("status"), "NOT_APPLICABLE");
-  EXPECT_EQ(t.Find("time.sync", "prod-1")->at("item"), "0");
+  EXPECT_EQ(t.Find("ssh.weak_keys", "prod-1")->at("item"), "0");
 }
 
 TEST_F(ExportTest, CsvDefusesSpreadsheetFormulas) {
@@ -649,11 +625,12 @@ TEST_F(ExportTest, JsonIsStableParsesAndFollowsTheChecklist) {
   EXPECT_EQ(Field(Field(doc, "audit"), "entries").number_value(), 42);
 
   const auto& items = Field(doc, "items").list_value();
-  ASSERT_EQ(items.values_size(), 19);
+  const int n_items = static_cast<int>(ItemNumbers().size());
+  ASSERT_EQ(items.values_size(), n_items + 1);
   std::vector<std::string> ids;
-  for (int i = 0; i < 19; ++i) {
+  for (int i = 0; i <= n_items; ++i) {
     const auto& item = items.values(i);
-    uint32_t n = i < 18 ? i + 1 : 0;
+    uint32_t n = i < n_items ? ItemNumbers()[i] : 0;
     EXPECT_EQ(Field(item, "item").number_value(), n);
     if (n != 0) {
       EXPECT_EQ(Field(item, "title").string_value(), ChecklistItemTitle(n));
@@ -900,19 +877,20 @@ TEST_F(ExportTest, JunitFailsExactlyTheBlockingResultsAndTheFleet) {
   }
   int blocking = BlockingResults(fleet_);
   // By hand: prod-1 ssh FAIL + release UNKNOWN, stage-1 logs FAIL, and 16 of
-  // the 18 manual items PENDING (pipelines.green x2 are ATTESTED).
+  // the manual items PENDING (pipelines.green x2 are ATTESTED).
   EXPECT_EQ(blocking, 3 + 16);
   EXPECT_EQ(root.IntAttr("failures"), blocking + 1);
 
   // One suite per checklist item in order, then the checks beyond it.
   std::vector<std::string> suites;
   for (const XmlNode& s : root.children) suites.push_back(s.attrs.at("name"));
-  ASSERT_EQ(suites.size(), 20u);
+  const size_t n_items = ItemNumbers().size();
+  ASSERT_EQ(suites.size(), n_items + 2);
   EXPECT_EQ(suites[0], "fleet");
-  for (uint32_t i = 1; i <= 18; ++i) {
+  for (uint32_t i : ItemNumbers()) {
     EXPECT_EQ(suites[i], absl::StrCat("item ", i, ": ", ChecklistItemTitle(i)));
   }
-  EXPECT_EQ(suites[19], "Checks beyond the checklist");
+  EXPECT_EQ(suites[n_items + 1], "Checks beyond the checklist");
 
   const XmlNode* ready = FindCase(root, "fleet.ready", "fleet");
   ASSERT_NE(ready, nullptr);
@@ -927,7 +905,8 @@ TEST_F(ExportTest, JunitFailsExactlyTheBlockingResultsAndTheFleet) {
   EXPECT_THAT(ssh->Child("failure")->attrs.at("message"), HasSubstr(kHostile));
   EXPECT_THAT(ssh->Child("failure")->text, HasSubstr("PasswordAuthentication yes"));
   EXPECT_THAT(ssh->Child("failure")->text,
-              HasSubstr("remediation: Fix ssh.password_auth_disabled."));
+              HasSubstr(absl::StrCat(
+                  "remediation: ", Info(catalogue_, "ssh.password_auth_disabled").remediation())));
 
   const XmlNode* pass = FindCase(root, "ssh.password_auth_disabled", "stage-1");
   ASSERT_NE(pass, nullptr);
@@ -942,7 +921,7 @@ TEST_F(ExportTest, JunitFailsExactlyTheBlockingResultsAndTheFleet) {
   ASSERT_NE(warn, nullptr);
   EXPECT_EQ(warn->Child("failure"), nullptr);
   ASSERT_NE(warn->Child("system-out"), nullptr);
-  const XmlNode* advisory = FindCase(root, "time.sync", "prod-1");
+  const XmlNode* advisory = FindCase(root, "ssh.weak_keys", "prod-1");
   ASSERT_NE(advisory, nullptr);
   EXPECT_EQ(advisory->Child("failure"), nullptr);
   EXPECT_NE(advisory->Child("system-out"), nullptr);
@@ -1052,7 +1031,7 @@ TEST_F(ExportTest, HtmlIsSelfContainedAndEscaped) {
   EXPECT_THAT(html, HasSubstr("spiffe://crvs.example/operator/alice"));
   EXPECT_THAT(html, HasSubstr("disk resize booked for Friday &lt;b&gt;&amp;&lt;/b&gt;"));
   std::vector<std::string> order;
-  for (uint32_t i = 1; i <= 18; ++i) order.push_back(absl::StrCat("<section id=\"item-", i, "\""));
+  for (uint32_t i : ItemNumbers()) order.push_back(absl::StrCat("<section id=\"item-", i, "\""));
   order.push_back("<section id=\"beyond\"");
   ExpectInOrder(html, order);
   std::vector<std::string> checks;
@@ -1132,7 +1111,7 @@ TEST_F(ExportTest, HtmlRendersInHeadlessChromium) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string& dom = r.out;
   EXPECT_THAT(dom, Not(HasSubstr("<script")));
-  for (uint32_t i = 1; i <= 18; ++i) {
+  for (uint32_t i : ItemNumbers()) {
     EXPECT_THAT(dom, HasSubstr(absl::StrCat("<section id=\"item-", i, "\"")));
   }
   for (const v1::CheckInfo& c : catalogue_.checks()) {
