@@ -6,6 +6,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "collector/checks/catalogue.h"
+#include "collector/checks/params.h"
 #include "collector/cli/json_writer.h"
 #include "collector/readiness/engine.h"
 
@@ -80,6 +82,17 @@ void WriteCheck(JsonWriter& w, const v1::CheckResult& c) {
   }
   if (c.first_failed_at_unix_ms() != 0) {
     w.Key("first_failed_at_unix_ms").Int(c.first_failed_at_unix_ms());
+  }
+  if (!c.params().empty()) {
+    w.Key("params").BeginArray();
+    for (const v1::EffectiveParam& p : c.params()) {
+      w.BeginObject();
+      w.Key("name").String(p.name());
+      w.Key("value").String(p.value());
+      w.Key("origin").String(p.origin());
+      w.EndObject();
+    }
+    w.EndArray();
   }
   w.EndObject();
 }
@@ -228,11 +241,50 @@ std::string ChecksJson(const v1::CheckCatalogue& catalogue) {
     for (const std::string& r : c.roles()) w.String(r);
     w.EndArray();
     w.Key("remediation").String(c.remediation());
+    const v1::CheckSpec* spec = nullptr;
+    for (const v1::CheckSpec& s : catalogue.catalogue().checks()) {
+      if (s.id() == c.id()) spec = &s;
+    }
+    if (spec != nullptr) {
+      w.Key("unknown_when").String(spec->unknown_when());
+      w.Key("params").BeginArray();
+      for (const v1::ParamSpec& p : spec->params()) {
+        collector::ParamValue v;
+        (void)collector::DefaultOf(p, &v);
+        w.BeginObject();
+        w.Key("name").String(p.name());
+        w.Key("type").String(collector::ParamTypeName(p.type()));
+        w.Key("default").String(collector::FormatParam(p, v));
+        if (!p.unit().empty()) w.Key("unit").String(p.unit());
+        if (p.type() == v1::UINT) {
+          w.Key("min").Int(static_cast<int64_t>(p.min()));
+          if (p.max() != 0) w.Key("max").Int(static_cast<int64_t>(p.max()));
+        }
+        if (p.merge() != v1::LIST_MERGE_UNSPECIFIED) {
+          w.Key("merge").String(p.merge() == v1::ADD ? "add" : "replace");
+        }
+        w.Key("doc").String(p.doc());
+        w.EndObject();
+      }
+      w.EndArray();
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("items").BeginArray();
+  for (const v1::ChecklistItem& item : catalogue.catalogue().items()) {
+    w.BeginObject();
+    w.Key("number").Int(item.number());
+    w.Key("title").String(item.title());
     w.EndObject();
   }
   w.EndArray();
   w.EndObject();
   return w.Finish();
+}
+
+std::string ChecksMarkdown(const v1::CheckCatalogue& catalogue) {
+  return collector::CatalogueMarkdown(catalogue.catalogue());
 }
 
 std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now) {
@@ -345,6 +397,13 @@ std::string HostTable(const v1::HostStatus& h, absl::Time now) {
         !c.check().remediation().empty()) {
       absl::StrAppend(&out, "         fix: ", Wrap(c.check().remediation(), kWidth, 14), "\n");
     }
+    for (const v1::EffectiveParam& p : c.params()) {
+      absl::StrAppend(
+          &out, "         ",
+          Wrap(absl::StrCat("param ", p.name(), " = ", p.value(), "  (", p.origin(), ")"), kWidth,
+               11),
+          "\n");
+    }
   }
   return out;
 }
@@ -358,6 +417,19 @@ std::string ChecksTable(const v1::CheckCatalogue& catalogue) {
                         c.checklist_item() == 0 ? "-" : absl::StrCat(c.checklist_item()),
                         SeverityName(c.severity()), c.manual() ? "manual" : "agent", c.title());
     absl::StrAppend(&out, Fit(line, kWidth), "\n");
+    for (const v1::CheckSpec& spec : catalogue.catalogue().checks()) {
+      if (spec.id() != c.id()) continue;
+      for (const v1::ParamSpec& p : spec.params()) {
+        collector::ParamValue v;
+        (void)collector::DefaultOf(p, &v);
+        absl::StrAppend(
+            &out, "    ",
+            Wrap(absl::StrCat("param ", p.name(), " = ", collector::FormatParam(p, v),
+                              p.unit().empty() ? "" : absl::StrCat(" ", p.unit()), ": ", p.doc()),
+                 kWidth, 6),
+            "\n");
+      }
+    }
   }
   return out;
 }

@@ -22,6 +22,8 @@ std::string ChecksJson(const v1::CheckCatalogue& catalogue);
 std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now);
 std::string HostTable(const v1::HostStatus& host, absl::Time now);
 std::string ChecksTable(const v1::CheckCatalogue& catalogue);
+// The README's check and parameter tables, from the collector's catalogue.
+std::string ChecksMarkdown(const v1::CheckCatalogue& catalogue);
 
 // "45s ago", "12m ago", "3h ago", "2d ago"; "never" for 0.
 std::string Ago(int64_t unix_ms, absl::Time now);

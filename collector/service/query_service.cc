@@ -129,6 +129,7 @@ grpc::ServerUnaryReactor* QueryService::ListChecks(grpc::CallbackServerContext* 
                                                    v1::CheckCatalogue* response) {
   return OnPool(context, "ListChecks", Access::kRead, [this, response](const PeerIdentity&) {
     for (const Check& c : state_.registry.all()) *response->add_checks() = c.info;
+    *response->mutable_catalogue() = BuiltinCatalogue();
     return absl::OkStatus();
   });
 }
