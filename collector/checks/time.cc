@@ -14,8 +14,14 @@ v1::Verdict TimeSynchronized(const v1::FactReport& report, const EvalContext& ct
   const v1::TimeFact& t = report.time();
   const std::string source =
       t.sources().empty() ? "timedatectl show" : absl::StrJoin(t.sources(), ", ");
-  v1::Verdict unusable = UnusableFact(t.collection(), "the time service", source);
-  if (unusable.status() != v1::CHECK_STATUS_UNSPECIFIED) return unusable;
+  if (t.collection().state() != v1::Collection::OK) {
+    v1::Verdict v = UnusableFact(t.collection(), "the time service", source);
+    if (!t.collection().error().empty()) {
+      v.mutable_evidence(0)->set_message(
+          absl::StrCat("cannot assess the clock: ", t.collection().error()));
+    }
+    return v;
+  }
   const uint64_t max_ms = ctx.params.Uint("max_clock_offset_ms");
   const std::string service = t.service().empty() ? "no time service" : t.service();
   if (!t.ntp_enabled()) {
