@@ -1,5 +1,7 @@
 // Check area "time": the clock is kept in step (checklist item 12: the
 // one-time codes of SSH's second factor are only accepted within about 30 s).
+#include "absl/time/time.h"
+
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -10,7 +12,8 @@
 namespace preflight::collector {
 namespace {
 
-v1::Verdict TimeSynchronized(const v1::FactReport& report, const EvalContext& ctx) {
+// What the host's time service says.
+v1::Verdict ServiceVerdict(const v1::FactReport& report, const EvalContext& ctx) {
   const v1::TimeFact& t = report.time();
   const std::string source =
       t.sources().empty() ? "timedatectl show" : absl::StrJoin(t.sources(), ", ");
@@ -49,6 +52,35 @@ v1::Verdict TimeSynchronized(const v1::FactReport& report, const EvalContext& ct
   }
   return MakeVerdict(v1::PASS, {MakeEvidence(absl::StrCat(service, " is synchronised"), source,
                                              "synchronised", "synchronised")});
+}
+
+// How far an agent's collected_at may run ahead of the collector's receive
+// time before its clock counts as wrong (a report never arrives before it
+// was collected).
+constexpr absl::Duration kAheadSkew = absl::Minutes(2);
+
+// The agent's clock as the collector sees it: a report stamped later than it
+// arrived was stamped by a clock running ahead.
+std::vector<v1::Evidence> AgentClockAhead(const v1::FactReport& report, const EvalContext& ctx) {
+  const absl::Time collected = absl::FromUnixMillis(report.collected_at_unix_ms());
+  if (report.collected_at_unix_ms() == 0 || collected <= ctx.now + kAheadSkew) return {};
+  const int64_t ahead = absl::ToInt64Seconds(collected - ctx.now);
+  return {MakeEvidence(absl::StrCat("the agent's clock runs ", ahead,
+                                    " s ahead of the collector's: the report "
+                                    "says it was collected at ",
+                                    UtcMinute(collected), " but arrived at ", UtcMinute(ctx.now)),
+                       "collected_at vs the collector's receive time",
+                       absl::StrCat("+", ahead, " s"),
+                       absl::StrCat("within ", absl::ToInt64Seconds(kAheadSkew), " s"))};
+}
+
+v1::Verdict TimeSynchronized(const v1::FactReport& report, const EvalContext& ctx) {
+  v1::Verdict v = ServiceVerdict(report, ctx);
+  for (v1::Evidence& e : AgentClockAhead(report, ctx)) {
+    v.set_status(Worst(v.status(), v1::FAIL));
+    *v.add_evidence() = std::move(e);
+  }
+  return v;
 }
 
 }  // namespace

@@ -126,8 +126,13 @@ v1::HostStatus BuildHostStatus(const CheckRegistry& registry, const v1::Inventor
     status.set_last_report_unix_ms(latest->collected_at_unix_ms());
     status.set_agent_instance(latest->agent_instance());
     status.set_sequence(latest->sequence());
-    absl::Time last = absl::FromUnixMillis(
-        std::max(latest->collected_at_unix_ms(), latest->received_at_unix_ms()));
+    // The collector's clock decides: when the report arrived, never the
+    // agent's own collected_at (a clock running ahead would keep a host
+    // fresh for ever). Verdicts stored before receive times existed fall
+    // back to collected_at.
+    absl::Time last = absl::FromUnixMillis(latest->received_at_unix_ms() != 0
+                                               ? latest->received_at_unix_ms()
+                                               : latest->collected_at_unix_ms());
     status.set_stale(now - last > absl::Seconds(policy.staleness_seconds()));
   } else {
     status.set_stale(true);

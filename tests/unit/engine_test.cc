@@ -259,6 +259,15 @@ TEST_F(HostStatusTest, FreshAllPassIsReady) {
   EXPECT_EQ(a->evidence(0).message(), "stored evidence for blocker.a");
 }
 
+TEST_F(HostStatusTest, AFutureCollectedAtDoesNotKeepAHostFresh) {
+  // The agent's clock runs a year ahead; the report arrived an hour ago.
+  auto latest = Verdicts("prod-01", kNow + absl::Hours(24 * 365), {{"blocker.a", v1::PASS}});
+  latest.set_received_at_unix_ms(absl::ToUnixMillis(kNow - absl::Hours(1)));
+  v1::HostStatus s = Status(Host("prod-01", "production"), latest, kNow);
+  EXPECT_TRUE(s.stale());
+  EXPECT_FALSE(s.ready());
+}
+
 TEST_F(HostStatusTest, StaleAfterStalenessWindow) {
   const absl::Duration window = absl::Seconds(policy_.staleness_seconds());
   absl::Time collected = kNow;

@@ -86,5 +86,24 @@ TEST(TimeCheck, OffsetThresholdComesFromThePolicy) {
   EXPECT_EQ(v.evidence(0).expected(), "within 1000 ms");
 }
 
+TEST(TimeCheck, AnAgentClockAheadOfTheCollectorIsAFinding) {
+  v1::FactReport report;
+  v1::TimeFact& t = *report.mutable_time();
+  t.mutable_collection()->set_state(v1::Collection::OK);
+  t.set_ntp_enabled(true);
+  t.set_synchronized(true);
+  // The collector receives at 1'700'000'000 s; the report claims a year on.
+  report.set_collected_at_unix_ms((1'700'000'000LL + 365 * 86400) * 1000);
+  v1::Verdict v = Evaluate(report);
+  EXPECT_EQ(v.status(), v1::FAIL);
+  ASSERT_EQ(v.evidence_size(), 2);
+  EXPECT_THAT(v.evidence(1).message(), HasSubstr("the agent's clock runs 31536000 s ahead"));
+  // A minute ahead is within the skew; behind (a spooled report) is normal.
+  report.set_collected_at_unix_ms((1'700'000'000LL + 60) * 1000);
+  EXPECT_EQ(Evaluate(report).status(), v1::PASS);
+  report.set_collected_at_unix_ms((1'700'000'000LL - 86400) * 1000);
+  EXPECT_EQ(Evaluate(report).status(), v1::PASS);
+}
+
 }  // namespace
 }  // namespace preflight
