@@ -3,15 +3,8 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <openssl/asn1.h>
-#include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/crypto.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
-#include <openssl/x509v3.h>
 #include <time.h>
 
 #include <algorithm>
@@ -27,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "proto/wire/openssl_ptr.h"
 
 namespace preflight::agent {
 namespace {
@@ -41,23 +35,6 @@ constexpr size_t kMaxCertsPerChain = 32;
 constexpr size_t kMaxCertFilesPerDir = 1'000;
 constexpr size_t kMaxNamesPerCert = 1'000;
 constexpr absl::Duration kProbeTimeout = absl::Seconds(5);
-
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-struct StoreFree {
-  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
-};
-struct StoreCtxFree {
-  void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
-};
-struct StackFree {
-  void operator()(STACK_OF(X509) * p) const { sk_X509_free(p); }  // does not free the certs
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
 
 // ---------------------------------------------------------------------------
 // acme.json
@@ -161,25 +138,12 @@ void ReadResolver(const std::string& resolver, const Struct& r, std::vector<std:
 // ---------------------------------------------------------------------------
 // Describing certificates.
 
-std::string OpenSslErrors() {
-  std::string out;
-  unsigned long e;
-  while ((e = ERR_get_error()) != 0) {
-    const char* reason = ERR_reason_error_string(e);
-    if (!out.empty()) out += "; ";
-    out += reason != nullptr ? reason : absl::StrCat("error ", e);
-  }
-  return out;
-}
-
 std::string NameOf(const X509_NAME* name) {
   if (name == nullptr) return "";
-  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  BioPtr bio(BIO_new(BIO_s_mem()));
   if (bio == nullptr) return "";
   X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return len > 0 ? std::string(data, static_cast<size_t>(len)) : "";
+  return MemoryBioContents(bio.get());
 }
 
 int64_t UnixOf(const ASN1_TIME* t) {
@@ -198,18 +162,6 @@ std::string Hex(const unsigned char* data, size_t len, bool colons) {
     out.push_back(kDigits[data[i] >> 4]);
     out.push_back(kDigits[data[i] & 0xf]);
   }
-  return out;
-}
-
-std::string SerialOf(X509* cert) {
-  const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
-  if (serial == nullptr) return "";
-  BIGNUM* bn = ASN1_INTEGER_to_BN(serial, nullptr);
-  if (bn == nullptr) return "";
-  char* hex = BN_bn2hex(bn);
-  std::string out = hex != nullptr ? hex : "";
-  OPENSSL_free(hex);
-  BN_free(bn);
   return out;
 }
 
@@ -244,18 +196,17 @@ void DescribeKey(X509* cert, v1::CertificateInfo& info) {
 }
 
 void DescribeNames(X509* cert, v1::CertificateInfo& info) {
-  auto* names =
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  GeneralNamesPtr names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   if (names == nullptr) return;
-  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
     if (static_cast<size_t>(info.dns_names_size()) >= kMaxNamesPerCert) break;
-    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
     if (name->type != GEN_DNS) continue;
     const ASN1_IA5STRING* dns = name->d.dNSName;
     info.add_dns_names(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),
                                    static_cast<size_t>(ASN1_STRING_length(dns))));
   }
-  GENERAL_NAMES_free(names);
 }
 
 // Reads every certificate of the inputs, in order. Inputs holding a private
@@ -264,9 +215,7 @@ std::vector<X509Ptr> ReadCertificates(const std::vector<std::string>& inputs) {
   std::vector<X509Ptr> certs;
   for (const std::string& input : inputs) {
     if (absl::StrContains(input, kPrivateKey)) continue;
-    if (input.size() > static_cast<size_t>(INT32_MAX)) continue;
-    std::unique_ptr<BIO, BioFree> bio(
-        BIO_new_mem_buf(input.data(), static_cast<int>(input.size())));
+    BioPtr bio = MemoryBio(input);  // null when too large
     if (bio == nullptr) continue;
     while (certs.size() < kMaxCertsPerChain) {
       X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
@@ -281,8 +230,7 @@ std::vector<X509Ptr> ReadCertificates(const std::vector<std::string>& inputs) {
 // Trust stores (the system default paths, plus an extra CA file) are costly
 // to load (the system bundle alone is ~150 certificates), so each is loaded
 // once and reused for a few minutes.
-absl::StatusOr<std::unique_ptr<X509_STORE, StoreFree>> TrustStore(
-    const std::string& extra_ca_file) {
+absl::StatusOr<X509StorePtr> TrustStore(const std::string& extra_ca_file) {
   struct Cached {
     X509_STORE* store = nullptr;
     absl::Time loaded;
@@ -295,12 +243,12 @@ absl::StatusOr<std::unique_ptr<X509_STORE, StoreFree>> TrustStore(
   absl::Time wall = absl::Now();
   if (entry.store == nullptr || wall - entry.loaded > kReloadAfter || wall < entry.loaded) {
     ERR_clear_error();
-    std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
+    X509StorePtr store(X509_STORE_new());
     if (store == nullptr) return absl::ResourceExhaustedError("out of memory");
     X509_STORE_set_default_paths(store.get());
     if (!extra_ca_file.empty() && X509_STORE_load_file(store.get(), extra_ca_file.c_str()) != 1) {
       return absl::FailedPreconditionError(
-          absl::StrCat("cannot load CA file ", extra_ca_file, ": ", OpenSslErrors()));
+          absl::StrCat("cannot load CA file ", extra_ca_file, ": ", DrainOpenSslErrors()));
     }
     ERR_clear_error();
     if (entry.store != nullptr) X509_STORE_free(entry.store);
@@ -308,7 +256,7 @@ absl::StatusOr<std::unique_ptr<X509_STORE, StoreFree>> TrustStore(
     entry.loaded = wall;
   }
   X509_STORE_up_ref(entry.store);
-  return std::unique_ptr<X509_STORE, StoreFree>(entry.store);
+  return X509StorePtr(entry.store);
 }
 
 // X509_verify_cert of the leaf with `certs[1..]` as untrusted intermediates;
@@ -316,22 +264,22 @@ absl::StatusOr<std::unique_ptr<X509_STORE, StoreFree>> TrustStore(
 bool Verify(const std::vector<X509Ptr>& certs, const std::string& extra_ca_file, absl::Time now,
             std::string* error) {
   ERR_clear_error();
-  absl::StatusOr<std::unique_ptr<X509_STORE, StoreFree>> store = TrustStore(extra_ca_file);
+  absl::StatusOr<X509StorePtr> store = TrustStore(extra_ca_file);
   if (!store.ok()) {
     *error = std::string(store.status().message());
     return false;
   }
-  std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
+  X509StackPtr untrusted(sk_X509_new_null());
   if (untrusted == nullptr) {
     *error = "out of memory";
     return false;
   }
   for (size_t i = 1; i < certs.size(); ++i) sk_X509_push(untrusted.get(), certs[i].get());
   for (bool ignore_leaf_time : {false, true}) {
-    std::unique_ptr<X509_STORE_CTX, StoreCtxFree> ctx(X509_STORE_CTX_new());
+    X509StoreCtxPtr ctx(X509_STORE_CTX_new());
     if (ctx == nullptr ||
         X509_STORE_CTX_init(ctx.get(), store->get(), certs[0].get(), untrusted.get()) != 1) {
-      *error = absl::StrCat("cannot set up verification: ", OpenSslErrors());
+      *error = absl::StrCat("cannot set up verification: ", DrainOpenSslErrors());
       return false;
     }
     X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_SERVER);
@@ -573,7 +521,7 @@ v1::CertificateInfo DescribeChain(const std::vector<std::string>& pem_chain_or_b
   info.set_not_after_unix(UnixOf(X509_get0_notAfter(leaf)));
   DescribeKey(leaf, info);
   info.set_self_signed(X509_self_signed(leaf, 1) == 1);
-  info.set_serial(SerialOf(leaf));
+  info.set_serial(HexSerial(X509_get0_serialNumber(leaf)));
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (X509_digest(leaf, EVP_sha256(), digest, &len) == 1) {

@@ -4,11 +4,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -31,20 +27,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "proto/wire/openssl_ptr.h"
 #include "proto/wire/status.h"
 
 namespace preflight::agent {
 namespace {
 
-struct SslCtxFree {
-  void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
-};
-struct SslFree {
-  void operator()(SSL* p) const { SSL_free(p); }
-};
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
 struct AddrinfoFree {
   void operator()(addrinfo* p) const { freeaddrinfo(p); }
 };
@@ -175,19 +163,6 @@ absl::Status ConnectOne(const addrinfo& ai, absl::Time deadline, Socket& sock) {
 }
 
 // Every queued OpenSSL error, joined; "" when the queue is empty.
-std::string DrainOpenSslErrors() {
-  std::string out;
-  unsigned long e;
-  while ((e = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    if (!out.empty()) out += "; ";
-    const char* reason = ERR_reason_error_string(e);
-    out += reason != nullptr ? reason : buf;
-  }
-  return out;
-}
-
 bool IsIpLiteral(const std::string& s) {
   in6_addr a6;
   in_addr a4;
@@ -290,7 +265,7 @@ absl::StatusOr<std::vector<std::string>> ProbeTlsChain(const std::string& addres
   const std::string what =
       absl::StrCat("TLS handshake with ", address, " (sni ", sni.empty() ? "none" : sni, ")");
   ERR_clear_error();
-  std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_client_method()));
+  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
   if (ctx == nullptr) {
     return absl::InternalError(absl::StrCat(what, ": ", DrainOpenSslErrors()));
   }
@@ -299,7 +274,7 @@ absl::StatusOr<std::vector<std::string>> ProbeTlsChain(const std::string& addres
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   SSL_CTX_set_security_level(ctx.get(), 0);
   SSL_CTX_set_options(ctx.get(), SSL_OP_LEGACY_SERVER_CONNECT);
-  std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
+  SslPtr ssl(SSL_new(ctx.get()));
   if (ssl == nullptr || SSL_set_fd(ssl.get(), sock.get()) != 1) {
     return absl::InternalError(absl::StrCat(what, ": ", DrainOpenSslErrors()));
   }
@@ -343,13 +318,11 @@ absl::StatusOr<std::vector<std::string>> ProbeTlsChain(const std::string& addres
   STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl.get());
   std::vector<std::string> pems;
   for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
-    std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+    BioPtr bio(BIO_new(BIO_s_mem()));
     if (bio == nullptr || PEM_write_bio_X509(bio.get(), sk_X509_value(chain, i)) != 1) {
       return absl::InternalError(absl::StrCat(what, ": cannot encode certificate ", i));
     }
-    char* data = nullptr;
-    long len = BIO_get_mem_data(bio.get(), &data);
-    pems.emplace_back(data, static_cast<size_t>(len));
+    pems.push_back(MemoryBioContents(bio.get()));
   }
   SSL_shutdown(ssl.get());  // best effort close_notify; never waits
   ERR_clear_error();

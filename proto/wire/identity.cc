@@ -1,18 +1,15 @@
 #include "proto/wire/identity.h"
 
 #include <grpc/grpc_security_constants.h>
-#include <openssl/bio.h>
 #include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
-#include <memory>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "proto/wire/openssl_ptr.h"
 
 namespace preflight {
 namespace {
@@ -92,24 +89,19 @@ absl::StatusOr<PeerIdentity> ParseSpiffeId(absl::string_view uri) {
 }
 
 absl::StatusOr<PeerIdentity> IdentityFromPem(absl::string_view pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
-      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  BioPtr bio = MemoryBio(pem);
   if (bio == nullptr) return absl::ResourceExhaustedError("out of memory");
-  std::unique_ptr<X509, decltype(&X509_free)> cert(
-      PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (cert == nullptr) return absl::InvalidArgumentError("peer certificate is not valid PEM");
-  auto* sans = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr));
+  GeneralNamesPtr sans(static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)));
   std::vector<std::string> uris;
-  if (sans != nullptr) {
-    for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
-      const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
-      if (gn->type != GEN_URI) continue;
-      const ASN1_IA5STRING* s = gn->d.uniformResourceIdentifier;
-      uris.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                        static_cast<size_t>(ASN1_STRING_length(s)));
-    }
-    GENERAL_NAMES_free(sans);
+  for (int i = 0; sans != nullptr && i < sk_GENERAL_NAME_num(sans.get()); ++i) {
+    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
+    if (gn->type != GEN_URI) continue;
+    const ASN1_IA5STRING* s = gn->d.uniformResourceIdentifier;
+    uris.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                      static_cast<size_t>(ASN1_STRING_length(s)));
   }
   if (uris.size() != 1) {
     return absl::UnauthenticatedError(absl::StrCat(

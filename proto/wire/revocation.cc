@@ -1,47 +1,20 @@
 #include "proto/wire/revocation.h"
 
 #include <grpc/grpc_security_constants.h>
-#include <openssl/bio.h>
-#include <openssl/bn.h>
 #include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <sys/stat.h>
 
-#include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "proto/wire/openssl_ptr.h"
 #include "proto/wire/textproto.h"
 
 namespace preflight {
-namespace {
-
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct CrlFree {
-  void operator()(X509_CRL* c) const { X509_CRL_free(c); }
-};
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-
-std::string HexSerial(const ASN1_INTEGER* serial) {
-  BIGNUM* bn = ASN1_INTEGER_to_BN(serial, nullptr);
-  if (bn == nullptr) return "";
-  char* hex = BN_bn2hex(bn);
-  std::string out = hex != nullptr ? hex : "";
-  OPENSSL_free(hex);
-  BN_free(bn);
-  return out;
-}
-
-}  // namespace
-
 absl::StatusOr<std::string> SerialOfPem(absl::string_view pem) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  std::unique_ptr<X509, X509Free> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  BioPtr bio = MemoryBio(pem);
+  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (cert == nullptr) return absl::InvalidArgumentError("not a PEM certificate");
   return HexSerial(X509_get0_serialNumber(cert.get()));
 }
@@ -65,22 +38,18 @@ absl::Status RevocationChecker::LoadLocked() {
   state_ = [&]() -> absl::Status {
     auto crl_pem = ReadFileToString(crl_file_, 64 << 20);
     if (!crl_pem.ok()) return crl_pem.status();
-    std::unique_ptr<BIO, BioFree> bio(
-        BIO_new_mem_buf(crl_pem->data(), static_cast<int>(crl_pem->size())));
-    std::unique_ptr<X509_CRL, CrlFree> crl(
-        PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
+    BioPtr bio = MemoryBio(*crl_pem);
+    X509CrlPtr crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
     if (crl == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("CRL ", crl_file_, ": not a PEM X509 CRL"));
     }
     // The CRL must be signed by a CA of the bundle peers chain to.
     auto ca_pem = ReadFileToString(ca_file_, 16 << 20);
     if (!ca_pem.ok()) return ca_pem.status();
-    std::unique_ptr<BIO, BioFree> ca_bio(
-        BIO_new_mem_buf(ca_pem->data(), static_cast<int>(ca_pem->size())));
+    BioPtr ca_bio = MemoryBio(*ca_pem);
     bool verified = false;
     while (true) {
-      std::unique_ptr<X509, X509Free> ca(
-          PEM_read_bio_X509(ca_bio.get(), nullptr, nullptr, nullptr));
+      X509Ptr ca(PEM_read_bio_X509(ca_bio.get(), nullptr, nullptr, nullptr));
       if (ca == nullptr) break;
       if (X509_NAME_cmp(X509_get_subject_name(ca.get()), X509_CRL_get_issuer(crl.get())) != 0) {
         continue;

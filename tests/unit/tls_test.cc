@@ -37,6 +37,7 @@
 #include "agent/host/tls_probe.h"
 #include "collector/checks/check.h"
 #include "collector/readiness/engine.h"
+#include "proto/wire/openssl_ptr.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -323,8 +324,8 @@ class TlsServer {
     if (mode_ == Mode::kTls) {
       default_ctx_ = MakeCtx(*default_leaf);
       for (const auto& [name, leaf] : by_sni) by_sni_[name] = MakeCtx(*leaf);
-      SSL_CTX_set_tlsext_servername_callback(default_ctx_, OnServername);
-      SSL_CTX_set_tlsext_servername_arg(default_ctx_, this);
+      SSL_CTX_set_tlsext_servername_callback(default_ctx_.get(), OnServername);
+      SSL_CTX_set_tlsext_servername_arg(default_ctx_.get(), this);
     }
     if (mode_ != Mode::kSilent) thread_ = std::thread([this] { Serve(); });
   }
@@ -333,8 +334,6 @@ class TlsServer {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
     if (fd_ >= 0) close(fd_);
-    SSL_CTX_free(default_ctx_);
-    for (auto& [name, ctx] : by_sni_) SSL_CTX_free(ctx);
   }
 
   bool ok() const { return fd_ >= 0; }
@@ -346,10 +345,10 @@ class TlsServer {
   }
 
  private:
-  static SSL_CTX* MakeCtx(const Leaf& leaf) {
-    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-    EXPECT_EQ(SSL_CTX_use_certificate_chain_file(ctx, leaf.fullchain_file.c_str()), 1);
-    EXPECT_EQ(SSL_CTX_use_PrivateKey_file(ctx, leaf.key_file.c_str(), SSL_FILETYPE_PEM), 1);
+  static SslCtxPtr MakeCtx(const Leaf& leaf) {
+    SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+    EXPECT_EQ(SSL_CTX_use_certificate_chain_file(ctx.get(), leaf.fullchain_file.c_str()), 1);
+    EXPECT_EQ(SSL_CTX_use_PrivateKey_file(ctx.get(), leaf.key_file.c_str(), SSL_FILETYPE_PEM), 1);
     return ctx;
   }
 
@@ -362,7 +361,7 @@ class TlsServer {
       self->sni_seen_.push_back(sni);
     }
     auto it = self->by_sni_.find(sni);
-    if (it != self->by_sni_.end()) SSL_set_SSL_CTX(ssl, it->second);
+    if (it != self->by_sni_.end()) SSL_set_SSL_CTX(ssl, it->second.get());
     return SSL_TLSEXT_ERR_OK;
   }
 
@@ -382,10 +381,9 @@ class TlsServer {
         timeval tv = {5, 0};
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        SSL* ssl = SSL_new(default_ctx_);
-        SSL_set_fd(ssl, client);
-        if (SSL_accept(ssl) == 1) SSL_shutdown(ssl);
-        SSL_free(ssl);
+        SslPtr ssl(SSL_new(default_ctx_.get()));
+        SSL_set_fd(ssl.get(), client);
+        if (SSL_accept(ssl.get()) == 1) SSL_shutdown(ssl.get());
         ERR_clear_error();
       }
       close(client);
@@ -396,8 +394,8 @@ class TlsServer {
   int fd_ = -1;
   int port_ = 0;
   std::string address_;
-  SSL_CTX* default_ctx_ = nullptr;
-  std::map<std::string, SSL_CTX*> by_sni_;
+  SslCtxPtr default_ctx_;
+  std::map<std::string, SslCtxPtr> by_sni_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::mutex mu_;
