@@ -5,12 +5,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "proto/version.h"
 #include "proto/wire/status.h"
 
 namespace preflight::agent {
 namespace {
-
-constexpr char kVersion[] = "0.1.0";
 
 void Log(const std::string& message) {
   std::fprintf(stderr, "preflight-agent: %s\n", message.c_str());

@@ -8,13 +8,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "collector/readiness/engine.h"
+#include "proto/version.h"
 #include "proto/wire/identity.h"
 #include "proto/wire/status.h"
 
 namespace preflight::collector {
 namespace {
-
-constexpr char kVersion[] = "0.1.0";
 
 bool ValidInstance(absl::string_view s) {
   if (s.empty() || s.size() > 64) return false;
