@@ -33,12 +33,15 @@ class RootedHostEnv : public HostEnv {
   bool live() const override { return root_ == "/"; }
   const std::string& root() const override { return root_; }
 
-  // The real path of a host path, every symlink resolved inside the root.
-  // Exposed for tests.
-  absl::StatusOr<std::string> Resolve(absl::string_view host_path, bool follow_last) const;
+  // Resolve(), for tests that check where a path really leads.
+  absl::StatusOr<std::string> ResolveForTest(absl::string_view host_path, bool follow_last) const {
+    return Resolve(host_path, follow_last);
+  }
 
  private:
   explicit RootedHostEnv(std::string root) : root_(std::move(root)) {}
+  // The real path of a host path, every symlink resolved inside the root.
+  absl::StatusOr<std::string> Resolve(absl::string_view host_path, bool follow_last) const;
   std::string Real(const std::vector<std::string>& parts) const;
 
   std::string root_;
@@ -46,7 +49,8 @@ class RootedHostEnv : public HostEnv {
 
 // Under a root other than "/", Run() reads a recorded stdout from
 // <root>/.preflight/commands/<RecordedCommandKey(argv)> (and the exit code
-// from the same path + ".exit", default 0; standard error from + ".err") instead of running anything.
+// from the same path + ".exit", default 0; standard error from + ".err") instead of running
+// anything.
 inline constexpr char kRecordedCommandsDir[] = "/.preflight/commands";
 // Likewise StatFs() reads recorded figures from this file under the root.
 inline constexpr char kRecordedStatfsFile[] = "/.preflight/statfs";
