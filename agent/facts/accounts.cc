@@ -215,6 +215,7 @@ namespace {
 class AccountsCollector : public FactCollector {
  public:
   absl::string_view name() const override { return "accounts"; }
+  std::vector<absl::string_view> reads() const override { return {}; }
 
   v1::Collection* Collect(HostEnv& env, const CollectOptions& options,
                           v1::FactReport& report) override {

@@ -284,6 +284,7 @@ std::vector<std::string> PatternsFor(const v1::SshdConfigFact& sshd, absl::strin
 class AuthorizedKeysCollector : public FactCollector {
  public:
   absl::string_view name() const override { return "authorized_keys"; }
+  std::vector<absl::string_view> reads() const override { return {"accounts", "sshd"}; }
 
   v1::Collection* Collect(HostEnv& env, const CollectOptions& options,
                           v1::FactReport& report) override {

@@ -37,7 +37,7 @@ void ParseAuthorizedKeys(absl::string_view content, absl::string_view file,
 std::string ExpandAuthorizedKeysFile(absl::string_view pattern, absl::string_view user,
                                      absl::string_view home, uint32_t uid);
 
-// Needs the accounts and sshd facts earlier in the report.
+// Reads the accounts and sshd facts (its reads()).
 std::unique_ptr<FactCollector> MakeAuthorizedKeysCollector();
 
 }  // namespace preflight::agent

@@ -394,6 +394,7 @@ bool CronReadsName(absl::string_view name) {
 class BackupsCollector : public FactCollector {
  public:
   absl::string_view name() const override { return "backups"; }
+  std::vector<absl::string_view> reads() const override { return {}; }
 
   // OK when everything that exists could be read, even with no jobs, no
   // backup directory and no restore log. ERROR, naming the path, when a

@@ -1,5 +1,14 @@
-// The one explicit list of fact collectors, and report assembly.
+// The one explicit list of fact collectors, the order they run in, and report
+// assembly.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <set>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "agent/facts/accounts.h"
 #include "agent/facts/authorized_keys.h"
@@ -36,8 +45,6 @@ CollectOptions CollectOptionsFrom(const v1::AgentConfig& config) {
 
 std::vector<std::unique_ptr<FactCollector>> BuiltinCollectors() {
   std::vector<std::unique_ptr<FactCollector>> all;
-  // Order matters: sshd evaluates Match for the accounts found first, and
-  // authorized_keys reads the files sshd's effective settings name.
   all.push_back(MakeAccountsCollector());
   all.push_back(MakeSshdConfigCollector());
   all.push_back(MakePamCollector());
@@ -54,15 +61,80 @@ std::vector<std::unique_ptr<FactCollector>> BuiltinCollectors() {
   return all;
 }
 
+absl::StatusOr<std::vector<FactCollector*>> RunOrder(
+    const std::vector<std::unique_ptr<FactCollector>>& collectors) {
+  std::map<absl::string_view, const FactCollector*> by_kind;
+  for (const auto& c : collectors) {
+    if (!by_kind.emplace(c->name(), c.get()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("fact kind '", c->name(), "' is collected twice"));
+    }
+  }
+  for (const auto& c : collectors) {
+    for (absl::string_view kind : c->reads()) {
+      if (!by_kind.count(kind)) {
+        return absl::InvalidArgumentError(absl::StrCat("fact collector '", c->name(), "' reads '",
+                                                       kind, "', which no collector collects"));
+      }
+    }
+  }
+  // Repeatedly the first collector, in the given order, whose kinds are all
+  // collected: stable, and n is a dozen.
+  std::vector<FactCollector*> order;
+  std::set<absl::string_view> done;
+  while (order.size() < collectors.size()) {
+    FactCollector* next = nullptr;
+    for (const auto& c : collectors) {
+      if (done.count(c->name())) continue;
+      std::vector<absl::string_view> reads = c->reads();
+      if (std::all_of(reads.begin(), reads.end(),
+                      [&](absl::string_view k) { return done.count(k) > 0; })) {
+        next = c.get();
+        break;
+      }
+    }
+    if (next == nullptr) {
+      // Every collector left waits for another one left: walk the waits from
+      // the first until a kind repeats, and name that cycle.
+      std::vector<absl::string_view> path;
+      const FactCollector* at = nullptr;
+      for (const auto& c : collectors) {
+        if (!done.count(c->name())) at = at == nullptr ? c.get() : at;
+      }
+      while (std::find(path.begin(), path.end(), at->name()) == path.end()) {
+        path.push_back(at->name());
+        for (absl::string_view k : at->reads()) {
+          if (!done.count(k)) {
+            at = by_kind[k];
+            break;
+          }
+        }
+      }
+      path.erase(path.begin(), std::find(path.begin(), path.end(), at->name()));
+      path.push_back(at->name());
+      return absl::InvalidArgumentError(
+          absl::StrCat("fact collectors read each other: ", absl::StrJoin(path, " reads ")));
+    }
+    order.push_back(next);
+    done.insert(next->name());
+  }
+  return order;
+}
+
 v1::FactReport CollectReport(HostEnv& env, const CollectOptions& options,
                              const std::vector<std::unique_ptr<FactCollector>>& collectors) {
+  absl::StatusOr<std::vector<FactCollector*>> order = RunOrder(collectors);
+  if (!order.ok()) {
+    std::fprintf(stderr, "preflight: %s\n", std::string(order.status().message()).c_str());
+    std::abort();
+  }
   v1::FactReport report;
   report.set_collected_at_unix_ms(absl::ToUnixMillis(absl::Now()));
   report.set_root(env.root());
   if (auto hostname = env.ReadFile("/etc/hostname", 4096); hostname.ok()) {
     report.set_hostname(std::string(absl::StripAsciiWhitespace(hostname->content)));
   }
-  for (const auto& collector : collectors) {
+  for (FactCollector* collector : *order) {
     absl::Time start = absl::Now();
     v1::Collection* collection = collector->Collect(env, options, report);
     collection->set_duration_us(absl::ToInt64Microseconds(absl::Now() - start));

@@ -67,6 +67,7 @@ namespace {
 class DisksCollector : public FactCollector {
  public:
   absl::string_view name() const override { return "disks"; }
+  std::vector<absl::string_view> reads() const override { return {}; }
 
   v1::Collection* Collect(HostEnv& env, const CollectOptions& options,
                           v1::FactReport& report) override {

@@ -1,6 +1,9 @@
 // A fact collector gathers one fact kind from a HostEnv into a FactReport.
 // Collectors never judge; they record what they saw, where, and how gathering
 // went (Collection), so the collector service can tell absent from unreadable.
+// A collector may read the facts of other kinds from the report (sshd
+// evaluates Match for the accounts found); it declares them in reads(), and
+// CollectReport runs those first.
 #ifndef PREFLIGHT_AGENT_FACTS_FACT_COLLECTOR_H_
 #define PREFLIGHT_AGENT_FACTS_FACT_COLLECTOR_H_
 
@@ -8,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "agent/host/host_env.h"
 #include "preflight/v1/config.pb.h"
@@ -36,6 +40,9 @@ class FactCollector {
   virtual ~FactCollector() = default;
   // Stable name of the fact kind, e.g. "sshd".
   virtual absl::string_view name() const = 0;
+  // The fact kinds (names) this collector reads from the report; they are
+  // collected before it. Reading a kind not declared here is a bug.
+  virtual std::vector<absl::string_view> reads() const = 0;
   // Fills this kind's field of `report` and returns that field's Collection
   // (never null). Must not crash on any host content; problems go into the
   // Collection and the fact's ParseProblems.
@@ -46,12 +53,19 @@ class FactCollector {
 // CollectOptions from the agent's configuration (defaults where unset).
 CollectOptions CollectOptionsFrom(const v1::AgentConfig& config);
 
-// Every built-in fact collector, in report order. The one explicit list: add a
-// new fact kind here.
+// Every built-in fact collector. The one explicit list: add a new fact kind
+// here. Its order does not matter (see RunOrder).
 std::vector<std::unique_ptr<FactCollector>> BuiltinCollectors();
 
-// Runs every collector and fills the report's header (hostname, time, root).
-// Sequence and agent instance are assigned by the spool.
+// The order to run `collectors` in: each after every kind it reads(), and
+// otherwise in the order given. INVALID_ARGUMENT names a kind read but
+// collected by none of them, a kind collected twice, or a cycle.
+absl::StatusOr<std::vector<FactCollector*>> RunOrder(
+    const std::vector<std::unique_ptr<FactCollector>>& collectors);
+
+// Runs every collector in RunOrder and fills the report's header (hostname,
+// time, root). Sequence and agent instance are assigned by the spool. A set of
+// collectors that RunOrder refuses is a bug: it aborts, saying why.
 v1::FactReport CollectReport(HostEnv& env, const CollectOptions& options,
                              const std::vector<std::unique_ptr<FactCollector>>& collectors);
 

@@ -410,6 +410,7 @@ namespace {
 class FirewallCollector : public FactCollector {
  public:
   absl::string_view name() const override { return "firewall"; }
+  std::vector<absl::string_view> reads() const override { return {}; }
 
   v1::Collection* Collect(HostEnv& env, const CollectOptions& options,
                           v1::FactReport& report) override {

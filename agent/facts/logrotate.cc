@@ -1266,6 +1266,7 @@ void ReadJournald(HostEnv& env, size_t max_bytes, v1::LogrotateFact& fact) {
 class LogrotateCollector : public FactCollector {
  public:
   absl::string_view name() const override { return "logrotate"; }
+  std::vector<absl::string_view> reads() const override { return {}; }
 
   v1::Collection* Collect(HostEnv& env, const CollectOptions& options,
                           v1::FactReport& report) override {

@@ -111,6 +111,7 @@ namespace {
 class PamCollector : public FactCollector {
  public:
   absl::string_view name() const override { return "pam"; }
+  std::vector<absl::string_view> reads() const override { return {}; }
 
   v1::Collection* Collect(HostEnv& env, const CollectOptions& options,
                           v1::FactReport& report) override {

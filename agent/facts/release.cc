@@ -30,6 +30,7 @@ std::string ImageTag(absl::string_view image) {
 class ReleaseCollector : public FactCollector {
  public:
   absl::string_view name() const override { return "release"; }
+  std::vector<absl::string_view> reads() const override { return {}; }
 
   v1::Collection* Collect(HostEnv& env, const CollectOptions&, v1::FactReport& report) override {
     v1::ReleaseFact& fact = *report.mutable_release();

@@ -184,6 +184,7 @@ namespace {
 class ShellHistoryCollector : public FactCollector {
  public:
   absl::string_view name() const override { return "shell_history"; }
+  std::vector<absl::string_view> reads() const override { return {"accounts"}; }
 
   v1::Collection* Collect(HostEnv& env, const CollectOptions& options,
                           v1::FactReport& report) override {

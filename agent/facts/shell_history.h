@@ -32,7 +32,7 @@ void ScanHistory(absl::string_view content, v1::HistoryFile& file);
 // against `home`).
 std::vector<std::string> HistfileOverrides(absl::string_view content, absl::string_view home);
 
-// Needs the accounts fact earlier in the report.
+// Reads the accounts fact (its reads()).
 std::unique_ptr<FactCollector> MakeShellHistoryCollector();
 
 }  // namespace preflight::agent

@@ -144,6 +144,7 @@ namespace {
 class SocketsCollector : public FactCollector {
  public:
   absl::string_view name() const override { return "sockets"; }
+  std::vector<absl::string_view> reads() const override { return {}; }
 
   v1::Collection* Collect(HostEnv& env, const CollectOptions& options,
                           v1::FactReport& report) override {

@@ -215,6 +215,7 @@ constexpr size_t kMaxOracleAccounts = 50;
 class SshdConfigCollector : public FactCollector {
  public:
   absl::string_view name() const override { return "sshd"; }
+  std::vector<absl::string_view> reads() const override { return {"accounts"}; }
 
   v1::Collection* Collect(HostEnv& env, const CollectOptions& options,
                           v1::FactReport& report) override {

@@ -56,9 +56,9 @@ std::vector<v1::SshdOracleDiff> CompareWithSshdT(const v1::SshdEffective& ours,
 inline constexpr char kPublicTestAddress[] = "203.0.113.10";
 
 // Reads /etc/ssh/sshd_config (with Includes), then computes the effective
-// settings for root and every account with a login shell (needs the accounts
-// fact earlier in the report). Live, as root, with sshd installed, it also
-// runs `sshd -T -C ...` for those accounts and records any disagreement.
+// settings for root and every account with a login shell (it reads the
+// accounts fact). Live, as root, with sshd installed, it also runs
+// `sshd -T -C ...` for those accounts and records any disagreement.
 std::unique_ptr<FactCollector> MakeSshdConfigCollector();
 
 }  // namespace preflight::agent

@@ -15,6 +15,7 @@ namespace {
 class TimeCollector : public FactCollector {
  public:
   absl::string_view name() const override { return "time"; }
+  std::vector<absl::string_view> reads() const override { return {}; }
 
   v1::Collection* Collect(HostEnv& env, const CollectOptions&, v1::FactReport& report) override {
     v1::TimeFact& fact = *report.mutable_time();

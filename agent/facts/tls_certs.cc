@@ -322,6 +322,7 @@ std::string JoinPath(absl::string_view dir, absl::string_view name) {
 class TlsCollector : public FactCollector {
  public:
   absl::string_view name() const override { return "tls"; }
+  std::vector<absl::string_view> reads() const override { return {}; }
 
   v1::Collection* Collect(HostEnv& env, const CollectOptions& options,
                           v1::FactReport& report) override {

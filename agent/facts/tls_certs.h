@@ -51,7 +51,7 @@ v1::CertificateInfo DescribeChain(const std::vector<std::string>& pem_chain_or_b
                                   absl::string_view origin, const std::string& extra_ca_file,
                                   absl::Time now);
 
-// Needs nothing earlier in the report. Options: tls_hostnames,
+// Reads no other fact. Options: tls_hostnames,
 // tls_probe_address, tls_acme_file, tls_cert_dirs, tls_ca_file.
 std::unique_ptr<FactCollector> MakeTlsCollector();
 
