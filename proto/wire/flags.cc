@@ -1,0 +1,795 @@
+#include "proto/wire/flags.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "proto/version.h"
+#include "proto/wire/did_you_mean.h"
+
+namespace preflight::flags {
+namespace {
+
+constexpr size_t kWidth = 80;          // help is wrapped to this many columns
+constexpr size_t kOptionColumn = 25;   // where option help starts, at most
+constexpr size_t kCommandColumn = 16;  // where a command's summary starts
+
+const Flag kHelpFlag = {.name = "help", .kind = Kind::kBool, .help = "this text"};
+const Flag kCommandHelpFlag = {.name = "help",
+                               .kind = Kind::kBool,
+                               .help = "this text; COMMAND --help: one command's options"};
+const Flag kVersionFlag = {.name = "version", .kind = Kind::kBool, .help = "print the version"};
+
+std::string Dashed(absl::string_view name) { return absl::StrCat("--", name); }
+
+// "--config FILE", "--once".
+std::string Spec(const Flag& flag) {
+  return flag.kind == Kind::kBool ? Dashed(flag.name)
+                                  : absl::StrCat(Dashed(flag.name), " ", flag.value_name);
+}
+
+const Flag* Find(const std::vector<Flag>& flags, absl::string_view name) {
+  for (const Flag& f : flags) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+const Command* FindCommand(const Program& program, absl::string_view name) {
+  for (const Command& c : program.commands) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+// The flags in scope: the command's, the program's, --help and --version.
+std::vector<const Flag*> InScope(const Program& program, const Command* command) {
+  std::vector<const Flag*> all;
+  if (command != nullptr) {
+    for (const Flag& f : command->flags) all.push_back(&f);
+  }
+  for (const Flag& f : program.flags) all.push_back(&f);
+  all.push_back(&kHelpFlag);
+  all.push_back(&kVersionFlag);
+  return all;
+}
+
+std::string DidYouMean(absl::string_view typed, const std::vector<absl::string_view>& names,
+                       absl::string_view prefix) {
+  absl::string_view best = Closest(typed, names);
+  return best.empty() ? "" : absl::StrCat("; did you mean ", prefix, best, "?");
+}
+
+// "a positive whole number", for a kInt flag's messages.
+std::string IntRange(int64_t min) {
+  if (min == 1) return "a positive whole number";
+  if (min == 0) return "a whole number, 0 or more";
+  return absl::StrCat("a whole number of at least ", min);
+}
+
+// Converts `text` for `flag` into *number (kInt; kDuration in seconds) or
+// *time (kTime); the error is what to tell the user about `where`
+// ("--timeout", "PREFLIGHT_TIMEOUT").
+absl::Status Convert(const Flag& flag, absl::string_view text, absl::string_view where,
+                     absl::Time now, int64_t* number, absl::Time* time) {
+  switch (flag.kind) {
+    case Kind::kBool:
+    case Kind::kString:
+      return absl::OkStatus();
+    case Kind::kInt:
+      if (!absl::SimpleAtoi(text, number) || *number < flag.min) {
+        return absl::InvalidArgumentError(absl::StrCat(where, " ", flag.value_name, " must be ",
+                                                       IntRange(flag.min), ", not '", text, "'"));
+      }
+      return absl::OkStatus();
+    case Kind::kDuration:
+      if (std::optional<int64_t> s = ParseDurationSeconds(text); s.has_value()) {
+        *number = *s;
+        return absl::OkStatus();
+      }
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, " needs a duration such as 30d, 12h or 3600, not '", text, "'"));
+    case Kind::kTime:
+      if (std::optional<absl::Time> t = ParseTime(text, now); t.has_value()) {
+        *time = *t;
+        return absl::OkStatus();
+      }
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, " needs a ", flag.value_name.empty() ? "TIME" : flag.value_name,
+                       " (2026-11-26, 2026-11-26T10:00:00Z, or a duration such as 7d meaning "
+                       "that long ago), not '",
+                       text, "'"));
+  }
+  return absl::InternalError("unknown flag kind");
+}
+
+// ---------------------------------------------------------------------------
+// Help text.
+
+// Appends `text` word-wrapped: the first line continues at column `col`, the
+// following ones start at column `indent`. A '\n' in `text` starts a new line.
+void AppendWrapped(std::string& out, absl::string_view text, size_t col, size_t indent) {
+  bool first_paragraph = true;
+  for (absl::string_view paragraph : absl::StrSplit(text, '\n')) {
+    if (!first_paragraph) {
+      out.append("\n").append(indent, ' ');
+      col = indent;
+    }
+    first_paragraph = false;
+    bool line_start = true;
+    for (absl::string_view word : absl::StrSplit(paragraph, ' ', absl::SkipEmpty())) {
+      if (!line_start && col + 1 + word.size() > kWidth) {
+        out.append("\n").append(indent, ' ');
+        col = indent;
+        line_start = true;
+      }
+      if (!line_start) {
+        out.push_back(' ');
+        ++col;
+      }
+      out.append(word.data(), word.size());
+      col += word.size();
+      line_start = false;
+    }
+  }
+  out.push_back('\n');
+}
+
+// "  left    right...", right wrapped at `column` (on the next line when left
+// is too wide).
+void AppendColumns(std::string& out, absl::string_view left, absl::string_view right,
+                   size_t column) {
+  std::string line = absl::StrCat("  ", left);
+  if (right.empty()) {
+    out.append(line).append("\n");
+    return;
+  }
+  if (line.size() + 2 > column) {
+    out.append(line).append("\n").append(column, ' ');
+  } else {
+    out.append(line).append(column - line.size(), ' ');
+  }
+  AppendWrapped(out, right, column, column);
+}
+
+std::string OptionHelp(const Flag& flag) {
+  std::string text(flag.help);
+  std::vector<std::string> extra;
+  if (!flag.fallback.empty()) extra.push_back(absl::StrCat("default ", flag.fallback));
+  if (!flag.env.empty()) extra.push_back(absl::StrCat("env ", flag.env));
+  if (!extra.empty()) absl::StrAppend(&text, " (", absl::StrJoin(extra, "; "), ")");
+  return text;
+}
+
+// The options of one scope, the ungrouped first, then each group under its
+// heading.
+void AppendOptions(std::string& out, absl::string_view heading,
+                   const std::vector<const Flag*>& flags, const std::vector<const Flag*>& all) {
+  // One column for every scope of the text: past the widest "--name VALUE"
+  // of `all` (grouped ones aside), at most at kOptionColumn.
+  size_t column = 0;
+  for (const Flag* f : all) {
+    if (f->group.empty()) column = std::max(column, Spec(*f).size() + 4);
+  }
+  column = std::min(column, kOptionColumn);
+  std::vector<absl::string_view> groups = {""};
+  for (const Flag* f : flags) {
+    if (std::find(groups.begin(), groups.end(), f->group) == groups.end()) {
+      groups.push_back(f->group);
+    }
+  }
+  for (absl::string_view group : groups) {
+    bool any = false;
+    for (const Flag* f : flags) {
+      if (f->group != group) continue;
+      if (!any) absl::StrAppend(&out, "\n", group.empty() ? heading : group, ":\n");
+      any = true;
+      AppendColumns(out, Spec(*f), OptionHelp(*f), column);
+    }
+  }
+}
+
+// Synopsis forms as tokens ("--env ENV", "[--expires DURATION]").
+std::vector<std::vector<std::string>> Forms(const Program& program, const Command* command) {
+  const std::vector<Flag>& flags = command != nullptr ? command->flags : program.flags;
+  std::vector<std::string> head;
+  if (command != nullptr) {
+    head.emplace_back(command->name);
+    if (!command->args.empty()) head.emplace_back(command->args);
+  } else if (!program.commands.empty()) {
+    if (!program.flags.empty()) head.emplace_back("[options]");
+    head.emplace_back("COMMAND [args]");
+    return {head};
+  }
+  // Switches: boolean flags that stand in for a required one.
+  std::vector<absl::string_view> switches;
+  for (const Flag& f : flags) {
+    if (!f.unless.empty() &&
+        std::find(switches.begin(), switches.end(), f.unless) == switches.end()) {
+      switches.push_back(f.unless);
+    }
+  }
+  auto is_switch = [&](const Flag& f) {
+    return std::find(switches.begin(), switches.end(), f.name) != switches.end();
+  };
+  std::vector<std::vector<std::string>> forms;
+  std::vector<std::string> first = head;
+  for (const Flag& f : flags) {
+    if (!f.group.empty() || is_switch(f)) continue;
+    first.push_back(f.required || !f.unless.empty() ? Spec(f) : absl::StrCat("[", Spec(f), "]"));
+  }
+  forms.push_back(first);
+  for (absl::string_view s : switches) {
+    std::vector<std::string> form = head;
+    for (const Flag& f : flags) {
+      if (f.required && f.group.empty()) form.push_back(Spec(f));
+    }
+    form.push_back(Dashed(s));
+    for (const Flag& f : flags) {
+      if (f.required || !f.group.empty() || is_switch(f) || f.unless == s || f.excludes == s) {
+        continue;
+      }
+      const Flag* sw = Find(flags, s);
+      if (sw != nullptr && sw->excludes == f.name) continue;
+      form.push_back(absl::StrCat("[", Spec(f), "]"));
+    }
+    forms.push_back(form);
+  }
+  return forms;
+}
+
+// Appends `line` and then `tokens`, separated by spaces and wrapped between
+// tokens to lines starting at column `indent`.
+void AppendTokens(std::string& out, std::string line, const std::vector<std::string>& tokens,
+                  size_t indent) {
+  size_t col = line.size();
+  bool first = line.empty() || line.back() == ' ';
+  for (const std::string& t : tokens) {
+    if (!first && col + 1 + t.size() > kWidth && col > indent) {
+      line.append("\n").append(indent, ' ');
+      col = indent;
+    } else if (!first) {
+      line.push_back(' ');
+      ++col;
+    }
+    line.append(t);
+    col += t.size();
+    first = false;
+  }
+  out.append(line).append("\n");
+}
+
+// "usage: <prefix> <tokens>" lines.
+void AppendUsage(std::string& out, const std::string& prefix,
+                 const std::vector<std::vector<std::string>>& forms) {
+  bool first = true;
+  for (const std::vector<std::string>& tokens : forms) {
+    std::string line = absl::StrCat(first ? "usage: " : "       ", prefix);
+    const size_t indent = std::min<size_t>(line.size() + 1, 40);
+    AppendTokens(out, line, tokens, indent);
+    first = false;
+  }
+}
+
+// Explains DURATION and TIME when a flag in scope takes one.
+void AppendValueSyntax(std::string& out, const std::vector<const Flag*>& flags) {
+  bool duration = false, time = false;
+  for (const Flag* f : flags) {
+    duration |= f->kind == Kind::kDuration || f->kind == Kind::kTime;
+    time |= f->kind == Kind::kTime;
+  }
+  if (!duration) return;
+  std::string text = "DURATION: 90s, 30m, 12h, 30d (or seconds).";
+  if (time) {
+    absl::StrAppend(
+        &text, " TIME: 2026-11-26, 2026-11-26T10:00:00Z, or a DURATION meaning that long ago.");
+  }
+  out.append("\n");
+  AppendWrapped(out, text, 0, 0);
+}
+
+void AppendParagraph(std::string& out, absl::string_view text) {
+  if (text.empty()) return;
+  out.append("\n");
+  AppendWrapped(out, text, 0, 0);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Parsed
+
+const Parsed::Value& Parsed::Get(absl::string_view name, std::optional<Kind> kind) const {
+  auto it = values_.find(name);
+  if (it == values_.end() || (kind.has_value() && it->second.flag->kind != *kind)) {
+    std::fprintf(stderr, "flags: --%.*s is %s\n", static_cast<int>(name.size()), name.data(),
+                 it == values_.end() ? "not declared here" : "of another kind");
+    std::abort();
+  }
+  return it->second;
+}
+
+bool Parsed::Has(absl::string_view name) const { return Get(name, std::nullopt).present; }
+bool Parsed::Bool(absl::string_view name) const { return Get(name, Kind::kBool).present; }
+const std::string& Parsed::String(absl::string_view name) const {
+  return Get(name, std::nullopt).text;
+}
+int64_t Parsed::Int(absl::string_view name) const { return Get(name, Kind::kInt).number; }
+absl::Duration Parsed::Duration(absl::string_view name) const {
+  return absl::Seconds(Get(name, Kind::kDuration).number);
+}
+absl::Time Parsed::Time(absl::string_view name) const { return Get(name, Kind::kTime).time; }
+std::string Parsed::Source(absl::string_view name) const { return Get(name, std::nullopt).source; }
+
+// ---------------------------------------------------------------------------
+// Parsing
+
+class Parser {
+ public:
+  Parser(const Program& program, const Environment& env) : program_(program), env_(env) {}
+
+  absl::StatusOr<Parsed> Run(const std::vector<std::string>& args) {
+    Declare(program_.flags);
+    Declare({kHelpFlag, kVersionFlag});
+    bool options_done = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+      const std::string& arg = args[i];
+      if (!options_done && arg == "--") {
+        options_done = true;
+        continue;
+      }
+      if (options_done || arg.size() < 2 || arg[0] != '-') {
+        if (absl::Status s = Positional(arg); !s.ok()) return s;
+        continue;
+      }
+      std::string name, inline_value;
+      bool has_inline = false;
+      if (arg == "-h") {
+        name = "help";
+      } else if (arg[1] != '-') {
+        return Unknown(arg);
+      } else {
+        absl::string_view body = absl::string_view(arg).substr(2);
+        size_t eq = body.find('=');
+        has_inline = eq != absl::string_view::npos;
+        name = std::string(body.substr(0, eq));
+        if (has_inline) inline_value = std::string(body.substr(eq + 1));
+      }
+      const Flag* flag = Lookup(name);
+      if (flag == nullptr) return Unknown(Dashed(name));
+      if (flag->kind == Kind::kBool) {
+        if (has_inline) return Usage(absl::StrCat(Dashed(name), " takes no value"));
+        inline_value.clear();
+      } else if (!has_inline) {
+        if (i + 1 >= args.size()) {
+          return Usage(absl::StrCat(Dashed(name), " needs a value (", flag->value_name, ")"));
+        }
+        inline_value = args[++i];
+      }
+      if (flag == &kHelpFlag) {
+        parsed_.action_ = Parsed::Action::kHelp;
+        return std::move(parsed_);
+      }
+      if (flag == &kVersionFlag) {
+        parsed_.action_ = Parsed::Action::kVersion;
+        return std::move(parsed_);
+      }
+      if (absl::Status s = Set(*flag, inline_value, Dashed(name)); !s.ok()) return s;
+    }
+    return Finish();
+  }
+
+ private:
+  void Declare(const std::vector<Flag>& flags) {
+    for (const Flag& f : flags) parsed_.values_[std::string(f.name)].flag = &f;
+  }
+
+  // The flag a name means here: the command's or the program's; before the
+  // command is known, also any command's (checked once the command is).
+  const Flag* Lookup(absl::string_view name) {
+    if (parsed_.command_ != nullptr) {
+      if (const Flag* f = Find(parsed_.command_->flags, name)) return f;
+    }
+    if (name == "help") return &kHelpFlag;
+    if (name == "version") return &kVersionFlag;
+    if (const Flag* f = Find(program_.flags, name)) return f;
+    if (parsed_.command_ == nullptr) {
+      for (const Command& c : program_.commands) {
+        if (const Flag* f = Find(c.flags, name)) return f;
+      }
+    }
+    return nullptr;
+  }
+
+  absl::Status Set(const Flag& flag, const std::string& text, const std::string& where) {
+    if (parsed_.command_ == nullptr && Find(program_.flags, flag.name) == nullptr) {
+      early_.push_back({&flag, text, where});  // a command's, given before the command
+      return absl::OkStatus();
+    }
+    Parsed::Value& v = parsed_.values_[std::string(flag.name)];
+    v.flag = &flag;
+    v.present = true;
+    v.text = text;
+    v.source = where;
+    return Convert(flag, text, where, env_.now, &v.number, &v.time);
+  }
+
+  absl::Status Positional(const std::string& arg) {
+    if (!program_.commands.empty() && parsed_.command_ == nullptr) {
+      const Command* command = FindCommand(program_, arg);
+      if (command == nullptr) {
+        std::vector<absl::string_view> names;
+        for (const Command& c : program_.commands) names.push_back(c.name);
+        return Usage(absl::StrCat("unknown command '", arg, "' (", absl::StrJoin(names, ", "), ")",
+                                  DidYouMean(arg, names, "")));
+      }
+      parsed_.command_ = command;
+      Declare(command->flags);
+      for (const Early& e : early_) {
+        const Flag* own = Find(command->flags, e.flag->name);
+        if (own == nullptr) return Unknown(e.where);
+        if (absl::Status s = Set(*own, e.text, e.where); !s.ok()) return s;
+      }
+      early_.clear();
+      return absl::OkStatus();
+    }
+    parsed_.args_.push_back(arg);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<Parsed> Finish() {
+    const Command* command = parsed_.command_;
+    if (!program_.commands.empty() && command == nullptr) {
+      std::vector<std::string> names;
+      for (const Command& c : program_.commands) {
+        names.push_back(c.args.empty() || c.min_args == 0 ? std::string(c.name)
+                                                          : absl::StrCat(c.name, " ", c.args));
+      }
+      return Usage(absl::StrCat("a command is needed: ", absl::StrJoin(names, ", ")));
+    }
+    if (!early_.empty()) return Unknown(early_.front().where);
+    const int n = static_cast<int>(parsed_.args_.size());
+    const int min = command != nullptr ? command->min_args : 0;
+    const int max = command != nullptr ? command->max_args : 0;
+    if (n > max && max == 0) {
+      return Usage(command != nullptr
+                       ? absl::StrCat("'", command->name, "' takes no arguments, not '",
+                                      parsed_.args_[0], "'")
+                       : absl::StrCat("unexpected argument '", parsed_.args_[0], "'"));
+    }
+    if (n < min || n > max) {
+      return Usage(absl::StrCat("usage: ", program_.name, " ", Synopsis(program_, command)[0]));
+    }
+    // Unset flags: the environment, then the fallback.
+    for (auto& [name, v] : parsed_.values_) {
+      if (v.present) continue;
+      std::optional<std::string> from_env;
+      if (!v.flag->env.empty() && env_.getenv) from_env = env_.getenv(v.flag->env);
+      if (from_env.has_value() && !from_env->empty()) {
+        v.present = true;
+        v.text = *from_env;
+        v.source = std::string(v.flag->env);
+      } else if (!v.flag->fallback.empty()) {
+        v.present = true;
+        v.text = std::string(v.flag->fallback);
+        v.source = absl::StrCat("the default of ", Dashed(name));
+      } else {
+        continue;
+      }
+      if (absl::Status s = Convert(*v.flag, v.text, v.source, env_.now, &v.number, &v.time);
+          !s.ok()) {
+        return s;
+      }
+    }
+    // Required flags, and flags that exclude each other, in the order
+    // declared: the command's first.
+    std::vector<const Flag*> declared;
+    if (command != nullptr) {
+      for (const Flag& f : command->flags) declared.push_back(&f);
+    }
+    for (const Flag& f : program_.flags) declared.push_back(&f);
+    for (const Flag* flag : declared) {
+      const Flag& f = *flag;
+      const Parsed::Value& v = parsed_.values_[std::string(f.name)];
+      const bool needed = f.required || (!f.unless.empty() && !parsed_.Bool(f.unless));
+      if (needed && !v.present) {
+        std::string what = Spec(f);
+        std::string unless = f.unless.empty() ? "" : absl::StrCat(", unless ", Dashed(f.unless));
+        return Usage(command != nullptr ? absl::StrCat(command->name, " needs ", what, unless)
+                                        : absl::StrCat(what, " is required", unless));
+      }
+      if (!f.excludes.empty() && v.present && parsed_.Bool(f.excludes)) {
+        return Usage(
+            absl::StrCat(Dashed(f.name), " and ", Dashed(f.excludes), " exclude each other"));
+      }
+    }
+    return std::move(parsed_);
+  }
+
+  absl::Status Unknown(const std::string& option) {
+    const Command* command = parsed_.command_;
+    absl::string_view typed = absl::StripPrefix(absl::StripPrefix(option, "-"), "-");
+    std::string where =
+        command != nullptr ? absl::StrCat(" for '", command->name, "'") : std::string();
+    // An option of other commands.
+    std::vector<absl::string_view> owners;
+    for (const Command& c : program_.commands) {
+      if (&c != command && Find(c.flags, typed) != nullptr) owners.push_back(c.name);
+    }
+    if (!owners.empty() && !typed.empty()) {
+      return Usage(absl::StrCat("unknown option ", option, where, " (an option of ",
+                                absl::StrJoin(owners, ", "), ")"));
+    }
+    std::vector<absl::string_view> names;
+    for (const Flag* f : InScope(program_, command)) names.push_back(f->name);
+    if (command == nullptr) {
+      for (const Command& c : program_.commands) {
+        for (const Flag& f : c.flags) names.push_back(f.name);
+      }
+    }
+    return Usage(absl::StrCat("unknown option ", option, where, DidYouMean(typed, names, "--")));
+  }
+
+  static absl::Status Usage(std::string message) {
+    return absl::InvalidArgumentError(std::move(message));
+  }
+
+  struct Early {
+    const Flag* flag;
+    std::string text;
+    std::string where;
+  };
+
+  const Program& program_;
+  const Environment& env_;
+  Parsed parsed_;
+  std::vector<Early> early_;
+};
+
+Environment ProcessEnvironment() {
+  Environment env;
+  env.getenv = [](absl::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+  env.now = absl::Now();
+  return env;
+}
+
+absl::StatusOr<Parsed> Parse(const Program& program, const std::vector<std::string>& args,
+                             const Environment& env) {
+  if (absl::Status valid = Validate(program); !valid.ok()) return valid;
+  return Parser(program, env).Run(args);
+}
+
+std::optional<int> ParseOrExit(const Program& program, int argc, char** argv, Parsed* parsed) {
+  std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+  absl::StatusOr<Parsed> result = Parse(program, args, ProcessEnvironment());
+  if (!result.ok()) {
+    if (result.status().code() != absl::StatusCode::kInvalidArgument) {
+      std::fprintf(stderr, "%.*s: the flag table is broken: %s\n",
+                   static_cast<int>(program.name.size()), program.name.data(),
+                   std::string(result.status().message()).c_str());
+      std::abort();
+    }
+    // The command, when it was named, says where to look for help.
+    const Command* command = nullptr;
+    for (const std::string& a : args) {
+      if ((command = FindCommand(program, a)) != nullptr) break;
+    }
+    return UsageError(program, result.status().message(), command);
+  }
+  *parsed = *std::move(result);
+  std::string out;
+  switch (parsed->action()) {
+    case Parsed::Action::kRun:
+      return std::nullopt;
+    case Parsed::Action::kHelp:
+      out = parsed->command() != nullptr ? Help(program, *parsed->command()) : Help(program);
+      break;
+    case Parsed::Action::kVersion:
+      out = absl::StrCat(program.name, " ", kVersion, "\n");
+      break;
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int UsageError(const Program& program, absl::string_view message, const Command* command) {
+  std::string help = command != nullptr ? absl::StrCat(program.name, " ", command->name, " --help")
+                                        : absl::StrCat(program.name, " --help");
+  std::string text = absl::StrCat(program.name, ": ", message, "\n(see ", help, ")\n");
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  return 2;
+}
+
+std::vector<std::string> Synopsis(const Program& program, const Command* command) {
+  std::vector<std::string> lines;
+  std::string prefix = command != nullptr && !program.flags.empty() ? "[options] " : "";
+  for (const auto& tokens : Forms(program, command)) {
+    lines.push_back(absl::StrCat(prefix, absl::StrJoin(tokens, " ")));
+  }
+  return lines;
+}
+
+std::string Help(const Program& program) {
+  std::string out;
+  AppendUsage(out, std::string(program.name), Forms(program, nullptr));
+  AppendParagraph(out, program.summary);
+  if (!program.commands.empty()) {
+    out.append("\ncommands:\n");
+    for (const Command& c : program.commands) {
+      std::vector<std::vector<std::string>> forms = Forms(program, &c);
+      std::string first = absl::StrJoin(forms[0], " ");
+      if (forms.size() == 1 && first.size() + 4 <= kCommandColumn) {
+        AppendColumns(out, first, c.summary, kCommandColumn);
+        continue;
+      }
+      for (const auto& form : forms) AppendTokens(out, "  ", form, 6);
+      out.append(kCommandColumn, ' ');
+      AppendWrapped(out, c.summary, kCommandColumn, kCommandColumn);
+    }
+  }
+  std::vector<const Flag*> options;
+  for (const Flag& f : program.flags) options.push_back(&f);
+  options.push_back(program.commands.empty() ? &kHelpFlag : &kCommandHelpFlag);
+  options.push_back(&kVersionFlag);
+  AppendOptions(out, program.commands.empty() ? "options" : "options (before or after COMMAND)",
+                options, options);
+  std::vector<const Flag*> all = options;
+  for (const Command& c : program.commands) {
+    for (const Flag& f : c.flags) all.push_back(&f);
+  }
+  AppendValueSyntax(out, all);
+  AppendParagraph(out, program.notes);
+  return out;
+}
+
+std::string Help(const Program& program, const Command& command) {
+  std::string out;
+  std::string prefix = absl::StrCat(program.name, program.flags.empty() ? "" : " [options]");
+  AppendUsage(out, prefix, Forms(program, &command));
+  std::string about(command.summary);
+  if (!command.details.empty()) absl::StrAppend(&about, "\n\n", command.details);
+  AppendParagraph(out, about);
+  std::vector<const Flag*> own;
+  for (const Flag& f : command.flags) own.push_back(&f);
+  std::vector<const Flag*> options;
+  for (const Flag& f : program.flags) options.push_back(&f);
+  options.push_back(&kHelpFlag);
+  std::vector<const Flag*> all = own;
+  all.insert(all.end(), options.begin(), options.end());
+  AppendOptions(out, absl::StrCat("options of ", command.name), own, all);
+  AppendOptions(out, absl::StrCat("options of ", program.name), options, all);
+  AppendValueSyntax(out, all);
+  AppendParagraph(out, program.notes);
+  return out;
+}
+
+absl::Status Validate(const Program& program) {
+  std::map<absl::string_view, Kind> kinds;  // one kind per name, program-wide
+  auto check_scope = [&](absl::string_view scope, const std::vector<Flag>& own,
+                         const std::vector<Flag>* outer) -> absl::Status {
+    std::set<absl::string_view> seen = {"help", "version"};
+    if (outer != nullptr) {
+      for (const Flag& f : *outer) seen.insert(f.name);
+    }
+    for (const Flag& f : own) {
+      auto bad = [&](absl::string_view why) {
+        return absl::InternalError(absl::StrCat(scope, ": --", f.name, ": ", why));
+      };
+      if (f.name.empty() || absl::StartsWith(f.name, "-") || absl::StrContains(f.name, "=")) {
+        return bad("a name is needed, without dashes or '='");
+      }
+      if (!seen.insert(f.name).second) return bad("declared twice");
+      if (f.kind != Kind::kBool && f.value_name.empty()) return bad("a value name is needed");
+      if (f.kind == Kind::kBool && (!f.env.empty() || !f.fallback.empty() || f.required)) {
+        return bad("a boolean flag takes no environment variable, fallback or requirement");
+      }
+      if (auto [it, fresh] = kinds.emplace(f.name, f.kind); !fresh && it->second != f.kind) {
+        return bad("declared with another kind elsewhere");
+      }
+      for (absl::string_view other : {f.unless, f.excludes}) {
+        if (other.empty()) continue;
+        const Flag* o = Find(own, other);
+        if (o == nullptr && outer != nullptr) o = Find(*outer, other);
+        if (o == nullptr || o->kind != Kind::kBool) {
+          return bad(absl::StrCat("--", other, " is not a boolean flag in scope"));
+        }
+      }
+      if (!f.fallback.empty()) {
+        int64_t number = 0;
+        absl::Time time;
+        if (!Convert(f, f.fallback, "fallback", absl::UnixEpoch(), &number, &time).ok()) {
+          return bad(absl::StrCat("fallback '", f.fallback, "' does not parse"));
+        }
+      }
+    }
+    return absl::OkStatus();
+  };
+  if (program.name.empty()) return absl::InternalError("the program needs a name");
+  if (absl::Status s = check_scope(program.name, program.flags, nullptr); !s.ok()) return s;
+  std::set<absl::string_view> commands;
+  for (const Command& c : program.commands) {
+    std::string scope = absl::StrCat(program.name, " ", c.name);
+    if (c.name.empty() || absl::StartsWith(c.name, "-") || !commands.insert(c.name).second) {
+      return absl::InternalError(absl::StrCat(scope, ": a unique command name is needed"));
+    }
+    if (c.min_args < 0 || c.min_args > c.max_args || (c.max_args > 0 && c.args.empty())) {
+      return absl::InternalError(absl::StrCat(scope, ": argument counts do not fit ", c.args));
+    }
+    if (absl::Status s = check_scope(scope, c.flags, &program.flags); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+std::optional<int64_t> ParseDurationSeconds(absl::string_view text) {
+  if (text.empty()) return std::nullopt;
+  int64_t unit = 1;
+  switch (text.back()) {
+    case 's':
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    default:
+      unit = 0;
+  }
+  absl::string_view digits = unit == 0 ? text : text.substr(0, text.size() - 1);
+  if (unit == 0) unit = 1;
+  uint64_t n = 0;
+  if (!absl::SimpleAtoi(digits, &n) || n == 0 || n > 100ull * 365 * 86400 / unit) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(n) * unit;
+}
+
+std::optional<absl::Time> ParseTime(absl::string_view text, absl::Time now) {
+  absl::Time t;
+  std::string err;
+  if (absl::ParseTime(absl::RFC3339_full, std::string(text), &t, &err) ||
+      absl::ParseTime("%Y-%m-%d", std::string(text), absl::UTCTimeZone(), &t, &err)) {
+    return t;
+  }
+  if (std::optional<int64_t> ago = ParseDurationSeconds(text); ago.has_value()) {
+    return now - absl::Seconds(*ago);
+  }
+  return std::nullopt;
+}
+
+absl::string_view Closest(absl::string_view typed, const std::vector<absl::string_view>& names) {
+  if (typed.empty()) return "";
+  // A unique prefix first: "--wait-t" for --wait-timeout.
+  absl::string_view prefixed;
+  bool unique = true;
+  for (absl::string_view name : names) {
+    if (typed.size() < 2 || name == typed || !absl::StartsWith(name, typed)) continue;
+    if (!prefixed.empty() && prefixed != name) unique = false;
+    prefixed = name;
+  }
+  if (!prefixed.empty() && unique) return prefixed;
+  std::vector<std::string> candidates(names.begin(), names.end());
+  std::string near = NearestName(typed, candidates);
+  for (absl::string_view name : names) {
+    if (!near.empty() && name == near) return name;
+  }
+  return "";
+}
+
+}  // namespace preflight::flags
