@@ -6,8 +6,7 @@
 
 #include <atomic>
 #include <cstdio>
-#include <cstring>
-#include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -17,43 +16,77 @@
 #include "agent/host/rooted_host_env.h"
 #include "agent/spool/spool.h"
 #include "preflight/v1/config.pb.h"
+#include "proto/wire/flags.h"
 #include "proto/wire/textproto.h"
 #include "proto/wire/tls.h"
 
+namespace preflight::agent {
 namespace {
 
-constexpr char kUsage[] = R"(usage: preflight-agent --config FILE [--once] [--dry-run] [--root DIR]
+using flags::Kind;
 
-Gathers this host's readiness facts and streams them to the preflight
-collector over mutual TLS. Reports are spooled on disk first and removed only
-when the collector acknowledges them.
-
-  --config FILE  agent configuration (protobuf text format, schema
-                 preflight.v1.AgentConfig in proto/preflight/v1/config.proto;
-                 example: deploy/agent.textproto)
-  --once         collect one report, deliver everything spooled, wait for the
-                 acks, exit 0 (exit 1 if not acked within ack_timeout_seconds)
-  --dry-run      collect one report and print it as JSON on stdout; nothing is
-                 sent or spooled (--config is optional)
-  --root DIR     read the host from DIR instead of / (an image, a mounted disk,
-                 a test fixture); overrides the config's root
-  --help         this text
-  --version      print the version
-
-Without --once or --dry-run the agent runs until SIGTERM/SIGINT, collecting
-every interval_seconds and whenever the collector asks.
-
-exit codes: 0 ok, 1 not delivered, 2 usage or config error
-)";
-
-std::atomic<preflight::agent::AgentLoop*> g_loop{nullptr};
-
-int UsageError(const std::string& message) {
-  std::fprintf(stderr, "preflight-agent: %s\n(see preflight-agent --help)\n", message.c_str());
-  return 2;
+const flags::Program& Program() {
+  static const flags::Program* program = new flags::Program{
+      .name = "preflight-agent",
+      .summary =
+          "Gathers this host's readiness facts and streams them to the preflight collector "
+          "over mutual TLS. Reports are spooled on disk first and removed only when the "
+          "collector acknowledges them.",
+      .flags =
+          {
+              {.name = "config",
+               .value_name = "FILE",
+               .help = "agent configuration (protobuf text format, schema "
+                       "preflight.v1.AgentConfig in proto/preflight/v1/config.proto; example: "
+                       "deploy/agent.textproto)",
+               .unless = "dry-run"},
+              {.name = "once",
+               .kind = Kind::kBool,
+               .help = "collect one report, deliver everything spooled, wait for the acks, exit "
+                       "0 (exit 1 if not acked within ack_timeout_seconds)",
+               .excludes = "dry-run"},
+              {.name = "dry-run",
+               .kind = Kind::kBool,
+               .help = "collect one report and print it as JSON on stdout; nothing is sent or "
+                       "spooled (--config is optional)"},
+              {.name = "root",
+               .value_name = "DIR",
+               .help = "read the host from DIR instead of / (an image, a mounted disk, a test "
+                       "fixture); overrides the config's root"},
+          },
+      .notes =
+          "Without --once or --dry-run the agent runs until SIGTERM/SIGINT, collecting "
+          "every interval_seconds and whenever the collector asks.\n\n"
+          "exit codes: 0 ok, 1 not delivered, 2 usage or config error"};
+  return *program;
 }
 
-void ApplyDefaults(preflight::v1::AgentConfig& c) {
+int UsageError(absl::string_view message) { return flags::UsageError(Program(), message); }
+
+std::atomic<AgentLoop*> g_loop{nullptr};
+
+// Blocks SIGTERM and SIGINT before any other thread starts, so every thread
+// inherits the mask and one thread waits for them: it stops the loop, or
+// exits when there is none yet.
+void StopOnSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    std::fprintf(stderr, "preflight-agent: signal %d, stopping\n", sig);
+    if (AgentLoop* loop = g_loop.load()) {
+      loop->Stop();
+    } else {
+      _exit(128 + sig);
+    }
+  }).detach();
+}
+
+void ApplyDefaults(v1::AgentConfig& c) {
   if (c.spool_dir().empty()) c.set_spool_dir("/var/lib/preflight-agent/spool");
   if (c.interval_seconds() == 0) c.set_interval_seconds(300);
   if (c.spool_max_reports() == 0) c.set_spool_max_reports(1000);
@@ -64,121 +97,85 @@ void ApplyDefaults(preflight::v1::AgentConfig& c) {
   if (c.max_file_bytes() == 0) c.set_max_file_bytes(4 << 20);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  // Block the stop signals before any thread starts, so every thread
-  // inherits the mask and sigwait() below is the only one to see them.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::thread([set] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    std::fprintf(stderr, "preflight-agent: signal %d, stopping\n", sig);
-    if (auto* loop = g_loop.load()) {
-      loop->Stop();
-    } else {
-      _exit(128 + sig);
+// The configuration from --config (paths relative to its file), defaults
+// applied, --root over its root.
+absl::Status LoadConfig(const flags::Parsed& flags, v1::AgentConfig& config) {
+  const std::string& path = flags.String("config");
+  if (!path.empty()) {
+    if (absl::Status s = LoadTextProtoFile(path, &config); !s.ok()) return s;
+    for (std::string* p :
+         {config.mutable_tls()->mutable_cert_file(), config.mutable_tls()->mutable_key_file(),
+          config.mutable_tls()->mutable_ca_file(), config.mutable_spool_dir()}) {
+      *p = ResolveRelativeTo(*p, path);
     }
-  }).detach();
-  std::string config_path, root;
-  bool once = false, dry_run = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const char* flag) -> const char* {
-      if (i + 1 >= argc) return nullptr;
-      (void)flag;
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--version") {
-      std::puts("preflight-agent 0.1.0");
-      return 0;
-    } else if (a == "--once") {
-      once = true;
-    } else if (a == "--dry-run") {
-      dry_run = true;
-    } else if (a == "--config" || a == "--root") {
-      const char* v = value(a.c_str());
-      if (v == nullptr) return UsageError(a + " needs a value");
-      (a == "--config" ? config_path : root) = v;
-    } else if (a.rfind("--config=", 0) == 0) {
-      config_path = a.substr(9);
-    } else if (a.rfind("--root=", 0) == 0) {
-      root = a.substr(7);
-    } else {
-      return UsageError("unknown argument '" + a + "'");
-    }
-  }
-  if (once && dry_run) return UsageError("--once and --dry-run exclude each other");
-  if (config_path.empty() && !dry_run) return UsageError("--config FILE is required");
-
-  preflight::v1::AgentConfig config;
-  if (!config_path.empty()) {
-    absl::Status s = preflight::LoadTextProtoFile(config_path, &config);
-    if (!s.ok()) return UsageError(std::string(s.message()));
-    auto resolve = [&](std::string* p) { *p = preflight::ResolveRelativeTo(*p, config_path); };
-    resolve(config.mutable_tls()->mutable_cert_file());
-    resolve(config.mutable_tls()->mutable_key_file());
-    resolve(config.mutable_tls()->mutable_ca_file());
-    resolve(config.mutable_spool_dir());
   }
   ApplyDefaults(config);
-  if (!root.empty()) config.set_root(root);
+  if (!flags.String("root").empty()) config.set_root(flags.String("root"));
+  return absl::OkStatus();
+}
 
-  auto env = preflight::agent::RootedHostEnv::Create(config.root());
-  if (!env.ok()) return UsageError(std::string(env.status().message()));
-
-  if (dry_run) {
-    preflight::agent::CollectOptions options = preflight::agent::CollectOptionsFrom(config);
-    auto collectors = preflight::agent::BuiltinCollectors();
-    preflight::v1::FactReport report = preflight::agent::CollectReport(**env, options, collectors);
-    report.set_host_id(config.host_id());
-    std::string json;
-    google::protobuf::util::JsonPrintOptions jopts;
-    jopts.add_whitespace = true;
-    jopts.preserve_proto_field_names = true;
-    auto st = google::protobuf::util::MessageToJsonString(report, &json, jopts);
-    if (!st.ok()) {
-      std::fprintf(stderr, "preflight-agent: cannot print report: %s\n", st.ToString().c_str());
-      return 1;
-    }
-    std::fwrite(json.data(), 1, json.size(), stdout);
-    return 0;
+// --dry-run: one report as JSON on stdout.
+int PrintReport(const v1::AgentConfig& config, HostEnv& env) {
+  auto collectors = BuiltinCollectors();
+  v1::FactReport report = CollectReport(env, CollectOptionsFrom(config), collectors);
+  report.set_host_id(config.host_id());
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  if (auto st = google::protobuf::util::MessageToJsonString(report, &json, options); !st.ok()) {
+    std::fprintf(stderr, "preflight-agent: cannot print report: %s\n", st.ToString().c_str());
+    return 1;
   }
+  std::fwrite(json.data(), 1, json.size(), stdout);
+  return 0;
+}
 
+// Collects into the spool and delivers: once (exit 1 unless every report is
+// acked in time), or until a stop signal.
+int Deliver(const v1::AgentConfig& config, const std::string& config_path, HostEnv& env,
+            bool once) {
   if (config.collector().empty()) {
-    return UsageError(config_path + ": 'collector' (host:port) is required");
+    return UsageError(absl::StrCat(config_path, ": 'collector' (host:port) is required"));
   }
-  auto channel = preflight::MakeChannel(config.collector(), config.tls());
+  auto channel = MakeChannel(config.collector(), config.tls());
   if (!channel.ok()) return UsageError(absl::StrCat(config_path, ": ", channel.status().message()));
-  preflight::agent::Spool::Limits limits;
+  Spool::Limits limits;
   limits.max_reports = config.spool_max_reports();
   limits.max_bytes = config.spool_max_bytes();
-  auto spool = preflight::agent::Spool::Open(config.spool_dir(), limits);
+  auto spool = Spool::Open(config.spool_dir(), limits);
   if (!spool.ok()) {
     std::fprintf(stderr, "preflight-agent: spool %s: %s\n", config.spool_dir().c_str(),
                  std::string(spool.status().message()).c_str());
     return 2;
   }
-  preflight::agent::AgentLoop loop(config, **env, **spool, *channel);
+  AgentLoop loop(config, env, **spool, *channel);
   g_loop.store(&loop);
-
-  if (once) {
-    absl::Status s = loop.RunOnce();
-    if (!s.ok()) {
-      std::fprintf(stderr, "preflight-agent: not delivered: %s\n", s.ToString().c_str());
-      return 1;
-    }
-    std::fprintf(stderr, "preflight-agent: every spooled report was acked\n");
+  if (!once) {
+    loop.RunForever();
     return 0;
   }
-
-  loop.RunForever();
+  if (absl::Status s = loop.RunOnce(); !s.ok()) {
+    std::fprintf(stderr, "preflight-agent: not delivered: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "preflight-agent: every spooled report was acked\n");
   return 0;
+}
+
+}  // namespace
+}  // namespace preflight::agent
+
+int main(int argc, char** argv) {
+  using namespace preflight::agent;
+  StopOnSignals();
+  preflight::flags::Parsed flags;
+  if (std::optional<int> exit = preflight::flags::ParseOrExit(Program(), argc, argv, &flags))
+    return *exit;
+  preflight::v1::AgentConfig config;
+  if (absl::Status s = LoadConfig(flags, config); !s.ok()) return UsageError(s.message());
+  auto env = RootedHostEnv::Create(config.root());
+  if (!env.ok()) return UsageError(env.status().message());
+  if (flags.Bool("dry-run")) return PrintReport(config, **env);
+  return Deliver(config, flags.String("config"), **env, flags.Bool("once"));
 }

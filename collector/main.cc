@@ -9,11 +9,10 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -21,44 +20,69 @@
 #include "collector/service/collector_state.h"
 #include "collector/service/ingest_service.h"
 #include "collector/service/query_service.h"
+#include "proto/wire/flags.h"
 #include "proto/wire/status.h"
 #include "proto/wire/tls.h"
 
+namespace preflight::collector {
 namespace {
 
-constexpr char kUsage[] =
-    R"(usage: preflight-collector --config FILE [--check-config] [--port-file FILE]
+using flags::Kind;
 
-Accepts fact reports from preflight agents over mutual TLS, evaluates every
-readiness check, stores reports, facts and verdicts in RocksDB (data_dir), and
-answers preflightctl. There is no plaintext port.
+constexpr absl::string_view kTesting = "testing only (fault injection for durability tests)";
 
-  --config FILE     collector configuration (protobuf text format, schema
-                    preflight.v1.CollectorConfig in proto/preflight/v1/config.proto;
-                    example: deploy/collector.textproto)
-  --check-config    load and validate the configuration, inventory and policy,
-                    print a summary and exit (0 valid, 2 invalid)
-  --port-file FILE  after binding, write the port to FILE (useful with port 0)
-  --help            this text
-  --version         print the version
-
-testing only (fault injection for durability tests):
-  --test-hold-before-store-ms N  wait N ms after receiving a report, before storing it
-  --test-hold-before-ack-ms N    wait N ms after storing a report, before acking it
-
-Stops on SIGTERM/SIGINT after finishing the reports in hand.
-exit codes: 0 ok, 1 runtime failure (cannot bind, cannot open the store), 2 usage or config error
-)";
-
-int UsageError(const std::string& message) {
-  std::fprintf(stderr, "preflight-collector: %s\n(see preflight-collector --help)\n",
-               message.c_str());
-  return 2;
+const flags::Program& Program() {
+  static const flags::Program* program = new flags::Program{
+      .name = "preflight-collector",
+      .summary =
+          "Accepts fact reports from preflight agents over mutual TLS, evaluates every "
+          "readiness check, stores reports, facts and verdicts in RocksDB (data_dir), and "
+          "answers preflightctl. There is no plaintext port.",
+      .flags =
+          {
+              {.name = "config",
+               .value_name = "FILE",
+               .help = "collector configuration (protobuf text format, schema "
+                       "preflight.v1.CollectorConfig in proto/preflight/v1/config.proto; "
+                       "example: deploy/collector.textproto)",
+               .required = true},
+              {.name = "check-config",
+               .kind = Kind::kBool,
+               .help = "load and validate the configuration, inventory and policy, print a "
+                       "summary and exit (0 valid, 2 invalid)"},
+              {.name = "port-file",
+               .value_name = "FILE",
+               .help = "after binding, write the port to FILE (useful with port 0)"},
+              {.name = "test-hold-before-store-ms",
+               .kind = Kind::kInt,
+               .value_name = "N",
+               .help = "wait N ms after receiving a report, before storing it",
+               .group = kTesting},
+              {.name = "test-hold-before-ack-ms",
+               .kind = Kind::kInt,
+               .value_name = "N",
+               .help = "wait N ms after storing a report, before acking it",
+               .group = kTesting},
+          },
+      .notes =
+          "Stops on SIGTERM/SIGINT after finishing the reports in hand.\n\n"
+          "exit codes: 0 ok, 1 runtime failure (cannot bind, cannot open the store), 2 "
+          "usage or config error"};
+  return *program;
 }
 
-}  // namespace
+int UsageError(absl::string_view message) { return flags::UsageError(Program(), message); }
 
-namespace preflight::collector {
+// Blocks SIGTERM and SIGINT before any thread starts, so every thread
+// inherits the mask and only the main thread's wait sees them.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
 
 // Records inventory and policy changes since the last start in the audit
 // trail (hosts added, removed or changed; policy lines that differ).
@@ -137,75 +161,43 @@ void PruneHistory(CollectorState& state) {
   }
 }
 
-}  // namespace preflight::collector
-
-int main(int argc, char** argv) {
-  using namespace preflight::collector;
-  // Block the stop signals before any thread starts, so every thread
-  // inherits the mask and sigwait() below is the only one to see them.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::string config_path, port_file;
-  bool check_only = false;
-  TestHooks hooks;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--version") {
-      std::puts("preflight-collector 0.1.0");
-      return 0;
-    } else if (a == "--check-config") {
-      check_only = true;
-    } else if (a == "--config" || a == "--port-file") {
-      const char* v = next();
-      if (v == nullptr) return UsageError(a + " needs a value");
-      (a == "--config" ? config_path : port_file) = v;
-    } else if (a == "--test-hold-before-store-ms" || a == "--test-hold-before-ack-ms") {
-      const char* v = next();
-      int64_t ms = 0;
-      if (v == nullptr || !absl::SimpleAtoi(v, &ms) || ms < 0) {
-        return UsageError(a + " needs a number of milliseconds");
-      }
-      (a == "--test-hold-before-store-ms" ? hooks.hold_before_store : hooks.hold_before_ack) =
-          absl::Milliseconds(ms);
-    } else {
-      return UsageError("unknown argument '" + a + "'");
-    }
-  }
-  if (config_path.empty()) return UsageError("--config FILE is required");
-
-  CollectorState state;
-  state.config_path = config_path;
-  state.hooks = hooks;
-  auto settings = LoadCollectorSettings(config_path);
-  if (!settings.ok()) return UsageError(std::string(settings.status().message()));
+// Loads the settings and registers the checks; an exit code when that fails.
+std::optional<int> Configure(const flags::Parsed& flags, CollectorState& state) {
+  state.config_path = flags.String("config");
+  state.hooks.hold_before_store = absl::Milliseconds(flags.Int("test-hold-before-store-ms"));
+  state.hooks.hold_before_ack = absl::Milliseconds(flags.Int("test-hold-before-ack-ms"));
+  auto settings = LoadCollectorSettings(state.config_path);
+  if (!settings.ok()) return UsageError(settings.status().message());
   state.settings = std::move(*settings);
   state.IndexHosts();
   RegisterBuiltinChecks(state.registry);
-  const auto& cfg = state.settings.config;
-  if (check_only) {
-    std::printf("%s: valid; trust domain %s, %d inventory host(s), %zu check(s), listen %s\n",
-                config_path.c_str(), cfg.trust_domain().c_str(),
-                state.settings.inventory.hosts_size(), state.registry.all().size(),
-                cfg.listen().c_str());
-    return 0;
-  }
+  return std::nullopt;
+}
 
-  state.revocation =
-      std::make_unique<preflight::RevocationChecker>(cfg.tls().crl_file(), cfg.tls().ca_file());
+// --check-config: what was loaded, in one line.
+int PrintSummary(const CollectorState& state) {
+  const auto& cfg = state.settings.config;
+  std::printf("%s: valid; trust domain %s, %d inventory host(s), %zu check(s), listen %s\n",
+              state.config_path.c_str(), cfg.trust_domain().c_str(),
+              state.settings.inventory.hosts_size(), state.registry.all().size(),
+              cfg.listen().c_str());
+  return 0;
+}
+
+// Revocation, the server's credentials, the store, the audit of
+// configuration changes, a first prune and the worker pool; an exit code when
+// one fails.
+std::optional<int> Open(CollectorState& state, std::shared_ptr<grpc::ServerCredentials>& creds) {
+  const auto& cfg = state.settings.config;
+  state.revocation = std::make_unique<RevocationChecker>(cfg.tls().crl_file(), cfg.tls().ca_file());
   if (state.revocation->enabled()) {
     if (absl::Status crl = state.revocation->Load(); !crl.ok()) {
-      return UsageError(absl::StrCat(config_path, ": tls.crl_file: ", crl.message()));
+      return UsageError(absl::StrCat(state.config_path, ": tls.crl_file: ", crl.message()));
     }
   }
-  auto creds = preflight::MakeServerCredentials(cfg.tls());
-  if (!creds.ok()) return UsageError(absl::StrCat(config_path, ": ", creds.status().message()));
+  auto made = MakeServerCredentials(cfg.tls());
+  if (!made.ok()) return UsageError(absl::StrCat(state.config_path, ": ", made.status().message()));
+  creds = *std::move(made);
   auto store = Store::Open(cfg.data_dir());
   if (!store.ok()) {
     Log(absl::StrCat("cannot open the store: ", store.status().ToString()));
@@ -218,12 +210,18 @@ int main(int argc, char** argv) {
   }
   PruneHistory(state);
   state.pool = std::make_unique<WorkerPool>(static_cast<int>(cfg.worker_threads()));
+  return std::nullopt;
+}
 
+// Serves until SIGTERM or SIGINT, pruning history hourly meanwhile.
+int Serve(CollectorState& state, std::shared_ptr<grpc::ServerCredentials> creds,
+          const std::string& port_file, const sigset_t& stop) {
+  const auto& cfg = state.settings.config;
   IngestService ingest(state);
   QueryService query(state, &ingest);
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(cfg.listen(), *creds, &port);
+  builder.AddListeningPort(cfg.listen(), creds, &port);
   builder.RegisterService(&ingest);
   builder.RegisterService(&query);
   builder.SetMaxReceiveMessageSize(static_cast<int>(cfg.max_report_bytes()));
@@ -241,12 +239,10 @@ int main(int argc, char** argv) {
   if (!port_file.empty()) {
     std::ofstream(port_file) << port << "\n";
   }
-
-  // Wait for a signal; prune history hourly meanwhile.
   int sig = -1;
   while (sig < 0) {
     struct timespec hour = {3600, 0};
-    sig = sigtimedwait(&set, nullptr, &hour);
+    sig = sigtimedwait(&stop, nullptr, &hour);
     if (sig < 0 && errno == EAGAIN) PruneHistory(state);
     if (sig < 0 && errno != EAGAIN && errno != EINTR) sig = 0;
   }
@@ -256,4 +252,20 @@ int main(int argc, char** argv) {
   state.pool.reset();
   state.store.reset();
   return 0;
+}
+
+}  // namespace
+}  // namespace preflight::collector
+
+int main(int argc, char** argv) {
+  using namespace preflight::collector;
+  const sigset_t stop = BlockStopSignals();
+  preflight::flags::Parsed flags;
+  if (auto exit = preflight::flags::ParseOrExit(Program(), argc, argv, &flags)) return *exit;
+  CollectorState state;
+  if (auto exit = Configure(flags, state)) return *exit;
+  if (flags.Bool("check-config")) return PrintSummary(state);
+  std::shared_ptr<grpc::ServerCredentials> creds;
+  if (auto exit = Open(state, creds)) return *exit;
+  return Serve(state, creds, flags.String("port-file"), stop);
 }
