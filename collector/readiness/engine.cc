@@ -130,9 +130,9 @@ v1::HostStatus BuildHostStatus(const CheckRegistry& registry, const v1::Inventor
     // agent's own collected_at (a clock running ahead would keep a host
     // fresh for ever). Verdicts stored before receive times existed fall
     // back to collected_at.
-    absl::Time last = absl::FromUnixMillis(latest->received_at_unix_ms() != 0
-                                               ? latest->received_at_unix_ms()
-                                               : latest->collected_at_unix_ms());
+    absl::Time last =
+        absl::FromUnixMillis(latest->received_at_unix_ms() != 0 ? latest->received_at_unix_ms()
+                                                                : latest->collected_at_unix_ms());
     status.set_stale(now - last > absl::Seconds(policy.staleness_seconds()));
   } else {
     status.set_stale(true);
@@ -220,9 +220,15 @@ v1::FleetStatus BuildFleetStatus(const CheckRegistry& registry, const v1::Policy
     fleet.add_reasons(absl::StrCat("no inventory host is in a gating environment (",
                                    absl::StrJoin(policy.gating_environments(), ", "), ")"));
   }
+  std::vector<std::string> present;
+  for (const v1::HostStatus& h : hosts) {
+    if (std::find(present.begin(), present.end(), h.environment()) == present.end()) {
+      present.push_back(h.environment());
+    }
+  }
   for (const Check& check : registry.all()) {
     if (!check.info.manual()) continue;
-    for (const std::string& env : ManualEnvironments(check.info, policy)) {
+    for (const std::string& env : ManualEnvironments(check.info, policy, present)) {
       v1::CheckResult* item = fleet.add_manual_items();
       *item->mutable_check() = check.info;
       item->set_environment(env);
@@ -289,10 +295,33 @@ bool InForce(const v1::Attestation& attestation, absl::Time now) {
                                     absl::FromUnixMillis(attestation.expires_at_unix_ms()) > now);
 }
 
-std::vector<std::string> ManualEnvironments(const v1::CheckInfo& check, const v1::Policy& policy) {
+std::vector<std::string> ManualEnvironments(const v1::CheckInfo& check, const v1::Policy& policy,
+                                            const std::vector<std::string>& present) {
   std::vector<std::string> out;
+  if (check.environments().empty()) {
+    out.assign(policy.gating_environments().begin(), policy.gating_environments().end());
+    return out;
+  }
+  // Gating environments first, in the policy's order, then the others the
+  // inventory has, in the item's order.
   for (const std::string& env : policy.gating_environments()) {
-    if (check.environments().empty() || Contains(check.environments(), env)) out.push_back(env);
+    if (Contains(check.environments(), env)) out.push_back(env);
+  }
+  for (const std::string& env : check.environments()) {
+    if (std::find(out.begin(), out.end(), env) == out.end() &&
+        std::find(present.begin(), present.end(), env) != present.end()) {
+      out.push_back(env);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> InventoryEnvironments(const v1::Inventory& inventory) {
+  std::vector<std::string> out;
+  for (const v1::InventoryHost& h : inventory.hosts()) {
+    if (std::find(out.begin(), out.end(), h.environment()) == out.end()) {
+      out.push_back(h.environment());
+    }
   }
   return out;
 }

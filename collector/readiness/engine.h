@@ -50,9 +50,15 @@ v1::FleetStatus BuildFleetStatus(const CheckRegistry& registry, const v1::Policy
 // expired).
 bool InForce(const v1::Waiver& waiver, absl::Time now);
 bool InForce(const v1::Attestation& attestation, absl::Time now);
-// The environments a manual item is signed off for: its own environments
-// that gate the fleet (every gating environment when it names none).
-std::vector<std::string> ManualEnvironments(const v1::CheckInfo& check, const v1::Policy& policy);
+// The environments a manual item is signed off for, as the checklist words
+// it: each environment the item names that gates the fleet or has hosts in
+// the inventory (`present`; item 1 names QA, which gates nothing by default
+// but needs its sign-off once QA servers exist); every gating environment
+// when it names none.
+std::vector<std::string> ManualEnvironments(const v1::CheckInfo& check, const v1::Policy& policy,
+                                            const std::vector<std::string>& present = {});
+// The environments the inventory's hosts are in.
+std::vector<std::string> InventoryEnvironments(const v1::Inventory& inventory);
 
 // "PASS", "FAIL", ... and "blocker"/"advisory", as the CLI and JSON print them.
 std::string StatusName(v1::CheckStatus status);

@@ -153,7 +153,9 @@ grpc::ServerUnaryReactor* QueryService::Attest(grpc::CallbackServerContext* cont
           return absl::InvalidArgumentError(absl::StrCat(
               "'", request->check_id(), "' is not a manual item (preflightctl checks lists them)"));
         }
-        std::vector<std::string> envs = ManualEnvironments(check->info, state_.settings.policy);
+        std::vector<std::string> envs =
+            ManualEnvironments(check->info, state_.settings.policy,
+                               InventoryEnvironments(state_.settings.inventory));
         if (std::find(envs.begin(), envs.end(), request->environment()) == envs.end()) {
           return absl::InvalidArgumentError(absl::StrCat(request->check_id(), " is signed off for ",
                                                          absl::StrJoin(envs, ", "), ", not '",

@@ -64,9 +64,10 @@ TEST_F(ChecklistTest, SignOffsWaiversHistoryAuditAndExports) {
   RunResult status = cluster_.Ctl({"status", "--format", "json"});
   EXPECT_EQ(status.exit_code, 1) << status.out;
   auto items = ManualItems(status.out);
-  // 6 production-only, pipelines.green for production and staging, the
+  // 6 production-only, pipelines.green for production, staging and backup
+  // (the checklist's item 1 names all three; QA has no host here), the
   // restore on staging, SSH login alerts in each gating environment.
-  ASSERT_EQ(items.size(), 12u) << status.out;
+  ASSERT_EQ(items.size(), 13u) << status.out;
   EXPECT_TRUE(absl::StrContains(status.out, "staging (WARN): last restore logged")) << status.out;
   EXPECT_TRUE(absl::StrContains(status.out, "backup.restore_verified")) << status.out;
   EXPECT_FALSE(absl::StrContains(status.out, "RestoreSecretMongo42"));

@@ -250,9 +250,17 @@ TEST(ChecklistEngine, WaiversAndAttestationsExpire) {
   EXPECT_EQ(lapsed.status(), v1::PENDING);
   EXPECT_TRUE(absl::StrContains(lapsed.evidence(0).message(), "expired at"))
       << lapsed.DebugString();
-  // Manual items are signed off per gating environment they name.
+  // Manual items are signed off per environment they name that gates the
+  // fleet, and per other named environment the inventory has (item 1 names
+  // backup, QA, staging and production; item 9 QA and production).
   EXPECT_EQ(ManualEnvironments(registry.Find("pipelines.green")->info, policy),
-            (std::vector<std::string>{"production", "staging"}));
+            (std::vector<std::string>{"production", "staging", "backup"}));
+  EXPECT_EQ(ManualEnvironments(registry.Find("pipelines.green")->info, policy, {"qa"}),
+            (std::vector<std::string>{"production", "staging", "backup", "qa"}));
+  EXPECT_EQ(ManualEnvironments(registry.Find("sentry.slack")->info, policy),
+            (std::vector<std::string>{"production"}));
+  EXPECT_EQ(ManualEnvironments(registry.Find("sentry.slack")->info, policy, {"production", "qa"}),
+            (std::vector<std::string>{"production", "qa"}));
 }
 
 }  // namespace
