@@ -247,6 +247,7 @@ v1::Verdict PasswordAuthDisabled(const v1::FactReport& report, const EvalContext
     bool kbd = Value(*e, "kbdinteractiveauthentication") == "yes" && Value(*e, "usepam") == "yes";
     // Which single-factor secret-only paths exist for this account.
     std::vector<std::string> paths;
+    std::string decided_at;  // the source of the setting that opens the first path
     auto allowed_alone = [&](absl::string_view method) {
       if (lists.empty()) return true;  // AuthenticationMethods any
       return std::any_of(lists.begin(), lists.end(), [&](const std::vector<std::string>& l) {
@@ -256,8 +257,10 @@ v1::Verdict PasswordAuthDisabled(const v1::FactReport& report, const EvalContext
     if (password && allowed_alone("password")) {
       paths.push_back(absl::StrCat("PasswordAuthentication yes (",
                                    SourceOf(*e, "passwordauthentication"), ")"));
+      decided_at = SourceOf(*e, "passwordauthentication");
     }
     if (kbd && allowed_alone("keyboard-interactive")) {
+      if (decided_at.empty()) decided_at = SourceOf(*e, "kbdinteractiveauthentication");
       if (pam.unix_password_auth()) {
         paths.push_back(absl::StrCat("keyboard-interactive through PAM accepts the Unix password (",
                                      SourceOf(*e, "kbdinteractiveauthentication"),
@@ -280,8 +283,7 @@ v1::Verdict PasswordAuthDisabled(const v1::FactReport& report, const EvalContext
       evidence.push_back(
           MakeEvidence(absl::StrCat("account ", a->name(),
                                     " can log in without a key: ", absl::StrJoin(paths, "; ")),
-                       SourceOf(*e, "authenticationmethods"), "password login possible",
-                       "key required for every login"));
+                       decided_at, "password login possible", "key required for every login"));
     } else {
       locked_only.push_back(a->name());
     }
