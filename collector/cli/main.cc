@@ -68,7 +68,8 @@ const flags::Program& Program() {
                   {.name = "format",
                    .value_name = "FORMAT",
                    .help = "table or json (default table); the JSON of status and host is a stable "
-                           "interface (see README.md); for export: md, csv, json, html or junit"},
+                           "interface (see README.md); for checks also markdown (the README's "
+                           "tables); for export: md, csv, json, html or junit"},
               },
           .commands =
               {
@@ -268,7 +269,9 @@ int Checks(Session& s) {
   v1::CheckCatalogue catalogue;
   grpc::Status st = s.stub->ListChecks(s.Context().get(), v1::ListChecksRequest(), &catalogue);
   if (!st.ok()) return s.Failed(st);
-  Print(s.json ? ChecksJson(catalogue) : ChecksTable(catalogue));
+  Print(s.json                   ? ChecksJson(catalogue)
+        : s.format == "markdown" ? ChecksMarkdown(catalogue)
+                                 : ChecksTable(catalogue));
   return 0;
 }
 
@@ -522,8 +525,11 @@ int Run(const flags::Parsed& flags) {
     }
   } else if (s.format.empty()) {
     s.format = "table";
+  } else if (command == "checks" && s.format == "markdown") {
+    // The README's check and parameter tables.
   } else if (s.format != "table" && s.format != "json") {
-    return Usage(absl::StrCat("--format must be table or json, not '", s.format, "'"));
+    return Usage(absl::StrCat("--format must be table or json",
+                              command == "checks" ? " or markdown" : "", ", not '", s.format, "'"));
   }
   s.json = s.format == "json";
   v1::TlsFiles tls;

@@ -96,6 +96,12 @@ TEST(PolicyTest, EachHostGetsItsEnvironmentsAndItsOwnParameters) {
   EXPECT_EQ(Field(*fail, "default").string_value(), "70");
   EXPECT_EQ(Field(*fail, "unit").string_value(), "percent");
   EXPECT_GT(Field(c, "items").list_value().values_size(), 0);
+  // The README's tables, as the collector's catalogue has them.
+  RunResult md = cluster.Ctl({"checks", "--format", "markdown"});
+  ASSERT_EQ(md.exit_code, 0) << md.err;
+  EXPECT_TRUE(absl::StartsWith(md.out, "| check | item | severity |")) << md.out;
+  EXPECT_TRUE(absl::StrContains(md.out, "| `disk_fail_percent` | `disk.headroom` |")) << md.out;
+  EXPECT_EQ(cluster.Ctl({"status", "--format", "markdown"}).exit_code, 2);
 }
 
 }  // namespace
