@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "agent/facts/mask.h"
 
 namespace preflight::agent {
 namespace {
@@ -204,7 +205,7 @@ void ParseSudoers(absl::string_view content, absl::string_view file,
       r.set_nopasswd(nopasswd);
       r.set_all_commands(all);
       r.set_denies_su(denies_su);
-      r.set_commands(std::string(commands));
+      r.set_commands(MaskSudoersCommands(commands));  // secrets masked (mask.h)
       rules.push_back(std::move(r));
     }
   }

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "agent/facts/mask.h"
 
 namespace preflight::agent {
 namespace {
@@ -207,7 +208,7 @@ void ParseAuthorizedKeys(absl::string_view content, absl::string_view file,
     }
     auto info = DescribePublicKey(parts[0], parts[1]);
     if (!info.ok()) {
-      problem(line_no, std::string(info.status().message()));
+      problem(line_no, MaskSecrets(info.status().message()));
       continue;
     }
     v1::AuthorizedKey* key = fact.add_keys();
@@ -220,7 +221,8 @@ void ParseAuthorizedKeys(absl::string_view content, absl::string_view file,
     if (parts.size() > 2) {
       key->set_comment(std::string(absl::StripAsciiWhitespace(parts[2])));
     }
-    for (std::string& o : options) key->add_options(std::move(o));
+    // command="…" and environment="…" may carry secrets: masked (mask.h).
+    for (const std::string& o : options) key->add_options(MaskAuthorizedKeysOption(o));
     key->set_orphan(orphan);
     key->set_managed_block(block);
   }

@@ -74,7 +74,7 @@ TEST(MaskSecrets, PasswordOptions) {
   ExpectMasked("app --pass hunter2", "app --pass ****");
   ExpectMasked("app --pass=hunter2", "app --pass=****");
   ExpectMasked("openssl enc -d -aes-256-cbc -pass pass:hunter2 -in x",
-               "openssl enc -d -aes-256-cbc -pass **** -in x");
+               "openssl enc -d -aes-256-cbc -pass pass:**** -in x");
   ExpectMasked("app --db-password=hunter2 --client-secret s3 --auth-token t",
                "app --db-password=**** --client-secret **** --auth-token ****");
   ExpectMasked("app --api-key abc123", "app --api-key ****");
@@ -88,7 +88,7 @@ TEST(MaskSecrets, QuotedValuesMaskedWhole) {
   ExpectMasked("export MONGODB_ADMIN_PASSWORD=\"a b c\"; echo ok",
                "export MONGODB_ADMIN_PASSWORD=****; echo ok");
   ExpectMasked("X_SECRET='it''s' next", "X_SECRET=**** next");
-  ExpectMasked("run \"--password=a b\" next", "run \"--password=**** next");
+  ExpectMasked("run \"--password=a b\" next", "run \"--password=****\" next");
   // An unclosed quote runs to the end of the line.
   ExpectMasked("PASSWORD='abc def", "PASSWORD=****");
 }
