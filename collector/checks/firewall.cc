@@ -216,6 +216,14 @@ Reach InputPath(const v1::FirewallFact& fw, const Packet& p) {
       passed.push_back(absl::StrCat("nft chain ", c.table(), " ", name, " policy accept"));
     }
   }
+  if (passed.empty() && !have_iptables) {
+    // Nothing was read that could filter it: say which rules are missing
+    // instead of leaving the reason empty.
+    passed.push_back(p.v6 ? "ip6tables rules were not read (no ip6tables-save output) and no "
+                            "nftables chain covers IPv6, so no IPv6 filter is known"
+                          : "iptables rules were not read (no iptables-save output) and no "
+                            "nftables input chain exists, so no IPv4 filter is known");
+  }
   reach.why = absl::StrJoin(passed, "; ");
   return reach;
 }

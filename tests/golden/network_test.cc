@@ -103,6 +103,45 @@ TEST(Exposure, Ipv6OnlyExposure) {
   EXPECT_FALSE(absl::StrContains(all, "9200/tcp (java pid 1201, bound to ::) via IPv4")) << all;
 }
 
+TEST(Exposure, Ipv6ListenerWithoutIp6tablesRulesSaysWhy) {
+  // iptables was read (INPUT drops), ip6tables was not: nothing is known to
+  // filter IPv6, and the evidence says so instead of giving no reason.
+  v1::FactReport r;
+  r.mutable_sockets()->mutable_collection()->set_state(v1::Collection::OK);
+  r.mutable_sockets()->set_bindv6only(true);
+  v1::ListeningSocket* s = r.mutable_sockets()->add_sockets();
+  s->set_protocol("tcp");
+  s->set_v6(true);
+  s->set_address("::");
+  s->set_port(9200);
+  s->set_scope(v1::ANY);
+  s->set_process("java");
+  s->set_source("/proc/net/tcp6:2");
+  v1::FirewallFact& fw = *r.mutable_firewall();
+  fw.mutable_collection()->set_state(v1::Collection::OK);
+  fw.set_iptables_read(true);
+  v1::IptablesChain* input = fw.add_chains();
+  input->set_table("filter");
+  input->set_chain("INPUT");
+  input->set_policy("DROP");
+  collector::CheckRegistry registry;
+  collector::RegisterBuiltinChecks(registry);
+  v1::InventoryHost host;
+  host.set_id("prod-01");
+  host.set_environment("production");
+  v1::HostVerdicts all = collector::Evaluate(registry, host, collector::WithPolicyDefaults({}), r,
+                                             absl::FromUnixSeconds(1'700'000'000));
+  int found = 0;
+  for (const v1::Verdict& v : all.verdicts()) {
+    if (v.check_id() != kCheck) continue;
+    ++found;
+    EXPECT_EQ(StatusName(v.status()), "FAIL") << EvidenceText(v);
+    EXPECT_TRUE(absl::StrContains(EvidenceText(v), "ip6tables rules were not read"))
+        << EvidenceText(v);
+  }
+  EXPECT_EQ(found, 1);
+}
+
 TEST(Exposure, UnreadableRulesAreUnknown) {
   // The unhardened fixture has no recorded firewall outputs and no ufw.
   v1::Verdict v = VerdictOf(RunScenario("unhardened-root"), kCheck);
