@@ -262,6 +262,151 @@ TEST_F(PipelineTest, HistorySecretsNeverLeaveTheHost) {
   EXPECT_NE(spool.exit_code, 0) << spool.out;
 }
 
+// Secrets in every shape the masking module knows (agent/facts/mask.h),
+// planted in each fact that carries a command or an option: root's crontab,
+// the restore log, authorized_keys options and a sudoers rule. Each secret
+// holds a marker (Pl4nted, PL4NTED); no byte of it may reach the agent's
+// output, the spool, any RocksDB file, the collector's log, any CLI output
+// or any export format. The masked forms do reach the store.
+TEST_F(PipelineTest, PlantedSecretsInEveryShapeNeverLeaveTheHost) {
+  const std::string root = cluster_.dir().Join("secrets-root");
+  ASSERT_EQ(
+      RunProcess({"cp", "-a", FixtureRoot("history-secrets"), root}, absl::Seconds(30)).exit_code,
+      0);
+  int n = 0;
+  auto secret = [&n] { return absl::StrCat("Pl4nted", ++n, "Zz"); };
+  auto plant = [&](absl::string_view shape) {
+    return absl::StrReplaceAll(shape, {{"{}", secret()}});
+  };
+  std::string crontab = ReadFile(root + "/var/spool/cron/crontabs/root");
+  for (absl::string_view shape : {
+           "MYSQL_PWD={} mysqldump -u root opencrvs > /b/db.sql",
+           "DB_PWD={} /root/restore.sh",
+           "PGPASSWORD={} pg_dump -U postgres opencrvs > /b/pg.sql",
+           "mysqldump -uroot -p{} opencrvs > /b/x.sql",
+           "/root/backup.sh --password {} --remote_dir=/b",
+           "curl -u elastic:{} -X PUT http://localhost:9200/_snapshot/b",
+           "docker login -u bot -p {} registry.example.com",
+           "ldapsearch -x -D cn=admin,dc=x -w {} -b dc=x",
+           "curl -d @m.json https://hooks.slack.com/services/T0000/B0000/{}",
+           "curl https://api.telegram.org/bot123456789:{}/sendMessage",
+           "sshpass -p {} rsync -a /b/ backup@10.0.0.2:/b/",
+           "git clone https://oauth2:{}@gitlab.com/x/infra.git /opt/infra",
+           "echo ghp_{}000000000000000 > /tmp/t",
+           "echo eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.{} | /root/notify.sh",
+           "echo AIzaSy{}00000000000000000000000000 > /tmp/k",
+           "echo 'deploy:{}' | chpasswd",
+           "rabbitmqctl add_user ops {}",
+           "mc alias set minio http://minio:9000 minioadmin {}",
+           "htpasswd -b /etc/nginx/.htpasswd admin {}",
+           "curl -H 'Authorization: Bearer {}' https://x/api",
+           "redis-cli -a {} BGSAVE",
+           "openssl enc -aes-256-cbc -pass pass:{} -in /b/x -out /b/x.enc",
+           "zip -P {} /b/files.zip /data",
+           "aws configure set aws_secret_access_key {}",
+           "curl -d '{\"password\":\"{}\"}' https://x/login",
+           "su - postgres -c \"PGPASSWORD={} pg_dumpall > /b/all.sql\"",
+       }) {
+    // Only backup, download, restore and rotate jobs are sent: each line
+    // also runs backup.sh.
+    absl::StrAppend(&crontab, "0 2 * * * ", plant(shape), " ; bash /root/backup.sh\n");
+  }
+  absl::StrAppend(&crontab,
+                  "0 3 * * * echo AKIAPL4NTED00000AWS1 > /tmp/aws; bash /root/backup.sh\n");
+  WriteFile(root + "/var/spool/cron/crontabs/root", crontab, 0600);
+
+  // The restore log: its last five lines are sent, masked.
+  WriteFile(
+      root + "/var/log/opencrvs-restore.log",
+      absl::StrCat("Wed Dec 31 01:00:01 UTC 2025 Restoring 2025-12-31\n",
+                   plant("mongorestore --uri=mongodb://admin:{}@mongo1/?authSource=admin"), "\n",
+                   plant("smbclient //nas/backups -U backup%{} -c 'get db.sql'"), "\n",
+                   plant("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ{}0KeyMaterial"), "\n",
+                   plant("ldapsearch -x -w {} -b dc=x"), "\n",
+                   plant("Wed Dec 31 01:04:55 UTC 2025 ERROR: login failed, password={}"), "\n"));
+
+  // authorized_keys options and a sudoers rule.
+  const std::string key =
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl restore";
+  std::string keys = ReadFile(root + "/home/alice/.ssh/authorized_keys");
+  absl::StrAppend(&keys, plant("command=\"/usr/local/bin/restore --password={}\","),
+                  plant("environment=\"DBPASS={}\",no-pty "), key, "\n",
+                  plant("command=\"mysqldump -uroot -p{} opencrvs\",from=\"10.0.0.0/8\" "), key,
+                  "\n");
+  WriteFile(root + "/home/alice/.ssh/authorized_keys", keys, 0600);
+  WriteFile(root + "/etc/sudoers.d/restore",
+            plant(absl::StrCat("backup ALL=(root) NOPASSWD: /usr/bin/mysqldump -uroot -p{} x, ",
+                               "/usr/bin/smbclient //nas/b -U backup%", "{}",
+                               " -c ls, /usr/bin/curl -u ops:{} https://x\n")),
+            0440);
+  ASSERT_GE(n, 30);
+
+  RunResult agent = cluster_.AgentOnce("prod-01", root);
+  ASSERT_EQ(agent.exit_code, 0) << agent.err;
+  std::string seen = agent.out + agent.err;
+  std::vector<std::vector<std::string>> commands = {{"host", "prod-01"},
+                                                    {"host", "prod-01", "--format", "json"},
+                                                    {"status"},
+                                                    {"status", "--format", "json"},
+                                                    {"history", "prod-01"},
+                                                    {"diff", "prod-01"},
+                                                    {"audit"}};
+  for (const char* format : {"md", "csv", "json", "html", "junit"}) {
+    const std::string path = cluster_.dir().Join(absl::StrCat("secrets.", format));
+    RunResult e = cluster_.Ctl({"export", "--format", format, "--output", path});
+    EXPECT_LE(e.exit_code, 1) << format << ": " << e.err;  // 1: the fleet is not ready
+    const std::string doc = ReadFile(path);
+    EXPECT_FALSE(doc.empty()) << format;
+    seen += e.out + e.err + doc;
+  }
+  for (const std::vector<std::string>& args : commands) {
+    RunResult r = cluster_.Ctl(args);
+    seen += r.out + r.err;
+  }
+  cluster_.StopCollector(SIGTERM);
+  seen += cluster_.collector_log();
+  RunResult files = RunProcess({"find", cluster_.data_dir(), "-type", "f"}, absl::Seconds(10));
+  std::string store_bytes;
+  for (absl::string_view path : absl::StrSplit(files.out, '\n', absl::SkipEmpty())) {
+    store_bytes += ReadFile(std::string(path));
+  }
+  RunResult spool =
+      RunProcess({"find", cluster_.SpoolDir("prod-01"), "-type", "f"}, absl::Seconds(10));
+  for (absl::string_view path : absl::StrSplit(spool.out, '\n', absl::SkipEmpty())) {
+    seen += ReadFile(std::string(path));
+  }
+  seen += store_bytes;
+  EXPECT_GT(seen.size(), 1000u);
+  for (const std::string marker : {"Pl4nted", "PL4NTED"}) {
+    size_t at = seen.find(marker);
+    EXPECT_EQ(at, std::string::npos)
+        << marker << " leaked: …"
+        << seen.substr(at == std::string::npos ? 0 : at - std::min<size_t>(at, 120), 240) << "…";
+  }
+  // The facts do travel, masked: the report as the agent would send it.
+  RunResult dry = RunProcess({PREFLIGHT_AGENT_BIN, "--config",
+                              std::string(PREFLIGHT_FIXTURES) + "/../../deploy/agent.textproto",
+                              "--dry-run", "--root", root},
+                             absl::Seconds(30));
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_EQ(dry.out.find("Pl4nted"), std::string::npos);
+  EXPECT_EQ(dry.out.find("PL4NTED"), std::string::npos);
+  for (absl::string_view want :
+       {"MYSQL_PWD=****", "-p****", "curl -u elastic:****", "hooks.slack.com/services/****",
+        "api.telegram.org/bot****/sendMessage", "restore --password=****", "DBPASS=****",
+        "backup%****", "https://oauth2:****@gitlab.com", "rabbitmqctl add_user ops ****",
+        "echo 'deploy:****' | chpasswd", "ldapsearch -x -w ****"}) {
+    EXPECT_TRUE(absl::StrContains(dry.out, want)) << want;
+  }
+  // Every planted cron line was sent (masked), not dropped.
+  size_t masked_jobs = 0;
+  for (size_t p = dry.out.find("\"masked\": true"); p != std::string::npos;
+       p = dry.out.find("\"masked\": true", p + 1)) {
+    ++masked_jobs;
+  }
+  EXPECT_GE(masked_jobs, 28u) << dry.out;
+}
+
 TEST(ExampleConfigs, DeployExamplesAreValid) {
   std::string deploy = std::string(PREFLIGHT_FIXTURES) + "/../../deploy/";
   // The example as shipped, with its /etc/preflight files made by certs/
