@@ -32,7 +32,8 @@
 //                there whole: authorization (a refusal is audited, a synced
 //                write), store reads and scans, attestations and waivers
 //                (synced write + audit entry), the fleet status, audit
-//                verification, refresh; the reply is finished from there
+//                verification, refresh (it queues a collect request on each
+//                agent's stream); the reply is finished from there
 //                (ServerUnaryReactor::Finish may be called from any thread).
 //                A pool of its own, so that an operator's fleet build never
 //                delays an agent's ack, nor a backlog of reports a query.
@@ -46,18 +47,20 @@
 //   IngestReactor::mu_     one stream's outgoing queue and life: writes in
 //                          flight, tasks in flight, finishing. StartRead,
 //                          StartWrite and Finish are called holding it: gRPC
-//                          never runs a read, write or finish reaction inline
-//                          from those calls (their tags are not inlineable),
-//                          so a plain mutex suffices. OnDone takes it once
+//                          never runs a reaction inline from those calls
+//                          (read and write reactions are not inlineable; a
+//                          finished call's OnDone is scheduled, not run), so
+//                          a plain mutex suffices. OnDone takes it once
 //                          before deleting the reactor, so a worker that
-//                          called Finish has let go of it first.
+//                          called Finish has let go of it first. Nothing is
+//                          posted to a pool while it is held.
+//   QueryService::change_mu_  one attestation or waiver change at a time
+//                          (each reads what is in force, then writes).
 //   Store host locks       one ingest per host at a time (the host's latest
 //                          facts and verdicts are read, then replaced).
 //   Store::audit_mu_       the audit chain's head; held across the synced
 //                          write of any batch carrying audit entries, so the
 //                          chain is written in order.
-//   QueryService::change_mu_  one attestation or waiver change at a time
-//                          (each reads what is in force, then writes).
 //   WorkerPool::mu_        a pool's queue (a leaf: nothing is taken under it).
 //   CollectorState         written by main before the server starts and
 //                          read-only afterwards, so unlocked: config_path,
