@@ -15,8 +15,6 @@ namespace {
 
 using google::protobuf::FieldDescriptor;
 
-bool IsList(v1::ParamType type) { return type == v1::STRING_LIST || type == v1::PORT_LIST; }
-
 bool HasRoleOf(const v1::InventoryHost& host, absl::string_view role) {
   return std::find(host.roles().begin(), host.roles().end(), role) != host.roles().end();
 }
