@@ -12,6 +12,10 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev openssl librocksdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # The second CI build (deploy/ci-clang.sh): clang's -Wthread-safety, and
+  # ASan + UBSan, whose runtimes Debian only recommends; llvm brings
+  # llvm-symbolizer, so sanitizer reports name functions and lines.
+  clang libclang-rt-14-dev llvm
   # Reference programs the tests compare against.
   openssh-server openssh-client logrotate python3
   # Renders the HTML export in the export test (headless).
