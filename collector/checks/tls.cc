@@ -18,7 +18,6 @@
 namespace preflight::collector {
 namespace {
 
-constexpr char kCheckId[] = "tls.certificate_valid";
 constexpr int kMaxCertificateLines = 50;
 constexpr int kMaxProblemLines = 5;
 constexpr char kStores[] = "/data/traefik/acme.json, /data/traefik/certs";

@@ -339,7 +339,9 @@ class Parser {
 
   absl::StatusOr<Parsed> Run(const std::vector<std::string>& args) {
     Declare(program_.flags);
-    Declare({kHelpFlag, kVersionFlag});
+    // Declare keeps pointers into the vector: it must outlive the parser.
+    static const std::vector<Flag> kBuiltins = {kHelpFlag, kVersionFlag};
+    Declare(kBuiltins);
     bool options_done = false;
     for (size_t i = 0; i < args.size(); ++i) {
       const std::string& arg = args[i];
