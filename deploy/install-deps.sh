@@ -18,6 +18,9 @@ packages=(
   clang libclang-rt-14-dev llvm
   # Reference programs the tests compare against.
   openssh-server openssh-client logrotate python3
+  # The PAM oracle (tests/oracle/pam_oracle_test.cc): real libpam 1.5 and the
+  # Google Authenticator module, driven with pam_start_confdir.
+  libpam0g-dev libpam-google-authenticator
   # Renders the HTML export in the export test (headless).
   chromium libpng-dev
 )
