@@ -43,6 +43,22 @@ CollectOptions CollectOptionsFrom(const v1::AgentConfig& config) {
   return o;
 }
 
+bool NoteUnreadable(v1::Collection& collection, absl::string_view path,
+                    const absl::Status& status) {
+  if (status.ok() || absl::IsNotFound(status)) return false;
+  for (const v1::ReadError& e : collection.unreadable()) {
+    if (e.path() == path) return true;
+  }
+  // A hostile tree (thousands of unreadable entries) must not swell the
+  // report: the first ones name the problem well enough.
+  constexpr int kMaxUnreadable = 100;
+  if (collection.unreadable_size() >= kMaxUnreadable) return true;
+  v1::ReadError* e = collection.add_unreadable();
+  e->set_path(std::string(path));
+  e->set_error(absl::StrCat(absl::StatusCodeToString(status.code()), ": ", status.message()));
+  return true;
+}
+
 std::vector<std::unique_ptr<FactCollector>> BuiltinCollectors() {
   std::vector<std::unique_ptr<FactCollector>> all;
   all.push_back(MakeAccountsCollector());

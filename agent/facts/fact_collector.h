@@ -50,6 +50,16 @@ class FactCollector {
                                   v1::FactReport& report) = 0;
 };
 
+// Fail closed on reads: records on `collection` that `path` (a file,
+// directory or command) exists but could not be read, with the error. Any
+// error counts but NOT_FOUND ("does not exist"): permission denied, not a
+// regular file, an I/O error, over the size cap. The checks that depend on
+// the fact are UNKNOWN while it has such an entry, naming it. Returns true
+// when `status` is such an error (false for OK and NOT_FOUND). A collector
+// records only what its checks depend on; a read whose failure costs only
+// evidence goes to its ParseProblems instead.
+bool NoteUnreadable(v1::Collection& collection, absl::string_view path, const absl::Status& status);
+
 // CollectOptions from the agent's configuration (defaults where unset).
 CollectOptions CollectOptionsFrom(const v1::AgentConfig& config);
 

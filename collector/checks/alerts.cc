@@ -33,9 +33,10 @@ v1::Verdict LoginAlertEvidence(const v1::FactReport& report, const EvalContext& 
   for (const v1::LogFile& f : report.logrotate().logs()) {
     if (f.path() == "/var/log/auth.log") auth = &f;
   }
-  if (report.logrotate().collection().state() != v1::Collection::OK) {
+  if (v1::Verdict logs = UnusableFact(report, report.logrotate(), "the host's logs", "/var/log");
+      logs.status() != v1::CHECK_STATUS_UNSPECIFIED) {
     status = v1::UNKNOWN;
-    evidence.push_back(MakeEvidence("the host's logs were not read", "/var/log"));
+    for (const v1::Evidence& e : logs.evidence()) evidence.push_back(e);
   } else if (auth == nullptr) {
     status = v1::WARN;
     evidence.push_back(MakeEvidence(
@@ -46,6 +47,12 @@ v1::Verdict LoginAlertEvidence(const v1::FactReport& report, const EvalContext& 
     evidence.push_back(MakeEvidence(absl::StrCat("sshd logins are written to /var/log/auth.log (",
                                                  auth->size_bytes(), " bytes)"),
                                     "/var/log/auth.log", "present", "present"));
+  }
+  if (v1::Verdict unread =
+          UnreadableParts(report, report.release(), "the swarm's services", "docker service ls");
+      unread.status() != v1::CHECK_STATUS_UNSPECIFIED) {
+    status = Worst(status, v1::UNKNOWN);
+    for (const v1::Evidence& e : unread.evidence()) evidence.push_back(e);
   }
   const auto& services = report.release().services();
   if (!services.empty()) {

@@ -30,7 +30,7 @@ std::string BackupDir(const v1::BackupsFact& fact) {
 v1::Verdict TestBackupsDeleted(const v1::FactReport& report, const EvalContext& ctx) {
   const v1::BackupsFact& fact = report.backups();
   const std::string dir = BackupDir(fact);
-  v1::Verdict unusable = UnusableFact(fact.collection(), "backup inventory", dir);
+  v1::Verdict unusable = UnusableFact(report, fact, "backup inventory", dir);
   if (unusable.status() != v1::CHECK_STATUS_UNSPECIFIED) return unusable;
   if (!fact.dir_present()) {
     return MakeVerdict(
@@ -133,7 +133,7 @@ v1::Verdict BackupRecent(const v1::FactReport& report, const EvalContext& ctx) {
   }
   const v1::BackupsFact& fact = report.backups();
   const std::string dir = BackupDir(fact);
-  v1::Verdict unusable = UnusableFact(fact.collection(), "backups", "crontabs");
+  v1::Verdict unusable = UnusableFact(report, fact, "backups", "crontabs");
   if (unusable.status() != v1::CHECK_STATUS_UNSPECIFIED) return unusable;
   std::vector<v1::Evidence> evidence;
   v1::CheckStatus status = v1::PASS;
@@ -197,7 +197,7 @@ v1::Verdict BackupRecent(const v1::FactReport& report, const EvalContext& ctx) {
 // (a restore that leaves Postgres empty has been reported since v1.9).
 v1::Verdict RestoreEvidence(const v1::FactReport& report, const EvalContext&) {
   const v1::BackupsFact& fact = report.backups();
-  v1::Verdict unusable = UnusableFact(fact.collection(), "restore job", "crontabs");
+  v1::Verdict unusable = UnusableFact(report, fact, "restore job", "crontabs");
   if (unusable.status() != v1::CHECK_STATUS_UNSPECIFIED) return unusable;
   std::vector<v1::Evidence> evidence;
   v1::CheckStatus status = v1::PASS;

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -118,11 +120,37 @@ std::string SourceOf(absl::string_view file, uint32_t line) {
   return absl::StrCat(file, ":", line);
 }
 
-v1::Verdict UnusableFact(const v1::Collection& collection, absl::string_view what,
-                         absl::string_view source) {
+namespace {
+
+constexpr int kUnreadableNamed = 5;  // read errors named in the evidence
+
+// The FactReport field that holds messages of `fact`'s type ("sshd"), and the
+// fact's Collection. A message that is not a fact kind is a programming error.
+std::pair<std::string, const v1::Collection*> KindAndCollection(
+    const google::protobuf::Message& fact) {
+  const google::protobuf::Descriptor* type = fact.GetDescriptor();
+  const google::protobuf::Descriptor* report = v1::FactReport::descriptor();
+  std::string kind;
+  for (int i = 0; i < report->field_count(); ++i) {
+    if (report->field(i)->message_type() == type) kind = report->field(i)->name();
+  }
+  const google::protobuf::FieldDescriptor* field = type->FindFieldByName("collection");
+  if (kind.empty() || field == nullptr || field->message_type() != v1::Collection::descriptor()) {
+    std::fprintf(stderr, "UnusableFact: %s is not a fact kind of FactReport\n",
+                 type->full_name().c_str());
+    std::abort();
+  }
+  return {kind, static_cast<const v1::Collection*>(&fact.GetReflection()->GetMessage(fact, field))};
+}
+
+}  // namespace
+
+v1::Verdict UnusableFact(const v1::FactReport& report, const google::protobuf::Message& fact,
+                         absl::string_view what, absl::string_view source) {
+  const v1::Collection& collection = *KindAndCollection(fact).second;
   switch (collection.state()) {
     case v1::Collection::OK:
-      return v1::Verdict();
+      break;
     case v1::Collection::ABSENT:
       return MakeVerdict(v1::UNKNOWN,
                          {MakeEvidence(absl::StrCat(what, " not found on the host: cannot assess"),
@@ -136,6 +164,38 @@ v1::Verdict UnusableFact(const v1::Collection& collection, absl::string_view wha
                          {MakeEvidence(absl::StrCat(what, " not in the report (agent too old?)"),
                                        std::string(source), "not reported")});
   }
+  return UnreadableParts(report, fact, what, source);
+}
+
+v1::Verdict UnreadableParts(const v1::FactReport& report, const google::protobuf::Message& fact,
+                            absl::string_view what, absl::string_view source) {
+  auto [kind, collection_ptr] = KindAndCollection(fact);
+  const v1::Collection& collection = *collection_ptr;
+  // Gathered, but not all of it: the agent lacked a capability this kind
+  // needs, or some paths could not be read. Either may hide what the check
+  // looks for, so it cannot pass.
+  std::vector<v1::Evidence> evidence;
+  for (const v1::MissingPrivilege& m : report.privileges().missing()) {
+    if (m.fact() != kind || m.evidence_only()) continue;
+    evidence.push_back(MakeEvidence(
+        absl::StrCat("agent lacked ", m.capability(), ": ", m.why(), "; ", what,
+                     " may be incomplete, so this cannot be assessed"),
+        "agent capabilities", absl::StrCat("without ", m.capability()), m.capability()));
+  }
+  const int unreadable = collection.unreadable_size();
+  for (int i = 0; i < unreadable && i < kUnreadableNamed; ++i) {
+    const v1::ReadError& e = collection.unreadable(i);
+    evidence.push_back(MakeEvidence(absl::StrCat(what, ": ", e.path(), " could not be read (",
+                                                 e.error(), "), so this cannot be assessed"),
+                                    e.path(), "unreadable", "readable"));
+  }
+  if (unreadable > kUnreadableNamed) {
+    evidence.push_back(MakeEvidence(
+        absl::StrCat(what, ": ", unreadable - kUnreadableNamed, " more paths could not be read"),
+        std::string(source), "unreadable", "readable"));
+  }
+  if (evidence.empty()) return v1::Verdict();
+  return MakeVerdict(v1::UNKNOWN, std::move(evidence));
 }
 
 std::string UtcMinute(absl::Time t) {

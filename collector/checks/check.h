@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "collector/checks/catalogue.h"
 #include "collector/checks/params.h"
+#include "google/protobuf/message.h"
 #include "preflight/v1/config.pb.h"
 #include "preflight/v1/facts.pb.h"
 #include "preflight/v1/verdict.pb.h"
@@ -91,10 +92,22 @@ std::string SourceOf(absl::string_view file, uint32_t line);
 std::string UtcMinute(absl::Time t);
 // Whether the inventory gives `host` this role.
 bool HasRole(const v1::InventoryHost& host, absl::string_view role);
-// UNKNOWN verdict for a fact kind that was not gathered or not readable;
-// nullopt-like empty status (CHECK_STATUS_UNSPECIFIED) when it is usable.
-v1::Verdict UnusableFact(const v1::Collection& collection, absl::string_view what,
-                         absl::string_view source);
+// UNKNOWN verdict when a fact kind of `report` cannot be relied on: it was not
+// gathered, is absent or unreadable, its collection names paths that exist
+// but could not be read (Collection.unreadable: the first few are named with
+// their errors), or the agent lacked a capability it needs
+// (report.privileges: "agent lacked CAP_DAC_READ_SEARCH: ..."). An empty
+// verdict (CHECK_STATUS_UNSPECIFIED) when it is usable. `fact` is one of
+// report's fact fields (report.authorized_keys()); `what` names it in the
+// evidence and `source` is where it is read from. Every check goes through
+// this for every fact it depends on.
+v1::Verdict UnusableFact(const v1::FactReport& report, const google::protobuf::Message& fact,
+                         absl::string_view what, absl::string_view source);
+// The part of UnusableFact that looks past the collection's state: read
+// errors and missing capabilities only. For a check that judges a fact
+// gathered in part (Collection::ERROR) on what was read.
+v1::Verdict UnreadableParts(const v1::FactReport& report, const google::protobuf::Message& fact,
+                            absl::string_view what, absl::string_view source);
 
 }  // namespace preflight::collector
 

@@ -12,7 +12,7 @@ std::string Gib(uint64_t bytes) {
 
 v1::Verdict DiskHeadroom(const v1::FactReport& report, const EvalContext& ctx) {
   const v1::DisksFact& disks = report.disks();
-  v1::Verdict unusable = UnusableFact(disks.collection(), "mount table", "/proc/mounts");
+  v1::Verdict unusable = UnusableFact(report, disks, "mount table", "/proc/mounts");
   if (unusable.status() != v1::CHECK_STATUS_UNSPECIFIED) return unusable;
   std::vector<v1::Evidence> evidence;
   v1::CheckStatus status = disks.filesystems().empty() ? v1::UNKNOWN : v1::PASS;

@@ -264,9 +264,9 @@ std::set<std::string> AllowedPorts(const EvalContext& ctx) {
 v1::Verdict PublicExposure(const v1::FactReport& report, const EvalContext& ctx) {
   const v1::FirewallFact& fw = report.firewall();
   v1::Verdict unusable =
-      UnusableFact(report.sockets().collection(), "listening sockets", "/proc/net/tcp");
+      UnusableFact(report, report.sockets(), "listening sockets", "/proc/net/tcp");
   if (unusable.status() != v1::CHECK_STATUS_UNSPECIFIED) return unusable;
-  unusable = UnusableFact(fw.collection(), "firewall rules", "iptables-save, nft, /etc/ufw");
+  unusable = UnusableFact(report, fw, "firewall rules", "iptables-save, nft, /etc/ufw");
   if (unusable.status() != v1::CHECK_STATUS_UNSPECIFIED) return unusable;
   if (!fw.iptables_read() && !fw.nft_read()) {
     return MakeVerdict(

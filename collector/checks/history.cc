@@ -20,7 +20,7 @@ v1::Verdict HistoryCleared(const v1::FactReport& report, const EvalContext& ctx)
             "policy")});
   }
   const v1::ShellHistoryFact& history = report.shell_history();
-  v1::Verdict unusable = UnusableFact(history.collection(), "shell history", "home directories");
+  v1::Verdict unusable = UnusableFact(report, history, "shell history", "home directories");
   if (unusable.status() != v1::CHECK_STATUS_UNSPECIFIED) return unusable;
   std::vector<v1::Evidence> evidence;
   v1::CheckStatus status = v1::PASS;

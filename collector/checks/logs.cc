@@ -49,7 +49,7 @@ v1::Verdict LogsRotation(const v1::FactReport& report, const EvalContext& ctx) {
         {MakeEvidence(absl::StrCat("logrotate is not installed (", fact.collection().error(), ")"),
                       main_file, "absent", "logrotate installed")});
   }
-  v1::Verdict unusable = UnusableFact(fact.collection(), "logrotate configuration", main_file);
+  v1::Verdict unusable = UnusableFact(report, fact, "logrotate configuration", main_file);
   if (unusable.status() != v1::CHECK_STATUS_UNSPECIFIED) return unusable;
 
   std::vector<v1::Evidence> evidence;

@@ -19,6 +19,10 @@ v1::Verdict ReleaseLatest(const v1::FactReport& report, const EvalContext& ctx) 
                                                       : release.collection().error()),
                                      source, "", ctx.params.Str("latest_release"))});
   }
+  if (v1::Verdict unread = UnreadableParts(report, release, "the swarm's services", source);
+      unread.status() != v1::CHECK_STATUS_UNSPECIFIED) {
+    return unread;
+  }
   const std::string what = absl::StrCat(release.service(), " runs ", release.image(), " (version ",
                                         release.version(), ")");
   if (ctx.params.Str("latest_release").empty()) {

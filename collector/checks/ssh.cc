@@ -120,18 +120,18 @@ std::vector<const v1::Account*> LoginAccounts(const v1::AccountsFact& accounts) 
 
 v1::Verdict Unusable(const v1::FactReport& report, bool need_pam, bool need_accounts,
                      bool need_keys) {
-  v1::Verdict v = UnusableFact(report.sshd().collection(), "sshd configuration", kSshdConfig);
+  v1::Verdict v = UnusableFact(report, report.sshd(), "sshd configuration", kSshdConfig);
   if (v.status() != v1::CHECK_STATUS_UNSPECIFIED) return v;
   if (need_accounts) {
-    v = UnusableFact(report.accounts().collection(), "account database", "/etc/passwd");
+    v = UnusableFact(report, report.accounts(), "account database", "/etc/passwd");
     if (v.status() != v1::CHECK_STATUS_UNSPECIFIED) return v;
   }
   if (need_pam) {
-    v = UnusableFact(report.pam().collection(), "PAM configuration of sshd", "/etc/pam.d/sshd");
+    v = UnusableFact(report, report.pam(), "PAM configuration of sshd", "/etc/pam.d/sshd");
     if (v.status() != v1::CHECK_STATUS_UNSPECIFIED) return v;
   }
   if (need_keys) {
-    v = UnusableFact(report.authorized_keys().collection(), "authorized keys",
+    v = UnusableFact(report, report.authorized_keys(), "authorized keys",
                      "AuthorizedKeysFile");
     if (v.status() != v1::CHECK_STATUS_UNSPECIFIED) return v;
   }
@@ -434,10 +434,10 @@ bool CommentDenied(const v1::AuthorizedKey& k, const Params& params, std::string
 
 v1::Verdict VendorAccessRemoved(const v1::FactReport& report, const EvalContext& ctx) {
   v1::Verdict unusable =
-      UnusableFact(report.accounts().collection(), "account database", "/etc/passwd");
+      UnusableFact(report, report.accounts(), "account database", "/etc/passwd");
   if (unusable.status() != v1::CHECK_STATUS_UNSPECIFIED) return unusable;
   unusable =
-      UnusableFact(report.authorized_keys().collection(), "authorized keys", "AuthorizedKeysFile");
+      UnusableFact(report, report.authorized_keys(), "authorized keys", "AuthorizedKeysFile");
   if (unusable.status() != v1::CHECK_STATUS_UNSPECIFIED) return unusable;
   const Params& params = ctx.params;
   std::vector<v1::Evidence> evidence;
@@ -519,7 +519,7 @@ v1::Verdict VendorAccessRemoved(const v1::FactReport& report, const EvalContext&
 
 v1::Verdict WeakKeys(const v1::FactReport& report, const EvalContext& ctx) {
   v1::Verdict unusable =
-      UnusableFact(report.authorized_keys().collection(), "authorized keys", "AuthorizedKeysFile");
+      UnusableFact(report, report.authorized_keys(), "authorized keys", "AuthorizedKeysFile");
   if (unusable.status() != v1::CHECK_STATUS_UNSPECIFIED) return unusable;
   std::vector<v1::Evidence> evidence;
   v1::CheckStatus status = v1::PASS;

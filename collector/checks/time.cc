@@ -17,9 +17,9 @@ v1::Verdict ServiceVerdict(const v1::FactReport& report, const EvalContext& ctx)
   const v1::TimeFact& t = report.time();
   const std::string source =
       t.sources().empty() ? "timedatectl show" : absl::StrJoin(t.sources(), ", ");
-  if (t.collection().state() != v1::Collection::OK) {
-    v1::Verdict v = UnusableFact(t.collection(), "the time service", source);
-    if (!t.collection().error().empty()) {
+  if (v1::Verdict v = UnusableFact(report, t, "the time service", source);
+      v.status() != v1::CHECK_STATUS_UNSPECIFIED) {
+    if (t.collection().state() != v1::Collection::OK && !t.collection().error().empty()) {
       v.mutable_evidence(0)->set_message(
           absl::StrCat("cannot assess the clock: ", t.collection().error()));
     }

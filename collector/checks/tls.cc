@@ -236,7 +236,13 @@ v1::Verdict CertificateValid(const v1::FactReport& report, const EvalContext& ct
                                      kStores, "absent")});
   }
   if (state != v1::Collection::OK && state != v1::Collection::ERROR) {
-    return UnusableFact(tls.collection(), "TLS certificates", kStores);
+    return UnusableFact(report, tls, "TLS certificates", kStores);
+  }
+  // A store that exists but could not be read, or an agent without the
+  // capability to read it: what it holds is unknown.
+  if (v1::Verdict unread = UnreadableParts(report, tls, "TLS certificates", kStores);
+      unread.status() != v1::CHECK_STATUS_UNSPECIFIED) {
+    return unread;
   }
 
   Thresholds t;
