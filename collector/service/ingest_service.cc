@@ -173,7 +173,7 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
     }
     const v1::InventoryHost& host = *host_;
     absl::Time now = state_.clock();
-    auto result = state_.store->Ingest(host.id(), report, [&](const v1::FactReport& r) {
+    auto result = state_.store->Ingest(host.id(), report, now, [&](const v1::FactReport& r) {
       return Evaluate(state_.registry, host, state_.settings.policy, r, now);
     });
     if (result.ok() && state_.hooks.hold_before_ack > absl::ZeroDuration()) {
@@ -192,7 +192,11 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
       return;
     }
     Log(absl::StrCat("stored report ", host.id(), " ", report.agent_instance(), " #",
-                     report.sequence(), result->duplicate ? " (duplicate)" : ""));
+                     report.sequence(),
+                     result->duplicate        ? " (duplicate)"
+                     : result->sequence_reset ? " (sequence reused or gone back: the host's "
+                                                "sequence restarts here, audited)"
+                                              : ""));
     v1::CollectorMessage ack;
     ack.mutable_ack()->set_agent_instance(report.agent_instance());
     ack.mutable_ack()->set_sequence(report.sequence());

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <openssl/sha.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
@@ -44,9 +45,9 @@ uint64_t ReadU64(absl::string_view s) {
 // Sets changed_at / failing_since on `now` from `before`, and lists the
 // transitions.
 std::vector<v1::Transition> CarryHistory(const std::optional<v1::HostVerdicts>& before,
-                                         v1::HostVerdicts& now, const v1::FactReport& report) {
+                                         v1::HostVerdicts& now, const v1::FactReport& report,
+                                         int64_t at) {
   std::vector<v1::Transition> out;
-  const int64_t at = report.collected_at_unix_ms();
   for (v1::Verdict& v : *now.mutable_verdicts()) {
     const v1::Verdict* prev = nullptr;
     if (before.has_value()) {
@@ -118,11 +119,31 @@ std::string FactChangeKey(absl::string_view host, absl::string_view kind, int64_
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
-bool IsNewer(const v1::FactReport& report, const v1::HostVerdicts& latest) {
+// SHA-256 of the report's deterministic encoding: tells a retransmission
+// (same bytes) from a sequence number reused for new content.
+std::string ContentDigest(const v1::FactReport& report) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    report.SerializeToCodedStream(&coded);
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+}
+
+// Whether a report received now replaces the host's latest. Only the
+// collector's clock orders reports: within one agent instance the sequence
+// does (the spool sends in order), and a report of another instance received
+// now is newer than anything received before. The agent's collected_at never
+// decides: a clock a year ahead must not pin the host's latest report.
+bool IsNewer(const v1::FactReport& report, const v1::HostVerdicts& latest, int64_t received_ms) {
   if (report.agent_instance() == latest.agent_instance()) {
     return report.sequence() > latest.sequence();
   }
-  return report.collected_at_unix_ms() >= latest.collected_at_unix_ms();
+  return received_ms >= latest.received_at_unix_ms();
 }
 
 }  // namespace
@@ -220,30 +241,60 @@ absl::StatusOr<std::optional<T>> Store::GetProto(rocksdb::ColumnFamilyHandle* cf
 
 absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
                                                   const v1::FactReport& report,
+                                                  absl::Time received_at,
                                                   const Evaluator& evaluate) {
+  const int64_t received_ms = absl::ToUnixMillis(received_at);
   std::string key = ReportKey(host, report.agent_instance(), report.sequence());
+  std::string digest = ContentDigest(report);
   absl::MutexLock lock(&HostLock(host));
   IngestResult result;
-  std::string existing;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), reports_, key, &existing);
-  if (s.ok()) {
+  ASSIGN_OR_RETURN(auto stored, GetProto<v1::ReportReceipt>(reports_, key));
+  // A receipt without a digest predates digests: the same key is all we know.
+  if (stored.has_value() &&
+      (stored->content_sha256().empty() || stored->content_sha256() == digest)) {
     result.duplicate = true;
     return result;
   }
-  if (!s.IsNotFound()) return FromRocksStatus(s, "read store");
 
   rocksdb::WriteBatch batch;
-  v1::FactReport receipt;  // the header only: what idempotence and retention need
+  v1::ReportReceipt receipt;  // what idempotence and retention need
   receipt.set_host_id(report.host_id());
   receipt.set_agent_instance(report.agent_instance());
   receipt.set_sequence(report.sequence());
   receipt.set_collected_at_unix_ms(report.collected_at_unix_ms());
+  receipt.set_received_at_unix_ms(received_ms);
+  receipt.set_content_sha256(digest);
   batch.Put(reports_, key, receipt.SerializeAsString());
 
   std::string host_key = HostPrefix(host);
   ASSIGN_OR_RETURN(auto latest, GetProto<v1::HostVerdicts>(verdicts_, host_key));
   std::vector<v1::AuditEntry> audit;
-  if (!latest.has_value() || IsNewer(report, *latest)) {
+  // A sequence this agent instance already used, now with other content, and
+  // not merely the next report of a timeline that already went past it: an
+  // agent restored from a snapshot or a copied spool. Its report is new and
+  // received now, so it becomes the latest and the host's sequence restarts
+  // here. (A lower sequence never seen before is an out-of-order arrival: it
+  // is kept as history and does not replace the latest.)
+  const bool reset = stored.has_value() &&
+                     (!latest.has_value() || report.agent_instance() != latest->agent_instance() ||
+                      report.sequence() <= latest->sequence());
+  if (reset) {
+    result.sequence_reset = true;
+    v1::AuditEntry e;
+    e.set_at_unix_ms(received_ms);
+    e.set_actor("collector");
+    e.set_action("sequence-reset");
+    e.set_subject(std::string(host));
+    e.set_detail(absl::StrCat(
+        "agent instance ", report.agent_instance(), " sent #", report.sequence(),
+        " again with other content",
+        latest.has_value() ? absl::StrCat(" after #", latest->sequence()) : "",
+        " (restored from a snapshot or a copied spool?); stored as the host's latest report and "
+        "the host's sequence continues from #",
+        report.sequence()));
+    audit.push_back(std::move(e));
+  }
+  if (!latest.has_value() || reset || IsNewer(report, *latest, received_ms)) {
     result.latest = true;
     std::string value;
     if (!report.SerializeToString(&value)) return absl::InternalError("cannot serialize report");
@@ -258,16 +309,16 @@ absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
       v1::FactChange change;
       change.set_host_id(std::string(host));
       change.set_kind(kind);
-      change.set_at_unix_ms(report.collected_at_unix_ms());
+      change.set_at_unix_ms(received_ms);
       change.set_sequence(report.sequence());
       change.set_content(std::move(content));
-      batch.Put(fact_changes_,
-                FactChangeKey(host, kind, report.collected_at_unix_ms(), report.sequence()),
+      batch.Put(fact_changes_, FactChangeKey(host, kind, received_ms, report.sequence()),
                 change.SerializeAsString());
     }
     batch.Put(latest_facts_, host_key, value);
     v1::HostVerdicts verdicts = evaluate(report);
-    for (const v1::Transition& t : CarryHistory(latest, verdicts, report)) {
+    verdicts.set_received_at_unix_ms(received_ms);  // the store's receive time is the one
+    for (const v1::Transition& t : CarryHistory(latest, verdicts, report, received_ms)) {
       std::string tkey = host_key;
       AppendString(tkey, t.check_id());
       AppendU64(tkey, static_cast<uint64_t>(t.at_unix_ms()));
@@ -484,9 +535,11 @@ absl::StatusOr<uint64_t> Store::Prune(absl::Time before) {
   {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), reports_));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      v1::FactReport r;
+      v1::ReportReceipt r;
+      // Receipts from before received_at existed fall back to collected_at.
       if (r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())) &&
-          r.collected_at_unix_ms() < cutoff) {
+          (r.received_at_unix_ms() != 0 ? r.received_at_unix_ms() : r.collected_at_unix_ms()) <
+              cutoff) {
         batch.Delete(reports_, it->key());
         ++dropped;
       }

@@ -54,15 +54,21 @@ class Store {
   struct IngestResult {
     bool duplicate = false;  // (host, instance, sequence) was stored before
     bool latest = false;     // became the host's newest report
+    // The agent instance reused a sequence (other content) or went below its
+    // latest: stored anyway as the newest, audited as "sequence-reset".
+    bool sequence_reset = false;
   };
   using Evaluator = std::function<v1::HostVerdicts(const v1::FactReport&)>;
 
-  // Stores `report` for `host` unless (host, instance, sequence) is already
-  // stored. When it is the host's newest report, the host's latest facts and
-  // verdicts (from `evaluate`) are replaced in the same synced write. Returns
-  // only after the write is durable.
+  // Stores `report`, received at `received_at` by the collector's clock, for
+  // `host` unless the same report (host, instance, sequence and content) is
+  // already stored. When it is the host's newest report (see IsNewer in
+  // store.cc: the collector's clock and the sequence decide, never the
+  // agent's collected_at), the host's latest facts and verdicts (from
+  // `evaluate`) are replaced in the same synced write. Returns only after the
+  // write is durable.
   absl::StatusOr<IngestResult> Ingest(absl::string_view host, const v1::FactReport& report,
-                                      const Evaluator& evaluate);
+                                      absl::Time received_at, const Evaluator& evaluate);
 
   absl::StatusOr<std::optional<v1::HostVerdicts>> LatestVerdicts(absl::string_view host);
   absl::StatusOr<std::optional<v1::FactReport>> LatestFacts(absl::string_view host);

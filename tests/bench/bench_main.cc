@@ -84,9 +84,10 @@ void BM_StoreIngestSynced(benchmark::State& state) {
   for (auto _ : state) {
     report.set_sequence(++seq);
     report.set_collected_at_unix_ms(static_cast<int64_t>(seq));
-    auto r = store->Ingest(host.id(), report, [&](const preflight::v1::FactReport& rep) {
-      return preflight::collector::Evaluate(registry, host, policy, rep, absl::Now());
-    });
+    auto r =
+        store->Ingest(host.id(), report, absl::Now(), [&](const preflight::v1::FactReport& rep) {
+          return preflight::collector::Evaluate(registry, host, policy, rep, absl::Now());
+        });
     benchmark::DoNotOptimize(r);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
@@ -124,7 +125,7 @@ void BM_FleetStatus(benchmark::State& state) {
     h->set_id(absl::StrCat("host-", i));
     h->set_environment(i % 10 == 0 ? "staging" : "production");
     h->add_roles(i % 3 == 0 ? "manager" : "worker");
-    (void)store->Ingest(h->id(), report, [&](const preflight::v1::FactReport& rep) {
+    (void)store->Ingest(h->id(), report, absl::Now(), [&](const preflight::v1::FactReport& rep) {
       return c::Evaluate(registry, *h, policy, rep, absl::Now());
     });
   }

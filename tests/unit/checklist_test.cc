@@ -134,7 +134,10 @@ class HistoryStoreTest : public ::testing::Test {
 TEST_F(HistoryStoreTest, StableHostStoresFactsOnceAndTransitionsOnlyOnChange) {
   const int64_t t0 = 1'700'000'000'000;
   for (uint64_t seq = 1; seq <= 50; ++seq) {
-    ASSERT_TRUE(store_->Ingest("prod-01", Report(seq, t0 + seq * 300'000, false), Eval()).ok());
+    ASSERT_TRUE(store_
+                    ->Ingest("prod-01", Report(seq, t0 + seq * 300'000, false),
+                             absl::FromUnixMillis(t0 + seq * 300'000), Eval())
+                    .ok());
   }
   auto changes = store_->FactChanges("prod-01");
   ASSERT_TRUE(changes.ok());
@@ -149,7 +152,10 @@ TEST_F(HistoryStoreTest, StableHostStoresFactsOnceAndTransitionsOnlyOnChange) {
   auto latest = store_->LatestVerdicts("prod-01");
   ASSERT_TRUE(latest.ok() && latest->has_value());
   EXPECT_EQ((*latest)->verdicts(0).failing_since_unix_ms(), t0 + 300'000);
-  ASSERT_TRUE(store_->Ingest("prod-01", Report(51, t0 + 51 * 300'000, true), Eval()).ok());
+  ASSERT_TRUE(store_
+                  ->Ingest("prod-01", Report(51, t0 + 51 * 300'000, true),
+                           absl::FromUnixMillis(t0 + 51 * 300'000), Eval())
+                  .ok());
   changes = store_->FactChanges("prod-01");
   ASSERT_EQ(changes->size(), 3u);
   EXPECT_EQ(changes->back().kind(), "accounts");

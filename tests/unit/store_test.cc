@@ -61,8 +61,14 @@ class StoreTest : public ::testing::Test {
     };
   }
 
+  // Unless a test says otherwise, the collector receives a report when the
+  // agent says it collected it.
+  static absl::Time Received(const v1::FactReport& report) {
+    return absl::FromUnixMillis(report.collected_at_unix_ms());
+  }
+
   Store::IngestResult IngestOk(const std::string& host, const v1::FactReport& report) {
-    auto r = store_->Ingest(host, report, Evaluator());
+    auto r = store_->Ingest(host, report, Received(report), Evaluator());
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : Store::IngestResult();
   }
@@ -117,18 +123,92 @@ TEST_F(StoreTest, IngestStoresOnce) {
 }
 
 TEST_F(StoreTest, SecondIngestOfSameReportIsDuplicate) {
-  IngestOk("prod-01", MakeReport(kInstanceA, 1, 1000, "first"));
+  v1::FactReport report = MakeReport(kInstanceA, 1, 1000, "first");
+  IngestOk("prod-01", report);
   ASSERT_EQ(evaluations_, 1);
-  // The same (host, instance, sequence), even with other content (a resend).
-  Store::IngestResult r = IngestOk("prod-01", MakeReport(kInstanceA, 1, 2000, "second"));
-  EXPECT_TRUE(r.duplicate);
-  EXPECT_FALSE(r.latest);
+  // The same bytes again (a resend after a lost ack), received later.
+  auto r = store_->Ingest("prod-01", report, absl::FromUnixMillis(9000), Evaluator());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->duplicate);
+  EXPECT_FALSE(r->latest);
   EXPECT_EQ(evaluations_, 1);
   EXPECT_EQ(Keys("prod-01").size(), 1u);
-  auto latest = Latest("prod-01");
-  ASSERT_TRUE(latest.has_value());
-  EXPECT_EQ(latest->hostname(), "first");
-  EXPECT_EQ(latest->collected_at_unix_ms(), 1000);
+  EXPECT_EQ(Latest("prod-01")->hostname(), "first");
+}
+
+std::vector<StoredAuditEntry> EntriesWithAction(Store& store, const std::string& action) {
+  std::vector<StoredAuditEntry> out;
+  auto all = store.AuditEntries();
+  EXPECT_TRUE(all.ok()) << all.status();
+  if (!all.ok()) return out;
+  for (StoredAuditEntry& e : *all) {
+    if (e.entry.action() == action) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// An agent restored from a snapshot reuses sequence numbers with new content:
+// the reports are new, not duplicates to drop.
+TEST_F(StoreTest, ReusedSequenceWithOtherContentIsANewReportAndResetsTheSequence) {
+  for (uint64_t seq = 1; seq <= 5; ++seq) {
+    IngestOk("prod-01", MakeReport(kInstanceA, seq, static_cast<int64_t>(seq) * 1000, "before"));
+  }
+  EXPECT_THAT(EntriesWithAction(*store_, "sequence-reset"), IsEmpty());
+
+  v1::FactReport restored = MakeReport(kInstanceA, 3, 10'000, "after restore");
+  Store::IngestResult r = IngestOk("prod-01", restored);
+  EXPECT_FALSE(r.duplicate);
+  EXPECT_TRUE(r.latest);
+  EXPECT_TRUE(r.sequence_reset);
+  EXPECT_EQ(Latest("prod-01")->hostname(), "after restore");
+  EXPECT_EQ(LatestVerdicts("prod-01")->sequence(), 3u);
+  auto resets = EntriesWithAction(*store_, "sequence-reset");
+  ASSERT_EQ(resets.size(), 1u);
+  EXPECT_EQ(resets[0].entry.subject(), "prod-01");
+  EXPECT_THAT(resets[0].entry.detail(), ::testing::HasSubstr("#3 again with other content"));
+  EXPECT_THAT(resets[0].entry.detail(), ::testing::HasSubstr("after #5"));
+
+  // The restored timeline goes on: #4 (also used before) is simply the next
+  // report, with no second reset; its resend is a duplicate again.
+  v1::FactReport next = MakeReport(kInstanceA, 4, 11'000, "after restore, next");
+  r = IngestOk("prod-01", next);
+  EXPECT_TRUE(r.latest);
+  EXPECT_FALSE(r.sequence_reset);
+  EXPECT_EQ(Latest("prod-01")->hostname(), "after restore, next");
+  EXPECT_TRUE(IngestOk("prod-01", next).duplicate);
+  EXPECT_TRUE(IngestOk("prod-01", restored).duplicate);
+  EXPECT_EQ(EntriesWithAction(*store_, "sequence-reset").size(), 1u);
+  EXPECT_EQ(Keys("prod-01").size(), 5u);  // one receipt per (instance, sequence)
+}
+
+// An agent whose clock ran a year ahead must not keep the host's latest
+// report: a report received later wins, and history is dated by the
+// collector's clock.
+TEST_F(StoreTest, FutureDatedReportDoesNotOutliveALaterOne) {
+  const int64_t year_ms = 365LL * 24 * 3600 * 1000;
+  v1::FactReport future = MakeReport(kInstanceB, 1, 1000 + year_ms, "clock a year ahead");
+  ASSERT_TRUE(store_->Ingest("prod-01", future, absl::FromUnixMillis(1000), Evaluator()).ok());
+  // Reinstalled with the clock fixed: another instance, received later.
+  v1::FactReport fixed = MakeReport(kInstanceA, 1, 2000, "clock fixed");
+  auto r = store_->Ingest("prod-01", fixed, absl::FromUnixMillis(2000), Evaluator());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->latest);
+  EXPECT_EQ(Latest("prod-01")->hostname(), "clock fixed");
+
+  auto changes = store_->FactChanges("prod-01");
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  ASSERT_FALSE(changes->empty());
+  for (const v1::FactChange& c : *changes) EXPECT_LE(c.at_unix_ms(), 2000) << c.kind();
+  auto transitions = store_->Transitions("prod-01", "");
+  ASSERT_TRUE(transitions.ok()) << transitions.status();
+  ASSERT_FALSE(transitions->empty());
+  for (const v1::Transition& t : *transitions) EXPECT_LE(t.at_unix_ms(), 2000) << t.check_id();
+
+  // Retention goes by the receive time too: pruning everything received
+  // before 1500 drops the future-dated receipt.
+  auto dropped = store_->Prune(absl::FromUnixMillis(1500));
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_THAT(Keys("prod-01"), ElementsAre(ReportKey("prod-01", kInstanceA, 1)));
 }
 
 TEST_F(StoreTest, OlderSequenceIsStoredButNotLatest) {
@@ -156,7 +236,7 @@ TEST_F(StoreTest, NewerSequenceOfSameInstanceBecomesLatest) {
   EXPECT_EQ(evaluations_, 2);
 }
 
-TEST_F(StoreTest, OtherInstanceWithNewerCollectionTimeBecomesLatest) {
+TEST_F(StoreTest, OtherInstanceReceivedLaterBecomesLatest) {
   IngestOk("prod-01", MakeReport(kInstanceB, 9, 1000, "old agent"));
   // A reinstalled agent: new instance, sequence restarts at 1.
   Store::IngestResult r = IngestOk("prod-01", MakeReport(kInstanceA, 1, 2000, "new agent"));
@@ -167,8 +247,9 @@ TEST_F(StoreTest, OtherInstanceWithNewerCollectionTimeBecomesLatest) {
   EXPECT_EQ(Keys("prod-01").size(), 2u);
 }
 
-TEST_F(StoreTest, OtherInstanceWithOlderCollectionTimeIsNotLatest) {
+TEST_F(StoreTest, OtherInstanceReceivedEarlierIsNotLatest) {
   IngestOk("prod-01", MakeReport(kInstanceA, 1, 2000, "current"));
+  // Only if the collector's own clock stepped back: the receive time decides.
   Store::IngestResult r = IngestOk("prod-01", MakeReport(kInstanceB, 50, 1000, "late spool"));
   EXPECT_FALSE(r.duplicate);
   EXPECT_FALSE(r.latest);
@@ -217,7 +298,7 @@ TEST_F(StoreTest, DataSurvivesReopen) {
   EXPECT_EQ(LatestVerdicts("prod-01")->SerializeAsString(), verdicts);
   // Idempotence holds across restarts.
   int before = evaluations_;
-  Store::IngestResult r = IngestOk("prod-01", MakeReport(kInstanceA, 2, 2000));
+  Store::IngestResult r = IngestOk("prod-01", MakeReport(kInstanceA, 2, 2000, "two"));
   EXPECT_TRUE(r.duplicate);
   EXPECT_EQ(evaluations_, before);
 }
@@ -232,8 +313,8 @@ TEST_F(StoreTest, ConcurrentIngestsStoreEverythingOnceAndKeepTheNewest) {
       for (int i = 0; i < kEach; ++i) {
         // Threads overlap: every sequence is sent twice.
         uint64_t seq = static_cast<uint64_t>((t / 2) * kEach + i + 1);
-        auto r = store_->Ingest("prod-01", MakeReport(kInstanceA, seq, static_cast<int64_t>(seq)),
-                                Evaluator());
+        v1::FactReport report = MakeReport(kInstanceA, seq, static_cast<int64_t>(seq));
+        auto r = store_->Ingest("prod-01", report, Received(report), Evaluator());
         ASSERT_TRUE(r.ok()) << r.status();
         if (r->duplicate) ++duplicates;
       }
