@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "collector/checks/check.h"
+#include "collector/checks/pam_model.h"
 
 namespace preflight::collector {
 namespace {
@@ -116,6 +117,38 @@ std::vector<const v1::Account*> LoginAccounts(const v1::AccountsFact& accounts) 
     if (a.login_shell() || a.name() == "root") out.push_back(&a);
   }
   return out;
+}
+
+// Who sshd runs PAM as (root), for pam_succeed_if use_uid.
+std::optional<PamAccount> PamProcessUser(const v1::AccountsFact& accounts) {
+  for (const v1::Account& a : accounts.accounts()) {
+    if (a.name() == "root") return PamAccountFrom(a);
+  }
+  return std::nullopt;
+}
+
+// The rule of a PAM run that decided it, as "file:line".
+std::string PamDecidedAt(const v1::PamFact& pam, const PamRun& run) {
+  if (run.decided_by < 0 || run.decided_by >= pam.rules_size()) return pam.file();
+  const v1::PamRule& r = pam.rules(run.decided_by);
+  return absl::StrCat(r.file(), ":", r.line());
+}
+
+std::string PamDecidedRule(const v1::PamFact& pam, const PamRun& run) {
+  if (run.decided_by < 0 || run.decided_by >= pam.rules_size()) return "the end of the stack";
+  return PamRuleText(pam.rules(run.decided_by));
+}
+
+// A run in which pam_google_authenticator returned PAM_IGNORE for want of a
+// secret file (nullok): the rule, or null.
+const v1::PamRule* NullokSkip(const v1::PamFact& pam, const PamRun& run) {
+  for (const PamStep& s : run.steps) {
+    const v1::PamRule& r = pam.rules(s.rule);
+    if (s.retval == kPamIgnore && absl::EndsWith(r.module(), "pam_google_authenticator.so")) {
+      return &r;
+    }
+  }
+  return nullptr;
 }
 
 v1::Verdict Unusable(const v1::FactReport& report, bool need_pam, bool need_accounts,
@@ -236,6 +269,8 @@ v1::Verdict PasswordAuthDisabled(const v1::FactReport& report, const EvalContext
   std::vector<v1::Evidence> evidence;
   v1::CheckStatus status = v1::PASS;
   std::vector<std::string> exposed, locked_only;
+  std::vector<v1::Evidence> pam_unknown;
+  std::optional<PamAccount> pam_root = PamProcessUser(report.accounts());
   for (const v1::Account* a : LoginAccounts(report.accounts())) {
     const v1::SshdEffective* e = EffectiveFor(report.sshd(), a->name());
     if (e == nullptr) continue;
@@ -259,26 +294,50 @@ v1::Verdict PasswordAuthDisabled(const v1::FactReport& report, const EvalContext
                                    SourceOf(*e, "passwordauthentication"), ")"));
       decided_at = SourceOf(*e, "passwordauthentication");
     }
+    bool nothing_needed = false;  // PAM lets keyboard-interactive through with no secret
     if (kbd && allowed_alone("keyboard-interactive")) {
-      if (decided_at.empty()) decided_at = SourceOf(*e, "kbdinteractiveauthentication");
-      if (pam.unix_password_auth()) {
+      // PAM run as libpam runs it: with no password and no code, and with
+      // the Unix password alone (as if the account had one: a locked
+      // password only makes it WARN below).
+      PamAccount acc = PamAccountFrom(*a);
+      const PamAccount* root = pam_root ? &*pam_root : nullptr;
+      PamAnswer none = PamAuthenticates(pam, acc, PamScenario{false, false}, root);
+      PamAccount with_password = acc;
+      with_password.password = v1::PASSWORD_SET;
+      PamAnswer password_only =
+          PamAuthenticates(pam, with_password, PamScenario{true, false}, root);
+      std::string kbd_source = SourceOf(*e, "kbdinteractiveauthentication");
+      if (none.kind == PamAnswer::kYes) {
+        nothing_needed = true;
+        const v1::PamRule* skip = NullokSkip(pam, none.run);
+        paths.push_back(absl::StrCat(
+            "keyboard-interactive (", kbd_source, ") succeeds without a password or code",
+            skip != nullptr ? absl::StrCat(": nullok at ", skip->file(), ":", skip->line(),
+                                           " lets an account without ~/.google_authenticator "
+                                           "through")
+                            : "",
+            "; PAM decided at ", PamDecidedRule(pam, none.run), " (", PamRunText(pam, none.run),
+            ")"));
+        if (decided_at.empty()) decided_at = PamDecidedAt(pam, none.run);
+      } else if (password_only.kind == PamAnswer::kYes) {
         paths.push_back(absl::StrCat("keyboard-interactive through PAM accepts the Unix password (",
-                                     SourceOf(*e, "kbdinteractiveauthentication"),
-                                     ", /etc/pam.d/sshd)"));
-      } else if (pam.google_authenticator_nullok() && !a->google_authenticator()) {
-        paths.push_back(
-            "keyboard-interactive alone succeeds: PAM's nullok lets an account "
-            "without ~/.google_authenticator through");
+                                     kbd_source, "; PAM decided at ",
+                                     PamDecidedRule(pam, password_only.run), ": ",
+                                     PamRunText(pam, password_only.run), ")"));
+        if (decided_at.empty()) decided_at = PamDecidedAt(pam, password_only.run);
+      } else if (none.kind == PamAnswer::kUnknown || password_only.kind == PamAnswer::kUnknown) {
+        const PamAnswer& u = none.kind == PamAnswer::kUnknown ? none : password_only;
+        pam_unknown.push_back(
+            MakeEvidence(absl::StrCat("cannot tell whether keyboard-interactive through PAM lets ",
+                                      a->name(), " in without a key: ", u.why),
+                         pam.file(), "unknown", "key required"));
       }
     }
     if (paths.empty()) continue;
     bool usable_password = a->password() == v1::PASSWORD_SET ||
                            a->password() == v1::PASSWORD_EMPTY ||
                            a->password() == v1::PASSWORD_STATE_UNSPECIFIED;
-    bool nullok_path = std::any_of(paths.begin(), paths.end(), [](const std::string& p) {
-      return absl::StrContains(p, "nullok");
-    });
-    if (usable_password || nullok_path) {
+    if (usable_password || nothing_needed) {
       exposed.push_back(a->name());
       evidence.push_back(
           MakeEvidence(absl::StrCat("account ", a->name(),
@@ -288,8 +347,11 @@ v1::Verdict PasswordAuthDisabled(const v1::FactReport& report, const EvalContext
       locked_only.push_back(a->name());
     }
   }
+  for (v1::Evidence& u : pam_unknown) evidence.push_back(std::move(u));
   if (!exposed.empty()) {
     status = v1::FAIL;
+  } else if (!pam_unknown.empty()) {
+    status = v1::UNKNOWN;
   } else if (!locked_only.empty()) {
     status = v1::WARN;
     evidence.push_back(MakeEvidence(
@@ -350,6 +412,7 @@ v1::Verdict TwoFactorEnabled(const v1::FactReport& report, const EvalContext& ct
   std::vector<v1::Evidence> evidence;
   v1::CheckStatus status = v1::PASS;
   std::vector<std::string> ok;
+  std::optional<PamAccount> pam_root = PamProcessUser(report.accounts());
   for (const v1::Account* a : LoginAccounts(report.accounts())) {
     const v1::SshdEffective* e = EffectiveFor(report.sshd(), a->name());
     if (e == nullptr) continue;
@@ -399,12 +462,36 @@ v1::Verdict TwoFactorEnabled(const v1::FactReport& report, const EvalContext& ct
           "/etc/pam.d/sshd", "no OTP module", "auth required pam_google_authenticator.so"));
       continue;
     }
-    if (pam.google_authenticator_nullok() && !a->google_authenticator()) {
+    // PAM as libpam runs it, for someone who has the key and the Unix
+    // password but not the one-time code.
+    PamAnswer without_code = PamAuthenticates(pam, PamAccountFrom(*a), PamScenario{true, false},
+                                              pam_root ? &*pam_root : nullptr);
+    if (without_code.kind == PamAnswer::kYes) {
       status = v1::FAIL;
-      evidence.push_back(MakeEvidence(
-          absl::StrCat("account ", a->name(), " has no ", a->home(),
-                       "/.google_authenticator; with nullok it logs in with a key alone"),
-          "/etc/pam.d/sshd", "not enrolled", "enrolled"));
+      const PamRun& run = without_code.run;
+      const v1::PamRule* skip = NullokSkip(pam, run);
+      if (skip != nullptr && !a->google_authenticator()) {
+        evidence.push_back(MakeEvidence(
+            absl::StrCat("account ", a->name(), " has no ", a->home(),
+                         "/.google_authenticator; with nullok (", skip->file(), ":", skip->line(),
+                         ") it logs in with a key alone: ", PamRunText(pam, run)),
+            absl::StrCat(skip->file(), ":", skip->line()), "not enrolled", "enrolled"));
+      } else {
+        evidence.push_back(MakeEvidence(
+            absl::StrCat("account ", a->name(),
+                         ": PAM lets keyboard-interactive through without the one-time code, "
+                         "decided at ",
+                         PamDecidedRule(pam, run), ": ", PamRunText(pam, run)),
+            PamDecidedAt(pam, run), "no code asked", "pam_google_authenticator must succeed"));
+      }
+      continue;
+    }
+    if (without_code.kind == PamAnswer::kUnknown) {
+      status = Worst(status, v1::UNKNOWN);
+      evidence.push_back(MakeEvidence(absl::StrCat("cannot tell whether account ", a->name(),
+                                                   " needs the one-time code: ", without_code.why),
+                                      pam.file(), "unknown",
+                                      "pam_google_authenticator must succeed"));
       continue;
     }
     ok.push_back(a->name());
