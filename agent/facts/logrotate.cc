@@ -28,6 +28,8 @@ constexpr absl::string_view kMainFile = "/etc/logrotate.conf";
 constexpr absl::string_view kProgram = "/usr/sbin/logrotate";
 constexpr absl::string_view kCronDaily = "/etc/cron.daily/logrotate";
 constexpr absl::string_view kTimerLink = "/etc/systemd/system/timers.target.wants/logrotate.timer";
+constexpr absl::string_view kTimerOverride = "/etc/systemd/system/logrotate.timer";
+constexpr absl::string_view kTimerStamp = "/var/lib/systemd/timers/stamp-logrotate.timer";
 constexpr absl::string_view kStatusFile = "/var/lib/logrotate/status";
 constexpr absl::string_view kLogDir = "/var/log";
 constexpr absl::string_view kDockerLogs = "/var/lib/docker/containers/*/*.log";
@@ -1006,6 +1008,7 @@ class ConfigReader {
     if (path.empty() || path[0] != '/') path = JoinPath(state_.cwd, path);
     auto st = env_.Stat(path);
     if (!st.ok()) {
+      NoteUnreadable(*fact_.mutable_collection(), path, st.status());
       AddProblem(fact_, from, line,
                  absl::StrCat("cannot stat ", Quote(path), ": ", st.status().message()));
       return false;
@@ -1016,6 +1019,7 @@ class ConfigReader {
       if (listed.ok()) {
         entries = std::move(*listed);
       } else if (st->type == FileInfo::Type::kDirectory) {
+        NoteUnreadable(*fact_.mutable_collection(), path, listed.status());
         AddProblem(
             fact_, from, line,
             absl::StrCat("cannot open directory ", Quote(path), ": ", listed.status().message()));
@@ -1071,6 +1075,8 @@ class ConfigReader {
     if (!data.ok()) {
       // logrotate skips what is not a regular file without complaint.
       if (absl::IsFailedPrecondition(data.status())) return true;
+      // An unread configuration may hold the stanza for any log.
+      NoteUnreadable(*fact_.mutable_collection(), path, data.status());
       AddProblem(fact_, path, 0,
                  absl::StrCat("failed to open config file: ", data.status().message()));
       return false;
@@ -1131,6 +1137,8 @@ class LogWalker {
     if (truncated_) return;
     auto entries = env_.ListDir(dir);
     if (!entries.ok()) {
+      // Logs that could not be listed may be the ones growing unrotated.
+      NoteUnreadable(*fact_.mutable_collection(), dir, entries.status());
       if (!(absl::IsNotFound(entries.status()) && dir == kLogDir)) {
         AddProblem(fact_, dir, 0, std::string(entries.status().message()));
       }
@@ -1168,7 +1176,10 @@ class LogWalker {
     }
     for (const auto& [dir, logs] : by_dir) {
       auto entries = env_.ListDir(dir);
-      if (!entries.ok()) continue;
+      if (!entries.ok()) {
+        NoteUnreadable(*fact_.mutable_collection(), dir, entries.status());
+        continue;
+      }
       std::vector<std::string> regular;
       for (const DirEntry& e : *entries) {
         if (!Count()) break;
@@ -1201,6 +1212,8 @@ class LogWalker {
       if (auto st = env_.Stat(path); st.ok()) {
         f->set_size_bytes(st->size);
         f->set_mtime_unix(st->mtime_unix);
+      } else {
+        NoteUnreadable(*fact_.mutable_collection(), path, st.status());
       }
       if (auto it = covered_.find(path); it != covered_.end()) f->set_covered_by(it->second);
       if (auto it = status_.find(path); it != status_.end()) f->set_last_rotated_unix(it->second);
@@ -1235,7 +1248,7 @@ void ReadJournald(HostEnv& env, size_t max_bytes, v1::LogrotateFact& fact) {
   for (const std::string& file : files) {
     auto data = env.ReadFile(file, max_bytes);
     if (!data.ok()) {
-      if (!absl::IsNotFound(data.status())) {
+      if (NoteUnreadable(*fact.mutable_collection(), file, data.status())) {
         AddProblem(fact, file, 0, std::string(data.status().message()));
       }
       continue;
@@ -1263,6 +1276,73 @@ void ReadJournald(HostEnv& env, size_t max_bytes, v1::LogrotateFact& fact) {
 
 // ------------------------------------------------------------ the collector
 
+// Which init runs the host: what Debian's cron.daily/logrotate asks
+// (/run/systemd/system is a directory) when live; in an image, where /run is
+// empty, what /sbin/init points at.
+void ReadInit(HostEnv& env, v1::LogrotateFact& fact) {
+  if (env.live()) {
+    auto run = env.Stat("/run/systemd/system");
+    const bool systemd = run.ok() && run->type == FileInfo::Type::kDirectory;
+    fact.set_init(systemd ? "systemd" : "other");
+    fact.set_init_source(systemd ? "/run/systemd/system exists"
+                                 : "/run/systemd/system does not exist");
+    return;
+  }
+  for (absl::string_view init : {"/sbin/init", "/usr/sbin/init"}) {
+    auto st = env.Stat(init);
+    if (!st.ok()) continue;
+    if (st->type == FileInfo::Type::kSymlink) {
+      auto target = env.ReadLink(init);
+      if (!target.ok()) continue;
+      fact.set_init(absl::StrContains(*target, "systemd") ? "systemd" : "other");
+      fact.set_init_source(absl::StrCat(init, " -> ", *target));
+    } else {
+      fact.set_init("other");
+      fact.set_init_source(absl::StrCat(init, " is not systemd's link"));
+    }
+    return;
+  }
+}
+
+// How logrotate is scheduled: the timer (enabled, masked, where defined, its
+// last trigger) and cron.daily (present, guarded, cron installed).
+void ReadSchedule(HostEnv& env, const CollectOptions& options, v1::LogrotateFact& fact) {
+  ReadInit(env, fact);
+  fact.set_timer_enabled(env.Stat(kTimerLink).ok());
+  if (auto link = env.ReadLink(kTimerOverride); link.ok() && *link == "/dev/null") {
+    fact.set_timer_masked(true);
+  }
+  for (absl::string_view unit :
+       {"/etc/systemd/system/logrotate.timer", "/lib/systemd/system/logrotate.timer",
+        "/usr/lib/systemd/system/logrotate.timer"}) {
+    auto st = env.Stat(unit);
+    if (st.ok() && st->type == FileInfo::Type::kRegular) {
+      fact.set_timer_unit(std::string(unit));
+      break;
+    }
+  }
+  if (auto stamp = env.Stat(kTimerStamp); stamp.ok()) {
+    fact.set_timer_last_trigger_unix(stamp->mtime_unix);
+  }
+  fact.set_cron_installed(env.Stat("/usr/sbin/cron").ok() || env.Stat("/usr/sbin/anacron").ok());
+  auto cron = env.ReadFile(kCronDaily, options.max_file_bytes);
+  fact.set_cron_daily(cron.ok());
+  if (cron.ok()) {
+    // Debian's script: "if [ -d /run/systemd/system ]; then exit 0; fi".
+    for (absl::string_view line : absl::StrSplit(cron->content, '\n')) {
+      absl::string_view code = absl::StripLeadingAsciiWhitespace(line);
+      if (!absl::StartsWith(code, "#") && absl::StrContains(code, "/run/systemd/system")) {
+        fact.set_cron_daily_guarded(true);
+      }
+    }
+  } else if (NoteUnreadable(*fact.mutable_collection(), kCronDaily, cron.status())) {
+    // It exists but cannot be read: assume Debian's guard (it then helps
+    // only without systemd), never a schedule it may not be.
+    fact.set_cron_daily(true);
+    fact.set_cron_daily_guarded(true);
+  }
+}
+
 class LogrotateCollector : public FactCollector {
  public:
   absl::string_view name() const override { return "logrotate"; }
@@ -1275,14 +1355,14 @@ class LogrotateCollector : public FactCollector {
     collection->set_state(v1::Collection::OK);
     fact.set_main_file(std::string(kMainFile));
     fact.set_installed(env.Stat(kProgram).ok());
-    fact.set_cron_daily(env.Stat(kCronDaily).ok());
-    fact.set_timer_enabled(env.Stat(kTimerLink).ok());
+    ReadSchedule(env, options, fact);
 
     auto main = env.Stat(kMainFile);
     if (main.ok()) {
       if (main->type != FileInfo::Type::kDirectory) {
         auto data = env.ReadFile(kMainFile, options.max_file_bytes);
         if (!data.ok() && !absl::IsFailedPrecondition(data.status())) {
+          NoteUnreadable(*collection, kMainFile, data.status());
           collection->set_state(v1::Collection::ERROR);
           collection->set_error(std::string(data.status().message()));
         }
@@ -1291,7 +1371,7 @@ class LogrotateCollector : public FactCollector {
     } else {
       RenderOptions(LogrotateOptions{}, *fact.mutable_defaults());
       fact.mutable_defaults()->set_file(std::string(kMainFile));
-      if (!absl::IsNotFound(main.status())) {
+      if (NoteUnreadable(*collection, kMainFile, main.status())) {
         collection->set_state(v1::Collection::ERROR);
         collection->set_error(std::string(main.status().message()));
       } else if (!fact.installed()) {
@@ -1316,8 +1396,9 @@ class LogrotateCollector : public FactCollector {
       }
       int64_t newest = 0;
       for (const auto& [path, when] : status) newest = std::max(newest, when);
-      fact.set_last_run_unix(newest);
-    } else if (!absl::IsNotFound(data.status())) {
+      fact.set_last_rotation_unix(newest);
+      fact.set_status_mtime_unix(data->info.mtime_unix);
+    } else if (NoteUnreadable(*collection, kStatusFile, data.status())) {
       AddProblem(fact, kStatusFile, 0, std::string(data.status().message()));
     }
 

@@ -1,4 +1,5 @@
 // Check area "logs": checklist item 5 (logs roll over).
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -6,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "collector/checks/check.h"
 
@@ -39,6 +41,104 @@ bool IsContainerLog(absl::string_view path) {
   return absl::StartsWith(path, "/var/lib/docker/containers/") && absl::EndsWith(path, ".log");
 }
 
+using Finding =
+    std::function<void(v1::CheckStatus, std::string, std::string, std::string, std::string)>;
+
+// Whether logrotate runs at all, as the host would run it: logrotate.timer
+// under systemd; /etc/cron.daily/logrotate only where cron runs it and its
+// Debian guard does not send it away ("skip in favour of systemd timer").
+// Returns what schedules it, for the PASS line.
+std::string Schedule(const v1::LogrotateFact& fact, const Finding& finding) {
+  const std::string kWants = "/etc/systemd/system/timers.target.wants/logrotate.timer";
+  const bool systemd = fact.init() == "systemd";
+  const bool unknown_init = fact.init().empty();
+  const bool timer_runs = fact.timer_enabled() && !fact.timer_masked() &&
+                          !fact.timer_unit().empty() && (systemd || unknown_init);
+  const bool cron_present = fact.cron_daily() && fact.cron_installed();
+  const bool cron_runs = cron_present && (!fact.cron_daily_guarded() || fact.init() == "other");
+  const std::string init = fact.init_source().empty() ? std::string("init could not be told")
+                                                      : absl::StrCat("init: ", fact.init_source());
+  if (timer_runs) return "logrotate.timer";
+  if (cron_runs) return "/etc/cron.daily/logrotate";
+  if (unknown_init && cron_present) {
+    finding(v1::UNKNOWN,
+            "logrotate is scheduled only by /etc/cron.daily/logrotate, which exits at once when "
+            "systemd is init; which init runs this host could not be told",
+            "/etc/cron.daily/logrotate", "guarded cron.daily, init unknown",
+            "logrotate.timer enabled");
+    return "/etc/cron.daily/logrotate (if systemd is not init)";
+  }
+  // Not scheduled: say exactly why.
+  std::vector<std::string> why;
+  if (fact.timer_masked()) {
+    why.push_back("logrotate.timer is masked (/etc/systemd/system/logrotate.timer -> /dev/null)");
+  } else if (!fact.timer_unit().empty() && !fact.timer_enabled()) {
+    why.push_back(
+        absl::StrCat("logrotate.timer (", fact.timer_unit(), ") is disabled: no ", kWants));
+  } else if (fact.timer_unit().empty()) {
+    why.push_back(fact.timer_enabled() ? "logrotate.timer is enabled but its unit file is missing"
+                                       : "there is no logrotate.timer");
+  } else if (!systemd) {
+    why.push_back("logrotate.timer is enabled but systemd is not init");
+  }
+  if (!fact.cron_daily()) {
+    why.push_back("there is no /etc/cron.daily/logrotate");
+  } else if (!fact.cron_installed()) {
+    why.push_back("/etc/cron.daily/logrotate exists but cron is not installed");
+  } else if (fact.cron_daily_guarded() && systemd) {
+    why.push_back(
+        "/etc/cron.daily/logrotate exits at once because systemd is init (\"skip in favour of "
+        "systemd timer\")");
+  }
+  finding(v1::FAIL,
+          absl::StrCat("logrotate is not scheduled: ", absl::StrJoin(why, "; "), " (", init, ")"),
+          fact.timer_unit().empty() ? kWants : fact.timer_unit(), "not scheduled",
+          "logrotate.timer enabled (systemctl enable --now logrotate.timer)");
+  return "nothing";
+}
+
+// How long a stanza's frequency lets a log go unrotated; 0 when it rotates
+// only by size or the frequency is unknown. logrotate.timer runs daily, so an
+// hourly stanza rotates at most daily.
+absl::Duration Period(absl::string_view frequency) {
+  if (frequency == "hourly" || frequency == "daily") return absl::Hours(24);
+  if (frequency == "weekly") return absl::Hours(24 * 7);
+  if (frequency == "monthly") return absl::Hours(24 * 31);
+  if (frequency == "yearly") return absl::Hours(24 * 366);
+  return absl::ZeroDuration();
+}
+
+// Logs that grow without rotating: covered by a stanza whose frequency has
+// passed twice over since the status file last recorded the log (its last
+// rotation, or when logrotate first saw it), not empty, not held back by a
+// size threshold it has not reached, while logrotate itself runs.
+void Growing(const v1::LogrotateFact& fact, int64_t last_run, absl::Time now,
+             const Finding& finding) {
+  if (last_run == 0) return;
+  for (const v1::LogFile& log : fact.logs()) {
+    if (log.covered_by().empty() || log.size_bytes() == 0 || log.last_rotated_unix() == 0) continue;
+    const v1::LogrotateStanza* stanza = nullptr;
+    for (const v1::LogrotateStanza& st : fact.stanzas()) {
+      if (SourceOf(st.file(), st.line()) == log.covered_by()) stanza = &st;
+    }
+    if (stanza == nullptr) continue;
+    if (stanza->size_bytes() != 0 && log.size_bytes() < stanza->size_bytes()) continue;
+    const absl::Duration period = Period(stanza->frequency());
+    if (period == absl::ZeroDuration()) continue;
+    const absl::Time recorded = absl::FromUnixSeconds(log.last_rotated_unix());
+    if (absl::FromUnixSeconds(last_run) - recorded <= 2 * period || now - recorded <= 2 * period) {
+      continue;
+    }
+    finding(v1::WARN,
+            absl::StrCat(log.path(), " (", Size(log.size_bytes()), ") grows without rotating: ",
+                         log.rotated_copies() == 0 ? "no rotated copy, " : "",
+                         "logrotate's state records it last on ", Date(log.last_rotated_unix()),
+                         " though its stanza at ", log.covered_by(), " says ", stanza->frequency()),
+            log.covered_by(), absl::StrCat("last rotated ", Date(log.last_rotated_unix())),
+            absl::StrCat("rotated ", stanza->frequency()));
+  }
+}
+
 v1::Verdict LogsRotation(const v1::FactReport& report, const EvalContext& ctx) {
   const v1::LogrotateFact& fact = report.logrotate();
   const std::string main_file = fact.main_file().empty() ? "/etc/logrotate.conf" : fact.main_file();
@@ -61,27 +161,40 @@ v1::Verdict LogsRotation(const v1::FactReport& report, const EvalContext& ctx) {
                                     std::move(expected)));
   };
 
-  // Scheduled?
-  if (!fact.timer_enabled() && !fact.cron_daily()) {
-    finding(v1::FAIL,
-            "logrotate is not scheduled: logrotate.timer is not enabled and there is no "
-            "/etc/cron.daily/logrotate",
-            "/etc/systemd/system/timers.target.wants", "not scheduled",
-            "logrotate.timer enabled or /etc/cron.daily/logrotate");
-  }
-  // Run recently?
+  // Scheduled, as the system runs it?
+  const std::string schedule = Schedule(fact, finding);
+  // Run recently? logrotate rewrites its state file on every run, so the
+  // file's mtime is the last run; the per-log dates inside are the last
+  // rotations (a weekly-only host rotates nothing on most runs).
   const absl::Duration max_age = absl::Hours(ctx.params.Uint("logrotate_max_age_hours"));
+  const std::string within =
+      absl::StrCat("within ", ctx.params.Uint("logrotate_max_age_hours"), " h");
   const std::string status_file =
       fact.status_file().empty() ? "/var/lib/logrotate/status" : fact.status_file();
-  if (!fact.status_present() || fact.last_run_unix() == 0) {
-    finding(v1::FAIL, "logrotate has never run: its status file lists no rotation", status_file,
-            "never", absl::StrCat("within ", ctx.params.Uint("logrotate_max_age_hours"), " h"));
-  } else if (ctx.now - absl::FromUnixSeconds(fact.last_run_unix()) > max_age) {
+  const int64_t last_run =
+      fact.status_mtime_unix() != 0 ? fact.status_mtime_unix() : fact.timer_last_trigger_unix();
+  const std::string last_run_source = fact.status_mtime_unix() != 0
+                                          ? absl::StrCat(status_file, " (its mtime)")
+                                          : "/var/lib/systemd/timers/stamp-logrotate.timer";
+  if (!fact.status_present() && last_run == 0) {
+    finding(v1::FAIL, "logrotate has never run: it has no state file", status_file, "never",
+            within);
+  } else if (last_run == 0) {
+    finding(v1::UNKNOWN, "when logrotate last ran cannot be told: its state file has no time",
+            status_file, "no time", within);
+  } else if (ctx.now - absl::FromUnixSeconds(last_run) > max_age) {
     finding(v1::FAIL,
-            absl::StrCat("logrotate last ran ", Date(fact.last_run_unix()), ", over ",
+            absl::StrCat("logrotate last ran ", Date(last_run), ", over ",
                          ctx.params.Uint("logrotate_max_age_hours"), " hours ago"),
-            status_file, Date(fact.last_run_unix()),
-            absl::StrCat("within ", ctx.params.Uint("logrotate_max_age_hours"), " h"));
+            last_run_source, Date(last_run), within);
+  }
+  if (fact.timer_last_trigger_unix() != 0 && fact.status_mtime_unix() != 0 &&
+      fact.timer_last_trigger_unix() - fact.status_mtime_unix() > 6 * 3600) {
+    finding(v1::WARN,
+            absl::StrCat("logrotate.timer last fired ", Date(fact.timer_last_trigger_unix()),
+                         " but logrotate last wrote its state ", Date(fact.status_mtime_unix()),
+                         ": the run fails (journalctl -u logrotate.service)"),
+            "/var/lib/systemd/timers/stamp-logrotate.timer", "run failing", "state written");
   }
 
   // Coverage of the logs that matter, and size.
@@ -114,6 +227,7 @@ v1::Verdict LogsRotation(const v1::FactReport& report, const EvalContext& ctx) {
           log.covered_by(), size, absl::StrCat("< ", Size(ctx.params.Uint("log_max_bytes"))));
     }
   }
+  Growing(fact, last_run, ctx.now, finding);
   if (container_uncovered > 0) {
     finding(
         v1::FAIL,
@@ -133,9 +247,11 @@ v1::Verdict LogsRotation(const v1::FactReport& report, const EvalContext& ctx) {
   if (status == v1::PASS) {
     evidence.push_back(MakeEvidence(
         absl::StrCat(covered, " of ", fact.logs_size(), " log file(s) covered by ",
-                     fact.stanzas_size(), " stanza(s); scheduled by ",
-                     fact.timer_enabled() ? "logrotate.timer" : "/etc/cron.daily/logrotate",
-                     "; last run ", Date(fact.last_run_unix())),
+                     fact.stanzas_size(), " stanza(s); scheduled by ", schedule, "; last run ",
+                     Date(last_run),
+                     fact.last_rotation_unix() != 0
+                         ? absl::StrCat(", last rotation ", Date(fact.last_rotation_unix()))
+                         : ""),
         main_file, "rotating", "rotating"));
   }
   if (fact.has_journald()) {

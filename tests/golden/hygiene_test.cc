@@ -9,6 +9,7 @@
 #include "agent/facts/disks.h"
 #include "agent/facts/release.h"
 #include "agent/facts/shell_history.h"
+#include "collector/checks/check.h"
 #include "collector/readiness/engine.h"
 #include "tests/support/golden.h"
 
@@ -125,7 +126,16 @@ TEST(Logs, UnscheduledStaleAndLargeLogs) {
   v1::Verdict v = VerdictOf(RunScenario("logrotate-unscheduled", small), "logs.rotation");
   EXPECT_EQ(StatusName(v.status()), "FAIL");
   std::string all = EvidenceText(v);
-  EXPECT_TRUE(absl::StrContains(all, "logrotate is not scheduled")) << all;
+  // The timer was disabled; Debian's cron.daily/logrotate is present but exits
+  // at once under systemd: it is no schedule, and the timer is named.
+  EXPECT_TRUE(absl::StrContains(all,
+                                "logrotate is not scheduled: logrotate.timer "
+                                "(/lib/systemd/system/logrotate.timer) is disabled"))
+      << all;
+  EXPECT_TRUE(
+      absl::StrContains(all, "/etc/cron.daily/logrotate exits at once because systemd is init"))
+      << all;
+  EXPECT_TRUE(absl::StrContains(all, "init: /sbin/init -> /lib/systemd/systemd")) << all;
   EXPECT_TRUE(absl::StrContains(all, "logrotate last ran 2025-12-20 06:25 UTC, over 48 hours ago"))
       << all;
   EXPECT_TRUE(absl::StrContains(all,
@@ -140,6 +150,47 @@ TEST(Logs, UnscheduledStaleAndLargeLogs) {
   v1::Verdict warn = VerdictOf(RunScenario("opencrvs-manager", tiny), "logs.rotation");
   EXPECT_EQ(StatusName(warn.status()), "WARN") << EvidenceText(warn);
   EXPECT_TRUE(absl::StrContains(EvidenceText(warn), "/var/log/syslog is")) << EvidenceText(warn);
+}
+
+// Weekly stanzas rotate nothing on most days: the last run is when logrotate
+// wrote its state file, not the newest rotation date inside it. A log whose
+// state has not moved for more than twice its stanza's period grows without
+// rotating.
+TEST(Logs, WeeklyHostIsOnScheduleAndAStuckLogIsFlagged) {
+  v1::Verdict v = VerdictOf(RunScenario("logrotate-weekly"), "logs.rotation");
+  const std::string all = EvidenceText(v);
+  EXPECT_EQ(StatusName(v.status()), "WARN") << all;
+  EXPECT_FALSE(absl::StrContains(all, "last ran")) << all;
+  EXPECT_FALSE(absl::StrContains(all, "not scheduled")) << all;
+  EXPECT_TRUE(absl::StrContains(
+      all,
+      "/var/log/opencrvs-backup.log (500 bytes) grows without rotating: "
+      "no rotated copy, logrotate's state records it last on "
+      "2025-09-20 06:25 UTC though its stanza at /etc/logrotate.conf:25 says monthly"))
+      << all;
+  // The other logs, last rotated six days ago by weekly stanzas, are fine.
+  EXPECT_FALSE(absl::StrContains(all, "/var/log/syslog (")) << all;
+}
+
+// Debian's cron.daily/logrotate counts where systemd is not init: then the
+// timer being disabled does not matter.
+TEST(Logs, GuardedCronCountsWithoutSystemd) {
+  GoldenScenario s = RunScenario("logrotate-unscheduled");
+  v1::FactReport facts = s.facts;
+  ASSERT_EQ(facts.logrotate().init(), "systemd");
+  ASSERT_TRUE(facts.logrotate().cron_daily_guarded());
+  facts.mutable_logrotate()->set_init("other");
+  facts.mutable_logrotate()->set_init_source("/sbin/init is sysvinit");
+  collector::CheckRegistry registry;
+  collector::RegisterBuiltinChecks(registry);
+  v1::HostVerdicts verdicts =
+      collector::Evaluate(registry, s.host, collector::WithPolicyDefaults(FixturePolicy()), facts,
+                          absl::FromUnixSeconds(1767225600));
+  v1::Verdict v;
+  for (const v1::Verdict& x : verdicts.verdicts()) {
+    if (x.check_id() == "logs.rotation") v = x;
+  }
+  EXPECT_FALSE(absl::StrContains(EvidenceText(v), "not scheduled")) << EvidenceText(v);
 }
 
 TEST(Logs, BackupServerRotateBackupsLogIsNotCovered) {

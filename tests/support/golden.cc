@@ -1,10 +1,17 @@
 #include "tests/support/golden.h"
 
+#include <fcntl.h>
 #include <google/protobuf/text_format.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "agent/facts/fact_collector.h"
 #include "agent/host/rooted_host_env.h"
@@ -90,7 +97,35 @@ v1::Policy FixturePolicy() {
   return p;
 }
 
+namespace {
+
+// Sets the file times tests/fixtures/mtimes.txt lists for fixture `name`.
+void SetFixtureMtimes(const std::string& name) {
+  std::ifstream in(std::string(PREFLIGHT_FIXTURES) + "/mtimes.txt");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> parts = absl::StrSplit(line, absl::MaxSplits(' ', 2));
+    if (parts.size() != 3 || parts[0] != name) continue;
+    absl::Time when;
+    std::string error;
+    if (!absl::ParseTime("%Y-%m-%d %H:%M:%S", parts[2], absl::UTCTimeZone(), &when, &error)) {
+      ADD_FAILURE() << "mtimes.txt: bad time in: " << line << " (" << error << ")";
+      continue;
+    }
+    std::string path = std::string(PREFLIGHT_FIXTURES) + "/hosts/" + name + parts[1];
+    struct timespec times[2] = {absl::ToTimespec(when), absl::ToTimespec(when)};
+    if (utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+      ADD_FAILURE() << "mtimes.txt: cannot set the time of " << path;
+    }
+  }
+}
+
+}  // namespace
+
 GoldenScenario RunScenario(const std::string& name, const v1::Policy& policy) {
+  // git keeps no file times; the fixture's times that matter are listed.
+  SetFixtureMtimes(name);
   v1::Policy effective = FixturePolicy();
   effective.MergeFrom(policy);
   GoldenScenario s;

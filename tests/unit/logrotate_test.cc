@@ -4,6 +4,7 @@
 // fake host roots (an OpenCRVS server, a stock Debian host).
 #include "agent/facts/logrotate.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -753,7 +754,7 @@ TEST(LogrotateCollectorTest, OpenCrvsServer) {
   EXPECT_TRUE(fact.timer_enabled());
   EXPECT_EQ(fact.status_file(), "/var/lib/logrotate/status");
   EXPECT_TRUE(fact.status_present());
-  EXPECT_EQ(fact.last_run_unix(), newest);
+  EXPECT_EQ(fact.last_rotation_unix(), newest);
 
   EXPECT_EQ(fact.defaults().frequency(), "weekly");
   EXPECT_EQ(fact.defaults().rotate(), 4);
@@ -982,7 +983,8 @@ TEST(LogrotateCollectorTest, DebianStock) {
   EXPECT_FALSE(fact.cron_daily());
   EXPECT_FALSE(fact.timer_enabled());
   EXPECT_FALSE(fact.status_present());
-  EXPECT_EQ(fact.last_run_unix(), 0);
+  EXPECT_EQ(fact.last_rotation_unix(), 0);
+  EXPECT_EQ(fact.status_mtime_unix(), 0);
 
   // Files read: the main file, then logrotate.d in byte order without taboo
   // names or the writable file.
@@ -1189,6 +1191,66 @@ TEST(LogrotateCollectorTest, JournaldLastSettingWins) {
   EXPECT_EQ(fact.journald().system_max_use(), "500M");
   EXPECT_EQ(fact.journald().source(), absl::StrCat("/etc/systemd/journald.conf.d/20-late.conf:",
                                                    LineOf(late, "SystemMaxUse")));
+}
+
+// ---------------------------------------------------------------- schedule
+
+void SetMtime(const std::string& path, int64_t unix) {
+  struct timespec times[2] = {{unix, 0}, {unix, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW), 0) << path;
+}
+
+// The schedule as the system runs it: init, timer (unit, enabled, masked,
+// last trigger), cron.daily (guard, cron installed) and the state file's
+// mtime as the last run.
+TEST(LogrotateScheduleTest, ReadsTimerCronGuardInitAndTimes) {
+  FakeHost host;
+  host.Write("/usr/sbin/logrotate", "");
+  host.Write("/etc/logrotate.conf", "weekly\n");
+  host.Mkdir("/sbin");
+  host.Symlink("/lib/systemd/systemd", "/sbin/init");
+  host.Write("/lib/systemd/system/logrotate.timer", "[Timer]\nOnCalendar=daily\n");
+  host.Write("/etc/cron.daily/logrotate",
+             "#!/bin/sh\n# skip in favour of systemd timer\n"
+             "if [ -d /run/systemd/system ]; then\n    exit 0\nfi\n"
+             "/usr/sbin/logrotate /etc/logrotate.conf\n",
+             0755);
+  host.Write("/usr/sbin/cron", "", 0755);
+  host.Write("/var/lib/logrotate/status",
+             "logrotate state -- version 2\n\"/var/log/syslog\" 2025-12-26-6:25:1\n");
+  SetMtime(host.Real("/var/lib/logrotate/status"), Utc(2025, 12, 31, 6, 25, 1));
+  host.Write("/var/lib/systemd/timers/stamp-logrotate.timer", "");
+  SetMtime(host.Real("/var/lib/systemd/timers/stamp-logrotate.timer"), Utc(2025, 12, 31, 6, 25));
+
+  v1::LogrotateFact fact = host.Collect();
+  EXPECT_EQ(fact.init(), "systemd");
+  EXPECT_EQ(fact.init_source(), "/sbin/init -> /lib/systemd/systemd");
+  EXPECT_EQ(fact.timer_unit(), "/lib/systemd/system/logrotate.timer");
+  EXPECT_FALSE(fact.timer_enabled());  // no timers.target.wants link
+  EXPECT_FALSE(fact.timer_masked());
+  EXPECT_TRUE(fact.cron_daily());
+  EXPECT_TRUE(fact.cron_daily_guarded());
+  EXPECT_TRUE(fact.cron_installed());
+  EXPECT_EQ(fact.status_mtime_unix(), Utc(2025, 12, 31, 6, 25, 1));
+  EXPECT_EQ(fact.last_rotation_unix(), Utc(2025, 12, 26, 6, 25, 1));
+  EXPECT_EQ(fact.timer_last_trigger_unix(), Utc(2025, 12, 31, 6, 25));
+
+  // Enabled, then masked; a cron script without the guard; sysvinit.
+  host.Mkdir("/etc/systemd/system/timers.target.wants");
+  host.Symlink("/lib/systemd/system/logrotate.timer",
+               "/etc/systemd/system/timers.target.wants/logrotate.timer");
+  host.Symlink("/dev/null", "/etc/systemd/system/logrotate.timer");
+  host.Write("/etc/cron.daily/logrotate",
+             "#!/bin/sh\n# if [ -d /run/systemd/system ]; then exit 0; fi\n"
+             "/usr/sbin/logrotate /etc/logrotate.conf\n",
+             0755);
+  ASSERT_EQ(unlink(host.Real("/sbin/init").c_str()), 0);
+  host.Write("/sbin/init", "sysvinit", 0755);
+  fact = host.Collect();
+  EXPECT_TRUE(fact.timer_enabled());
+  EXPECT_TRUE(fact.timer_masked());
+  EXPECT_FALSE(fact.cron_daily_guarded());  // the guard is only in a comment
+  EXPECT_EQ(fact.init(), "other");
 }
 
 }  // namespace
