@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/client/agent_loop.h"
 #include "agent/facts/fact_collector.h"
+#include "agent/facts/privileges.h"
 #include "agent/host/rooted_host_env.h"
 #include "agent/spool/spool.h"
 #include "preflight/v1/config.pb.h"
@@ -118,6 +119,7 @@ absl::Status LoadConfig(const flags::Parsed& flags, v1::AgentConfig& config) {
 int PrintReport(const v1::AgentConfig& config, HostEnv& env) {
   auto collectors = BuiltinCollectors();
   v1::FactReport report = CollectReport(env, CollectOptionsFrom(config), collectors);
+  *report.mutable_privileges() = CurrentPrivileges(env);
   report.set_host_id(config.host_id());
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
@@ -176,6 +178,11 @@ int main(int argc, char** argv) {
   if (absl::Status s = LoadConfig(flags, config); !s.ok()) return UsageError(s.message());
   auto env = RootedHostEnv::Create(config.root());
   if (!env.ok()) return UsageError(env.status().message());
+  // Loudly, before anything is collected: what this agent cannot see, and
+  // so which checks will be UNKNOWN.
+  for (const std::string& line : PrivilegeWarning(CurrentPrivileges(**env))) {
+    std::fprintf(stderr, "preflight-agent: %s\n", line.c_str());
+  }
   if (flags.Bool("dry-run")) return PrintReport(config, **env);
   return Deliver(config, flags.String("config"), **env, flags.Bool("once"));
 }

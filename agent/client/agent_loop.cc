@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "agent/facts/privileges.h"
 #include "proto/version.h"
 #include "proto/wire/status.h"
 
@@ -38,6 +39,9 @@ AgentLoop::AgentLoop(v1::AgentConfig config, HostEnv& env, Spool& spool,
 
 absl::Status AgentLoop::CollectIntoSpool() {
   v1::FactReport report = CollectReport(env_, options_, collectors_);
+  // Judged at every collection: capabilities can be granted or dropped
+  // while the agent runs (a new unit, a restart under another user).
+  *report.mutable_privileges() = CurrentPrivileges(env_);
   report.set_host_id(config_.host_id());
   report.set_agent_version(kVersion);
   auto seq = spool_.Append(report);

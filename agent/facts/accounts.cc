@@ -226,6 +226,7 @@ class AccountsCollector : public FactCollector {
 
     auto passwd = env.ReadFile("/etc/passwd", options.max_file_bytes);
     if (!passwd.ok()) {
+      NoteUnreadable(*collection, "/etc/passwd", passwd.status());
       collection->set_state(absl::IsNotFound(passwd.status()) ? v1::Collection::ABSENT
                                                               : v1::Collection::ERROR);
       collection->set_error(std::string(passwd.status().message()));
@@ -239,7 +240,7 @@ class AccountsCollector : public FactCollector {
     if (shadow_file.ok()) {
       fact.add_files("/etc/shadow");
       shadow = ParseShadow(shadow_file->content);
-    } else {
+    } else if (!NoteUnreadable(*collection, "/etc/shadow", shadow_file.status())) {
       problems.push_back(
           Problem("/etc/shadow", 0,
                   absl::StrCat("password states unknown: ", shadow_file.status().message())));
@@ -250,7 +251,7 @@ class AccountsCollector : public FactCollector {
     if (group_file.ok()) {
       fact.add_files("/etc/group");
       groups = ParseGroup(group_file->content, "/etc/group", problems);
-    } else {
+    } else if (!NoteUnreadable(*collection, "/etc/group", group_file.status())) {
       problems.push_back(Problem("/etc/group", 0, std::string(group_file.status().message())));
     }
 
@@ -258,6 +259,13 @@ class AccountsCollector : public FactCollector {
     std::map<std::string, std::vector<std::string>> aliases;
     std::map<std::string, std::vector<std::string>> drop_in_whos;  // file -> who
     ReadSudoers(env, options, "/etc/sudoers", 0, rules, aliases, drop_in_whos, fact, problems);
+    // Reads whose failure hides a fact a check judges (a home, enrolment in
+    // 2FA, an orphan home's keys) make the accounts fact unusable.
+    auto stat_or_note = [&](const std::string& path) {
+      absl::StatusOr<FileInfo> st = env.Stat(path);
+      NoteUnreadable(*collection, path, st.status());
+      return st;
+    };
 
     std::set<std::string> names, homes;
     for (const PasswdEntry& u : users) {
@@ -282,10 +290,11 @@ class AccountsCollector : public FactCollector {
         }
       }
       for (const std::string& g : member_of) a->add_groups(g);
-      auto home = env.Stat(u.home.empty() ? "/" : u.home);
+      auto home = stat_or_note(u.home.empty() ? "/" : u.home);
       a->set_home_exists(home.ok() && home->type == FileInfo::Type::kDirectory);
       if (a->home_exists()) {
-        a->set_google_authenticator(env.Stat(absl::StrCat(u.home, "/.google_authenticator")).ok());
+        a->set_google_authenticator(
+            stat_or_note(absl::StrCat(u.home, "/.google_authenticator")).ok());
       }
       for (const v1::SudoRule& r : rules) {
         if (RuleNames(r.who(), u.name, member_of, aliases)) *a->add_sudo() = r;
@@ -309,8 +318,10 @@ class AccountsCollector : public FactCollector {
     for (v1::SudoRule& r : rules) *fact.add_sudo_rules() = std::move(r);
 
     // Homes under /home whose account is gone.
-    if (auto entries = env.ListDir("/home"); entries.ok()) {
-      for (const DirEntry& e : *entries) {
+    auto home_entries = env.ListDir("/home");
+    NoteUnreadable(*collection, "/home", home_entries.status());
+    if (home_entries.ok()) {
+      for (const DirEntry& e : *home_entries) {
         if (e.type != FileInfo::Type::kDirectory) continue;
         std::string path = absl::StrCat("/home/", e.name);
         if (homes.count(path) || names.count(e.name)) continue;
@@ -318,8 +329,8 @@ class AccountsCollector : public FactCollector {
         o->set_kind(v1::Orphan::HOME);
         o->set_path(path);
         o->set_name(e.name);
-        o->set_has_authorized_keys(env.Stat(path + "/.ssh/authorized_keys").ok() ||
-                                   env.Stat(path + "/.ssh/authorized_keys2").ok());
+        o->set_has_authorized_keys(stat_or_note(path + "/.ssh/authorized_keys").ok() ||
+                                   stat_or_note(path + "/.ssh/authorized_keys2").ok());
       }
     }
     // Sudoers drop-ins whose every named user is gone.
@@ -364,7 +375,9 @@ class AccountsCollector : public FactCollector {
     if (depth > 8) return;
     auto data = env.ReadFile(path, options.max_file_bytes);
     if (!data.ok()) {
-      if (!absl::IsNotFound(data.status()) || depth == 0) {
+      // An unread sudoers file may grant anything.
+      if (NoteUnreadable(*fact.mutable_collection(), path, data.status())) return;
+      if (depth == 0) {
         problems.push_back(Problem(path, 0, std::string(data.status().message())));
       }
       return;
@@ -384,7 +397,10 @@ class AccountsCollector : public FactCollector {
       if (!target.empty() && target[0] != '/') target = absl::StrCat("/etc/", target);
       if (parts[0] == "includedir") {
         auto entries = env.ListDir(target);
-        if (!entries.ok()) continue;
+        if (!entries.ok()) {
+          NoteUnreadable(*fact.mutable_collection(), target, entries.status());
+          continue;
+        }
         for (const DirEntry& e : *entries) {
           if (!SudoReadsDropIn(e.name)) {
             problems.push_back(Problem(absl::StrCat(target, "/", e.name), 0,

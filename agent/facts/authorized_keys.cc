@@ -324,11 +324,9 @@ class AuthorizedKeysCollector : public FactCollector {
                    v1::AuthorizedKeysFact& fact) {
     auto data = env.ReadFile(path, options.max_file_bytes);
     if (!data.ok()) {
-      if (!absl::IsNotFound(data.status())) {
-        v1::ParseProblem* p = fact.add_problems();
-        p->set_file(path);
-        p->set_message(std::string(data.status().message()));
-      }
+      // An unread key file may hold the vendor's key: the whole fact is
+      // unusable (fail closed), not "no keys here".
+      NoteUnreadable(*fact.mutable_collection(), path, data.status());
       return;
     }
     v1::KeyFile* kf = fact.add_files();

@@ -400,8 +400,9 @@ class BackupsCollector : public FactCollector {
   // backup directory and no restore log. ERROR, naming the path, when a
   // crontab (or a crontab directory), the backup directory or the restore log
   // exists but cannot be read: the checks must not take that for "absent".
-  // Only a restore log over the size cap is a ParseProblem (size and mtime
-  // still reported).
+  // Every such path is also in Collection.unreadable (NoteUnreadable), as are
+  // a restore log over the size cap (its size and mtime still reported) and
+  // entries inside the backup directory that could not be measured.
   v1::Collection* Collect(HostEnv& env, const CollectOptions& options,
                           v1::FactReport& report) override {
     v1::BackupsFact& fact = *report.mutable_backups();
@@ -436,6 +437,7 @@ class BackupsCollector : public FactCollector {
                    v1::BackupsFact& fact, v1::BackupEntry& entry) {
     auto list = env.ListDir(dir);
     if (!list.ok()) {
+      NoteUnreadable(*fact.mutable_collection(), dir, list.status());
       Problem(fact, dir, 0, list.status().message());
       return;
     }
@@ -451,6 +453,8 @@ class BackupsCollector : public FactCollector {
         if (st.ok()) {
           entry.set_size_bytes(entry.size_bytes() + st->size);
           entry.set_files(entry.files() + 1);
+        } else {
+          NoteUnreadable(*fact.mutable_collection(), path, st.status());
         }
       } else if (e.type == FileInfo::Type::kDirectory && depth < kWalkDepth) {
         Walk(env, path, depth + 1, budget, fact, entry);
@@ -465,7 +469,7 @@ class BackupsCollector : public FactCollector {
     fact.set_backup_dir(dir);
     auto list = env.ListDir(dir);
     if (!list.ok()) {
-      if (absl::IsNotFound(list.status())) return;
+      if (!NoteUnreadable(*fact.mutable_collection(), dir, list.status())) return;
       fact.set_dir_present(true);
       errors.push_back(
           absl::StrCat("cannot list backup directory ", dir, ": ", list.status().message()));
@@ -487,6 +491,7 @@ class BackupsCollector : public FactCollector {
       *entry = ClassifyBackupEntry(e.name, is_dir);
       std::string path = absl::StrCat(prefix, "/", e.name);
       auto st = env.Stat(path);
+      NoteUnreadable(*fact.mutable_collection(), path, st.status());
       if (st.ok()) {
         entry->set_mtime_unix(st->mtime_unix);
         if (e.type == FileInfo::Type::kRegular) {
@@ -507,7 +512,7 @@ class BackupsCollector : public FactCollector {
                           std::vector<std::string>& errors) {
     auto data = env.ReadFile(path, options.max_file_bytes);
     if (!data.ok()) {
-      if (absl::IsNotFound(data.status())) return;
+      if (!NoteUnreadable(*fact.mutable_collection(), path, data.status())) return;
       errors.push_back(absl::StrCat("cannot read crontab ", path, ": ", data.status().message()));
       return;
     }
@@ -532,7 +537,7 @@ class BackupsCollector : public FactCollector {
         }
         ReadCrontab(env, options, path, e.name, fact, errors);
       }
-    } else if (!absl::IsNotFound(list.status())) {
+    } else if (NoteUnreadable(*fact.mutable_collection(), kUserCrontabDir, list.status())) {
       errors.push_back(
           absl::StrCat("cannot list ", kUserCrontabDir, ": ", list.status().message()));
     }
@@ -552,7 +557,7 @@ class BackupsCollector : public FactCollector {
         }
         ReadCrontab(env, options, path, "", fact, errors);
       }
-    } else if (!absl::IsNotFound(list.status())) {
+    } else if (NoteUnreadable(*fact.mutable_collection(), kCronDropInDir, list.status())) {
       errors.push_back(absl::StrCat("cannot list ", kCronDropInDir, ": ", list.status().message()));
     }
   }
@@ -570,7 +575,7 @@ class BackupsCollector : public FactCollector {
       ScanRestoreLog(data->content, log);
       return;
     }
-    if (absl::IsNotFound(data.status())) return;
+    if (!NoteUnreadable(*fact.mutable_collection(), path, data.status())) return;
     if (absl::IsResourceExhausted(data.status())) {
       log.set_present(true);
       if (auto st = env.Stat(path); st.ok()) {

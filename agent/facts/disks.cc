@@ -75,6 +75,7 @@ class DisksCollector : public FactCollector {
     v1::Collection* collection = fact.mutable_collection();
     auto mounts = env.ReadFile("/proc/mounts", options.max_file_bytes);
     if (!mounts.ok()) {
+      NoteUnreadable(*collection, "/proc/mounts", mounts.status());
       collection->set_state(absl::IsNotFound(mounts.status()) ? v1::Collection::ABSENT
                                                               : v1::Collection::ERROR);
       collection->set_error(std::string(mounts.status().message()));
@@ -83,6 +84,12 @@ class DisksCollector : public FactCollector {
     for (const MountEntry& m : ParseMounts(mounts->content)) {
       auto st = env.StatFs(m.mount_point);
       if (!st.ok()) {
+        // A filesystem that cannot be measured may be the full one. (Under
+        // --root, a mount with no recorded figures is UNAVAILABLE: the
+        // image's mounts are not here to measure.)
+        if (!absl::IsUnavailable(st.status())) {
+          NoteUnreadable(*collection, m.mount_point, st.status());
+        }
         v1::ParseProblem* p = fact.add_problems();
         p->set_file("/proc/mounts");
         p->set_line(m.line);

@@ -417,18 +417,24 @@ class FirewallCollector : public FactCollector {
     v1::FirewallFact& fact = *report.mutable_firewall();
     v1::Collection* collection = fact.mutable_collection();
     v1::UfwState& ufw = *fact.mutable_ufw();
-    if (auto conf = env.ReadFile("/etc/ufw/ufw.conf", options.max_file_bytes); conf.ok()) {
+    auto conf = env.ReadFile("/etc/ufw/ufw.conf", options.max_file_bytes);
+    NoteUnreadable(*collection, "/etc/ufw/ufw.conf", conf.status());
+    if (conf.ok()) {
       fact.add_sources("/etc/ufw/ufw.conf");
       ParseUfwConf(conf->content, "/etc/ufw/ufw.conf", ufw);
       if (auto d = env.ReadFile("/etc/default/ufw", options.max_file_bytes); d.ok()) {
         fact.add_sources("/etc/default/ufw");
         ParseUfwDefaults(d->content, ufw);
+      } else {
+        NoteUnreadable(*collection, "/etc/default/ufw", d.status());
       }
       for (auto [path, v6] :
            {std::pair{"/etc/ufw/user.rules", false}, std::pair{"/etc/ufw/user6.rules", true}}) {
         if (auto r = env.ReadFile(path, options.max_file_bytes); r.ok()) {
           fact.add_sources(path);
           ParseUfwUserRules(r->content, path, v6, ufw);
+        } else {
+          NoteUnreadable(*collection, path, r.status());
         }
       }
       // The running state beats the file (a v2 task ends with ufw disabled).
@@ -447,6 +453,11 @@ class FirewallCollector : public FactCollector {
     for (auto [cmd, legacy, v6] : {std::tuple{"iptables-save", "iptables-legacy-save", false},
                                    std::tuple{"ip6tables-save", "ip6tables-legacy-save", true}}) {
       auto out = env.Run({cmd}, absl::Seconds(15));
+      // Not installed, or (--root) not recorded: the check says which rules
+      // were not read. Any other failure to run it is a read error.
+      if (!out.ok() && !absl::IsUnavailable(out.status())) {
+        NoteUnreadable(*collection, cmd, out.status());
+      }
       if (!out.ok() || out->exit_code != 0) {
         Problem(fact, cmd, 0,
                 out.ok() ? absl::StrCat("exited ", out->exit_code, ": ", out->err.substr(0, 200))
@@ -469,8 +480,11 @@ class FirewallCollector : public FactCollector {
         ParseIptablesSave(old->out, v6, legacy, fact);
       }
     }
-    if (auto nft = env.Run({"nft", "-j", "list", "ruleset"}, absl::Seconds(15));
-        nft.ok() && nft->exit_code == 0) {
+    auto nft = env.Run({"nft", "-j", "list", "ruleset"}, absl::Seconds(15));
+    if (!nft.ok() && !absl::IsUnavailable(nft.status())) {
+      NoteUnreadable(*collection, "nft -j list ruleset", nft.status());
+    }
+    if (nft.ok() && nft->exit_code == 0) {
       fact.add_sources("nft -j list ruleset");
       fact.set_nft_read(true);
       ParseNftJson(nft->out, fact.iptables_read(), fact);

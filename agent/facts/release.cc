@@ -3,7 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
@@ -40,6 +42,9 @@ class ReleaseCollector : public FactCollector {
     fact.set_source("docker service ls");
     auto out = env.Run(argv, absl::Seconds(15));
     if (!out.ok()) {
+      if (!absl::IsUnavailable(out.status())) {
+        NoteUnreadable(*collection, "docker service ls", out.status());
+      }
       // No docker here (or, under --root, no recorded output): nothing deployed
       // that we can see.
       collection->set_state(absl::IsNotFound(out.status()) || absl::IsUnavailable(out.status())
@@ -52,6 +57,13 @@ class ReleaseCollector : public FactCollector {
       // "This node is not a swarm manager." on workers and the backup server.
       collection->set_state(v1::Collection::ABSENT);
       std::string err(absl::StripAsciiWhitespace(out->err.substr(0, 300)));
+      // "permission denied while trying to connect to the Docker daemon
+      // socket": an agent without access to docker.sock sees no services,
+      // which is not "none deployed".
+      if (absl::StrContains(absl::AsciiStrToLower(err), "permission denied")) {
+        collection->set_state(v1::Collection::ERROR);
+        NoteUnreadable(*collection, "docker service ls", absl::PermissionDeniedError(err));
+      }
       collection->set_error(
           absl::StrCat("docker service ls exited ", out->exit_code, err.empty() ? "" : ": ", err));
       return collection;

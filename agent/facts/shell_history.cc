@@ -202,8 +202,13 @@ class ShellHistoryCollector : public FactCollector {
       std::vector<std::string> paths;
       for (const std::string& n : HistoryFileNames()) paths.push_back(absl::StrCat(home, "/", n));
       for (const char* rc : {".bashrc", ".profile", ".bash_profile", ".zshrc"}) {
-        auto data = env.ReadFile(absl::StrCat(home, "/", rc), options.max_file_bytes);
-        if (!data.ok()) continue;
+        const std::string rc_path = absl::StrCat(home, "/", rc);
+        auto data = env.ReadFile(rc_path, options.max_file_bytes);
+        if (!data.ok()) {
+          // It may move HISTFILE somewhere we then do not look.
+          NoteUnreadable(*collection, rc_path, data.status());
+          continue;
+        }
         for (std::string& p : HistfileOverrides(data->content, home)) paths.push_back(std::move(p));
       }
       std::set<std::string> done;
@@ -211,11 +216,8 @@ class ShellHistoryCollector : public FactCollector {
         if (!done.insert(path).second) continue;
         auto data = env.ReadFile(path, std::max<size_t>(options.max_file_bytes, kMaxHistoryBytes));
         if (!data.ok()) {
-          if (!absl::IsNotFound(data.status())) {
-            v1::ParseProblem* p = fact.add_problems();
-            p->set_file(path);
-            p->set_message(std::string(data.status().message()));
-          }
+          // An unread history may hold anything: not "cleared".
+          NoteUnreadable(*collection, path, data.status());
           continue;
         }
         v1::HistoryFile* f = fact.add_files();
@@ -229,7 +231,13 @@ class ShellHistoryCollector : public FactCollector {
       }
     };
     for (const v1::Account& a : accounts.accounts()) {
-      if (a.home_exists()) scan_home(a.name(), a.home(), false);
+      if (a.home_exists()) {
+        scan_home(a.name(), a.home(), false);
+      } else if (!a.home().empty()) {
+        // "No home" must mean it does not exist, not that it could not be
+        // looked at.
+        NoteUnreadable(*collection, a.home(), env.Stat(a.home()).status());
+      }
     }
     for (const v1::Orphan& o : accounts.orphans()) {
       if (o.kind() == v1::Orphan::HOME) scan_home(o.name(), o.path(), true);

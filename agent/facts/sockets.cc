@@ -163,7 +163,9 @@ class SocketsCollector : public FactCollector {
       // /proc files report size 0: read them with the cap, not by size.
       auto data = env.ReadFile(src.path, options.max_file_bytes);
       if (!data.ok()) {
-        if (!absl::IsNotFound(data.status())) {
+        // An unread table hides its listeners: an exposed port must not
+        // vanish because the file could not be read.
+        if (NoteUnreadable(*collection, src.path, data.status())) {
           v1::ParseProblem p;
           p.set_file(src.path);
           p.set_message(std::string(data.status().message()));
@@ -184,8 +186,12 @@ class SocketsCollector : public FactCollector {
       for (auto& p : problems) *fact.add_problems() = std::move(p);
       return collection;
     }
-    if (auto b = env.ReadFile("/proc/sys/net/ipv6/bindv6only", 64); b.ok()) {
+    constexpr absl::string_view kBindV6Only = "/proc/sys/net/ipv6/bindv6only";
+    if (auto b = env.ReadFile(kBindV6Only, 64); b.ok()) {
       fact.set_bindv6only(absl::StripAsciiWhitespace(b->content) == "1");
+    } else {
+      // Whether :: listeners take IPv4 too is unknown.
+      NoteUnreadable(*collection, kBindV6Only, b.status());
     }
     AttributeProcesses(env, fact);
     for (auto& p : problems) *fact.add_problems() = std::move(p);

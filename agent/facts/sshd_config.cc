@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "agent/facts/privileges.h"
 #include "agent/facts/sshd_effective.h"
 
 namespace preflight::agent {
@@ -181,9 +182,9 @@ class SshdConfigReader {
     if (HasGlob(base)) {
       auto entries = env_.ListDir(dir);
       if (!entries.ok()) {
-        if (!absl::IsNotFound(entries.status())) {
-          problem(absl::StrCat("Include ", arg, ": ", entries.status().message()));
-        }
+        // An unread drop-in directory may set anything (cloud-init's
+        // 50-cloud-init.conf turns passwords on): fail closed.
+        NoteUnreadable(*fact.mutable_collection(), dir, entries.status());
         return;  // like glob(3): no match, nothing included
       }
       for (const DirEntry& e : *entries) {
@@ -197,7 +198,7 @@ class SshdConfigReader {
     for (const std::string& f : files) {
       auto data = env_.ReadFile(f, options_.max_file_bytes);
       if (!data.ok()) {
-        if (!absl::IsNotFound(data.status())) problem(std::string(data.status().message()));
+        NoteUnreadable(*fact.mutable_collection(), f, data.status());
         continue;
       }
       fact.add_files(f);
@@ -256,8 +257,12 @@ class SshdConfigCollector : public FactCollector {
       oracle.set_skipped_reason("not live (reading the host from a directory)");
       return;
     }
-    if (geteuid() != 0) {
-      oracle.set_skipped_reason("not running as root");
+    // sshd -T reads the host keys (0600 root): judged by capability, not
+    // by uid 0.
+    if (absl::StatusOr<uint64_t> caps = EffectiveCapabilities();
+        !caps.ok() || !CanReadAnyFile(*caps)) {
+      oracle.set_skipped_reason(
+          "the agent lacks CAP_DAC_READ_SEARCH (sshd -T reads the host keys)");
       return;
     }
     size_t n = 0;
@@ -292,6 +297,7 @@ void ReadSshdConfig(HostEnv& env, const CollectOptions& options, absl::string_vi
   fact.set_main_file(std::string(main_file));
   auto data = env.ReadFile(main_file, options.max_file_bytes);
   if (!data.ok()) {
+    NoteUnreadable(*collection, main_file, data.status());
     bool absent = absl::IsNotFound(data.status());
     collection->set_state(absent ? v1::Collection::ABSENT : v1::Collection::ERROR);
     collection->set_error(std::string(data.status().message()));

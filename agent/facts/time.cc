@@ -24,6 +24,11 @@ class TimeCollector : public FactCollector {
     bool answered = false;
 
     auto td = env.Run({"timedatectl", "show"}, absl::Seconds(10));
+    // Not installed, or (--root) not recorded, is no answer; any other
+    // failure to run it is named.
+    if (!td.ok() && !absl::IsUnavailable(td.status())) {
+      NoteUnreadable(*collection, "timedatectl show", td.status());
+    }
     if (td.ok() && td->exit_code == 0 && ParseTimedatectl(td->out, fact)) {
       answered = true;
       fact.add_sources("timedatectl show");
@@ -37,6 +42,9 @@ class TimeCollector : public FactCollector {
     }
     // chrony, when it runs, is the authority on synchronisation and offset.
     auto chrony = env.Run({"chronyc", "-c", "tracking"}, absl::Seconds(10));
+    if (!chrony.ok() && !absl::IsUnavailable(chrony.status())) {
+      NoteUnreadable(*collection, "chronyc -c tracking", chrony.status());
+    }
     if (chrony.ok() && chrony->exit_code == 0 && ParseChronyTracking(chrony->out, fact)) {
       answered = true;
       fact.add_sources("chronyc -c tracking");

@@ -358,7 +358,7 @@ class TlsCollector : public FactCollector {
           }
         }
         for (std::string& p : problems) problem(path, std::move(p));
-      } else if (!absl::IsNotFound(data.status())) {
+      } else if (NoteUnreadable(*collection, path, data.status())) {
         found_store = true;
         unreadable.push_back(std::string(data.status().message()));
         problem(path, std::string(data.status().message()));
@@ -369,7 +369,7 @@ class TlsCollector : public FactCollector {
     for (const std::string& dir : options.tls_cert_dirs) {
       absl::StatusOr<std::vector<DirEntry>> entries = env.ListDir(dir);
       if (!entries.ok()) {
-        if (!absl::IsNotFound(entries.status())) {
+        if (NoteUnreadable(*collection, dir, entries.status())) {
           found_store = true;
           unreadable.push_back(std::string(entries.status().message()));
           problem(dir, std::string(entries.status().message()));
@@ -388,6 +388,7 @@ class TlsCollector : public FactCollector {
         found_store = true;
         absl::StatusOr<FileData> data = env.ReadFile(path, options.max_file_bytes);
         if (!data.ok()) {
+          NoteUnreadable(*collection, path, data.status());
           problem(path, std::string(data.status().message()));
           continue;
         }

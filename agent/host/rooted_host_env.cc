@@ -268,6 +268,9 @@ absl::StatusOr<CommandResult> RootedHostEnv::Run(const std::vector<std::string>&
   std::string path = absl::StrCat(kRecordedCommandsDir, "/", RecordedCommandKey(argv));
   auto out = ReadFile(path, 16 << 20);
   if (!out.ok()) {
+    // A recorded output that exists but cannot be read is a read error of
+    // that command, not "not recorded".
+    if (!absl::IsNotFound(out.status())) return out.status();
     return absl::UnavailableError(absl::StrCat("'", absl::StrJoin(argv, " "),
                                                "' is not run when reading the host from ", root_,
                                                " and no output is recorded at ", path));

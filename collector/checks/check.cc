@@ -148,23 +148,30 @@ std::pair<std::string, const v1::Collection*> KindAndCollection(
 v1::Verdict UnusableFact(const v1::FactReport& report, const google::protobuf::Message& fact,
                          absl::string_view what, absl::string_view source) {
   const v1::Collection& collection = *KindAndCollection(fact).second;
+  v1::Verdict verdict;
   switch (collection.state()) {
     case v1::Collection::OK:
-      break;
+      return UnreadableParts(report, fact, what, source);
     case v1::Collection::ABSENT:
-      return MakeVerdict(v1::UNKNOWN,
-                         {MakeEvidence(absl::StrCat(what, " not found on the host: cannot assess"),
-                                       std::string(source), "absent")});
+      verdict = MakeVerdict(
+          v1::UNKNOWN, {MakeEvidence(absl::StrCat(what, " not found on the host: cannot assess"),
+                                     std::string(source), "absent")});
+      break;
     case v1::Collection::ERROR:
-      return MakeVerdict(
+      verdict = MakeVerdict(
           v1::UNKNOWN, {MakeEvidence(absl::StrCat(what, " could not be read: ", collection.error()),
                                      std::string(source), "unreadable")});
+      break;
     default:
       return MakeVerdict(v1::UNKNOWN,
                          {MakeEvidence(absl::StrCat(what, " not in the report (agent too old?)"),
                                        std::string(source), "not reported")});
   }
-  return UnreadableParts(report, fact, what, source);
+  // Absent or unreadable as a whole: also name what could not be read and
+  // why, and the capabilities the agent lacked (they may be the reason).
+  v1::Verdict parts = UnreadableParts(report, fact, what, source);
+  for (v1::Evidence& e : *parts.mutable_evidence()) *verdict.add_evidence() = std::move(e);
+  return verdict;
 }
 
 v1::Verdict UnreadableParts(const v1::FactReport& report, const google::protobuf::Message& fact,

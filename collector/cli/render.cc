@@ -113,6 +113,11 @@ void WriteHost(JsonWriter& w, const v1::HostStatus& h) {
   w.Key("stale").Bool(h.stale());
   w.Key("gating").Bool(h.gating());
   w.Key("ready").Bool(h.ready());
+  if (!h.collected_without().empty()) {
+    w.Key("collected_without").BeginArray();
+    for (const std::string& m : h.collected_without()) w.String(m);
+    w.EndArray();
+  }
   w.Key("checks").BeginArray();
   for (const v1::CheckResult& c : h.checks()) WriteCheck(w, c);
   w.EndArray();
@@ -360,6 +365,17 @@ std::string HostTable(const v1::HostStatus& h, absl::Time now) {
                     h.agent_instance().substr(0, 8), " report #", h.sequence(), "\n");
   } else {
     absl::StrAppend(&out, "no report received yet\n");
+  }
+  if (!h.collected_without().empty()) {
+    absl::StrAppend(
+        &out,
+        Wrap(absl::StrCat("COLLECTED WITHOUT PRIVILEGES: the agent lacked what ",
+                          h.collected_without_size(), " fact(s) need; their checks are UNKNOWN"),
+             kWidth, 2),
+        "\n");
+    for (const std::string& m : h.collected_without()) {
+      absl::StrAppend(&out, "  - ", Wrap(m, kWidth, 4), "\n");
+    }
   }
   absl::StrAppend(&out, "\n",
                   absl::StrFormat("%-8s %-40s %4s  %s\n", "STATUS", "CHECK", "ITEM", "SEVERITY"));

@@ -94,6 +94,10 @@ v1::HostVerdicts Evaluate(const CheckRegistry& registry, const v1::InventoryHost
   out.set_collected_at_unix_ms(report.collected_at_unix_ms());
   out.set_received_at_unix_ms(absl::ToUnixMillis(now));
   out.set_evaluated_at_unix_ms(absl::ToUnixMillis(now));
+  for (const v1::MissingPrivilege& m : report.privileges().missing()) {
+    if (m.evidence_only()) continue;
+    out.add_collected_without(absl::StrCat(m.fact(), ": lacks ", m.capability(), ": ", m.why()));
+  }
   for (const Check& check : registry.all()) {
     if (!check.evaluate) continue;
     v1::Verdict verdict;
@@ -126,6 +130,7 @@ v1::HostStatus BuildHostStatus(const CheckRegistry& registry, const v1::Inventor
     status.set_last_report_unix_ms(latest->collected_at_unix_ms());
     status.set_agent_instance(latest->agent_instance());
     status.set_sequence(latest->sequence());
+    *status.mutable_collected_without() = latest->collected_without();
     // The collector's clock decides: when the report arrived, never the
     // agent's own collected_at (a clock running ahead would keep a host
     // fresh for ever). Verdicts stored before receive times existed fall
