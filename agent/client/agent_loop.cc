@@ -1,9 +1,14 @@
 #include "agent/client/agent_loop.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "agent/facts/privileges.h"
 #include "proto/version.h"
@@ -35,10 +40,56 @@ AgentLoop::AgentLoop(v1::AgentConfig config, HostEnv& env, Spool& spool,
       stub_(v1::Ingest::NewStub(channel)),
       collectors_(BuiltinCollectors()),
       options_(CollectOptionsFrom(config_)),
-      rng_(std::random_device{}()) {}
+      rng_(std::random_device{}()) {
+  // The names the collector last sent: a restarted agent collects with them
+  // from its first report on.
+  std::ifstream in(HintsPath());
+  std::string name;
+  absl::MutexLock lock(&mu_);  // uncontended: no other thread yet
+  while (std::getline(in, name)) {
+    if (!name.empty()) collector_tls_hostnames_.push_back(name);
+  }
+}
+
+std::string AgentLoop::HintsPath() const { return spool_.dir() + "/collector-tls-hostnames"; }
+
+bool AgentLoop::TakeTlsHostnames(const v1::Welcome& welcome) {
+  std::vector<std::string> names(welcome.tls_hostnames().begin(), welcome.tls_hostnames().end());
+  if (names == collector_tls_hostnames_) return false;
+  // New to this agent: neither configured nor sent before.
+  bool new_name = false;
+  for (const std::string& n : names) {
+    auto known = [&](const std::vector<std::string>& v) {
+      return std::find(v.begin(), v.end(), n) != v.end();
+    };
+    new_name |= !known(options_.tls_hostnames) && !known(collector_tls_hostnames_);
+  }
+  collector_tls_hostnames_ = names;
+  const std::string tmp = HintsPath() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const std::string& n : names) out << n << "\n";
+  }
+  if (std::rename(tmp.c_str(), HintsPath().c_str()) != 0) {
+    Log(absl::StrCat("cannot keep the collector's hostnames in ", HintsPath(), ": ",
+                     std::strerror(errno)));
+  }
+  return new_name;
+}
 
 absl::Status AgentLoop::CollectIntoSpool() {
-  v1::FactReport report = CollectReport(env_, options_, collectors_);
+  CollectOptions options = options_;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const std::string& name : collector_tls_hostnames_) {
+      if (std::find(options.tls_hostnames.begin(), options.tls_hostnames.end(), name) ==
+          options.tls_hostnames.end()) {
+        options.tls_hostnames.push_back(name);
+      }
+    }
+    tls_hostnames_changed_ = false;
+  }
+  v1::FactReport report = CollectReport(env_, options, collectors_);
   // Judged at every collection: capabilities can be granted or dropped
   // while the agent runs (a new unit, a restart under another user).
   *report.mutable_privileges() = CurrentPrivileges(env_);
@@ -100,6 +151,13 @@ absl::Status AgentLoop::Session(Mode mode, absl::Time deadline, absl::Time& next
       } else if (in.has_welcome()) {
         welcomed_ = true;
         Log(absl::StrCat("connected to collector as host '", in.welcome().host_id(), "'"));
+        if (TakeTlsHostnames(in.welcome())) {
+          // The report(s) sent were collected without these names.
+          tls_hostnames_changed_ = true;
+          if (mode == Mode::kForever) collect_requested_ = true;
+          Log(absl::StrCat("collector names the hostnames to probe and resolve: ",
+                           absl::StrJoin(in.welcome().tls_hostnames(), ", ")));
+        }
       } else if (in.has_collect_now()) {
         collect_requested_ = true;
         Log(absl::StrCat("collector asks for a report (", in.collect_now().requested_by(), ")"));
@@ -181,6 +239,21 @@ absl::Status AgentLoop::Session(Mode mode, absl::Time deadline, absl::Time& next
 
 absl::Status AgentLoop::RunOnce() {
   RETURN_IF_ERROR(CollectIntoSpool());
+  RETURN_IF_ERROR(DeliverOnce());
+  bool again;
+  {
+    absl::MutexLock lock(&mu_);
+    again = tls_hostnames_changed_;
+  }
+  if (!again) return absl::OkStatus();
+  // The collector named hostnames this report was collected without: one
+  // more report with them, so that --once leaves a complete verdict.
+  Log("collecting again with the collector's hostnames");
+  RETURN_IF_ERROR(CollectIntoSpool());
+  return DeliverOnce();
+}
+
+absl::Status AgentLoop::DeliverOnce() {
   absl::Time deadline = absl::Now() + absl::Seconds(config_.ack_timeout_seconds());
   absl::Time unused = absl::InfiniteFuture();
   absl::Status last;

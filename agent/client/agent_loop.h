@@ -59,8 +59,13 @@ class AgentLoop {
   // (kUntilDrained) or stopped.
   absl::Status Session(Mode mode, absl::Time deadline, absl::Time& next_collect, bool& welcomed)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // RunOnce's delivery: sessions until every spooled report is acked or the
+  // ack timeout passes.
+  absl::Status DeliverOnce() ABSL_LOCKS_EXCLUDED(mu_);
   bool SleepUnlessStopped(absl::Duration d) ABSL_LOCKS_EXCLUDED(mu_);  // false when stopped
   bool Stopped() ABSL_LOCKS_EXCLUDED(mu_);
+
+  std::string HintsPath() const;
 
   v1::AgentConfig config_;
   HostEnv& env_;
@@ -79,6 +84,16 @@ class AgentLoop {
   // The session's reader thread: the stream has ended; the collector said welcome.
   bool read_done_ ABSL_GUARDED_BY(mu_) = false;
   bool welcomed_ ABSL_GUARDED_BY(mu_) = false;
+  // The hostnames the collector's welcome named (the policy's tls_hostnames
+  // for this host), kept in <spool>/collector-tls-hostnames across restarts;
+  // collected besides the configured ones. Changed: the last report was
+  // collected without them.
+  std::vector<std::string> collector_tls_hostnames_ ABSL_GUARDED_BY(mu_);
+  bool tls_hostnames_changed_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Applies a welcome's names; true when one of them is new to this agent
+  // (neither configured nor sent before), so the last report lacks it.
+  bool TakeTlsHostnames(const v1::Welcome& welcome) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 };
 
 }  // namespace preflight::agent

@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "proto/wire/openssl_ptr.h"
@@ -319,6 +320,51 @@ std::string JoinPath(absl::string_view dir, absl::string_view name) {
   return absl::StrCat(absl::StripSuffix(dir, "/"), "/", name);
 }
 
+// How the host resolves each hostname: /etc/hosts (read from the host, so
+// also in an image), then the system resolver and the interface addresses
+// (live only).
+void ResolveNames(HostEnv& env, const CollectOptions& options, v1::TlsFact& fact) {
+  if (options.tls_hostnames.empty()) return;
+  std::string hosts;
+  if (auto data = env.ReadFile("/etc/hosts", options.max_file_bytes); data.ok()) {
+    hosts = std::move(data->content);
+  } else {
+    NoteUnreadable(*fact.mutable_collection(), "/etc/hosts", data.status());
+  }
+  if (auto local = env.LocalAddresses(); local.ok()) {
+    fact.set_local_addresses_known(true);
+    for (std::string& a : *local) fact.add_local_addresses(std::move(a));
+  }
+  for (const std::string& name : options.tls_hostnames) {
+    v1::NameResolution* r = fact.add_resolutions();
+    r->set_name(name);
+    uint32_t line_no = 0;
+    for (absl::string_view line : absl::StrSplit(hosts, '\n')) {
+      ++line_no;
+      line = line.substr(0, line.find('#'));
+      std::vector<absl::string_view> words =
+          absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+      if (words.size() < 2) continue;
+      for (size_t i = 1; i < words.size(); ++i) {
+        if (!absl::EqualsIgnoreCase(words[i], name)) continue;
+        if (r->hosts_file_source().empty()) {
+          r->set_hosts_file_source(absl::StrCat("/etc/hosts:", line_no));
+        }
+        r->add_hosts_file_addresses(std::string(words[0]));
+        break;
+      }
+    }
+    if (!env.live()) continue;
+    r->set_resolver_asked(true);
+    auto addresses = env.ResolveName(name);
+    if (!addresses.ok()) {
+      r->set_resolver_error(std::string(addresses.status().message()));
+      continue;
+    }
+    for (std::string& a : *addresses) r->add_resolver_addresses(std::move(a));
+  }
+}
+
 class TlsCollector : public FactCollector {
  public:
   absl::string_view name() const override { return "tls"; }
@@ -447,6 +493,8 @@ class TlsCollector : public FactCollector {
         *fact.add_certificates() = std::move(info);
       }
     }
+
+    ResolveNames(env, options, fact);
 
     if (!found_store) {
       collection->set_state(v1::Collection::ABSENT);

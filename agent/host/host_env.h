@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
@@ -83,6 +85,18 @@ class HostEnv {
   virtual absl::StatusOr<std::vector<std::string>> ProbeTls(const std::string& address,
                                                             const std::string& sni,
                                                             absl::Duration timeout) = 0;
+
+  // Resolves `name` with the system resolver (getaddrinfo: nsswitch, so
+  // /etc/hosts and DNS) to numeric addresses. UNAVAILABLE when not live.
+  virtual absl::StatusOr<std::vector<std::string>> ResolveName(const std::string& name) {
+    return absl::UnavailableError(absl::StrCat("cannot resolve ", name, ": not the live system"));
+  }
+
+  // The addresses of this host's network interfaces. UNAVAILABLE when not
+  // live.
+  virtual absl::StatusOr<std::vector<std::string>> LocalAddresses() {
+    return absl::UnavailableError("interface addresses: not the live system");
+  }
 
   // True when this is the running system ("/"), false for an image or fixture.
   virtual bool live() const = 0;

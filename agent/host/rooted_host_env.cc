@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "agent/host/net_lookup.h"
 #include "agent/host/tls_probe.h"
 #include "proto/wire/status.h"
 
@@ -294,6 +295,16 @@ absl::StatusOr<std::vector<std::string>> RootedHostEnv::ProbeTls(const std::stri
         absl::StrCat("no live TLS handshake when reading the host from ", root_));
   }
   return ProbeTlsChain(address, sni, timeout);
+}
+
+absl::StatusOr<std::vector<std::string>> RootedHostEnv::ResolveName(const std::string& name) {
+  if (!live()) return HostEnv::ResolveName(name);
+  return ResolveHostName(name);
+}
+
+absl::StatusOr<std::vector<std::string>> RootedHostEnv::LocalAddresses() {
+  if (!live()) return HostEnv::LocalAddresses();
+  return InterfaceAddresses();
 }
 
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,

@@ -30,6 +30,10 @@ class RootedHostEnv : public HostEnv {
   absl::StatusOr<std::vector<std::string>> ProbeTls(const std::string& address,
                                                     const std::string& sni,
                                                     absl::Duration timeout) override;
+  // Live: getaddrinfo and getifaddrs (agent/host/net_lookup.h). Under
+  // another root: UNAVAILABLE (the image's resolver cannot be asked).
+  absl::StatusOr<std::vector<std::string>> ResolveName(const std::string& name) override;
+  absl::StatusOr<std::vector<std::string>> LocalAddresses() override;
   bool live() const override { return root_ == "/"; }
   const std::string& root() const override { return root_; }
 

@@ -57,6 +57,9 @@ class Spool {
   // Removes an acked report. Acking an unknown sequence is a no-op.
   absl::Status Ack(uint64_t sequence) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // The spool's directory (reports live in its reports/ subdirectory).
+  const std::string& dir() const { return dir_; }
+
   uint64_t last_sequence() const ABSL_LOCKS_EXCLUDED(mu_);
   uint64_t pending_bytes() const ABSL_LOCKS_EXCLUDED(mu_);
   uint64_t dropped() const ABSL_LOCKS_EXCLUDED(mu_);

@@ -226,14 +226,94 @@ v1::Evidence EvaluateHostname(const v1::TlsFact& tls, const std::string& host, a
                       chosen->origin(), best.observed, expected);
 }
 
+// How the host resolves `host`: it must resolve, and to this host (else the
+// certificate examined here may not be the one users get).
+v1::Evidence EvaluateResolution(const v1::TlsFact& tls, const std::string& host,
+                                v1::CheckStatus* status) {
+  const v1::NameResolution* r = nullptr;
+  for (const v1::NameResolution& x : tls.resolutions()) {
+    if (NormalizeName(x.name()) == NormalizeName(host)) r = &x;
+  }
+  const std::string expected = absl::StrCat(host, " resolves to this host");
+  if (r == nullptr) {
+    *status = v1::UNKNOWN;
+    return MakeEvidence(
+        absl::StrCat(host,
+                     ": resolution UNKNOWN: the agent did not resolve this name (it learns "
+                     "the policy's names when it connects; the next report has them)"),
+        "/etc/hosts, resolver", "not resolved", expected);
+  }
+  std::vector<std::string> addresses;
+  std::string how;
+  if (r->resolver_asked() && r->resolver_error().empty()) {
+    addresses.assign(r->resolver_addresses().begin(), r->resolver_addresses().end());
+    how = r->hosts_file_source().empty() ? "by the resolver"
+                                         : absl::StrCat("pinned by ", r->hosts_file_source());
+  } else if (r->resolver_asked()) {
+    *status = v1::FAIL;
+    return MakeEvidence(
+        absl::StrCat(host, ": FAIL: does not resolve on this host (", r->resolver_error(), ")"),
+        "resolver (getaddrinfo)", "does not resolve", expected);
+  } else if (!r->hosts_file_addresses().empty()) {
+    addresses.assign(r->hosts_file_addresses().begin(), r->hosts_file_addresses().end());
+    how = absl::StrCat("by ", r->hosts_file_source());
+  } else {
+    *status = v1::UNKNOWN;
+    return MakeEvidence(
+        absl::StrCat(host,
+                     ": resolution UNKNOWN: /etc/hosts does not list it and the resolver "
+                     "cannot be asked when reading an image"),
+        "/etc/hosts", "not resolved", expected);
+  }
+  const std::string source =
+      r->hosts_file_source().empty() && r->resolver_asked()
+          ? std::string("resolver (getaddrinfo)")
+          : (r->hosts_file_source().empty() ? std::string("/etc/hosts") : r->hosts_file_source());
+  const std::string list = absl::StrJoin(addresses, ", ");
+  if (!tls.local_addresses_known()) {
+    return MakeEvidence(absl::StrCat(host, ": resolves to ", list, " ", how,
+                                     " (this host's addresses are not known reading an image)"),
+                        source, list, expected);
+  }
+  for (const std::string& a : addresses) {
+    for (const std::string& local : tls.local_addresses()) {
+      if (a == local) {
+        return MakeEvidence(absl::StrCat(host, ": resolves to ", list, " ", how, " (this host)"),
+                            source, list, expected);
+      }
+    }
+  }
+  *status = v1::WARN;
+  return MakeEvidence(
+      absl::StrCat(
+          host, ": WARN: resolves to ", list, " ", how,
+          ", not to this host (its addresses: ", absl::StrJoin(tls.local_addresses(), ", "),
+          "): the certificate examined here may not be the one users get, unless a "
+          "load balancer or NAT forwards to this host"),
+      source, list, expected);
+}
+
 v1::Verdict CertificateValid(const v1::FactReport& report, const EvalContext& ctx) {
   const v1::TlsFact& tls = report.tls();
   const v1::Collection::State state = tls.collection().state();
   if (state == v1::Collection::ABSENT) {
-    return MakeVerdict(v1::NOT_APPLICABLE,
-                       {MakeEvidence(absl::StrCat("no TLS certificate store (", kStores,
-                                                  ") and no hostname to probe on this host"),
-                                     kStores, "absent")});
+    // This check runs on the hosts that serve the web entry point (the
+    // catalogue's roles): nothing to examine there is no pass and no
+    // exemption. Reading an image, nothing could answer; live, nothing did.
+    const bool image = !report.root().empty() && report.root() != "/";
+    const std::vector<std::string>& names = ctx.params.List("tls_hostnames");
+    const std::string what = absl::StrCat(
+        "no TLS certificate store (", kStores, ") and ",
+        names.empty() ? "no hostname to probe (policy tls_hostnames is empty)"
+                      : absl::StrCat("no live handshake for ", absl::StrJoin(names, ", ")));
+    return MakeVerdict(
+        image ? v1::UNKNOWN : v1::FAIL,
+        {MakeEvidence(
+            absl::StrCat(what, image ? ": reading an image, nothing can answer a handshake; "
+                                       "0 certificates examined"
+                                     : ": this host serves the web entry point, yet no certificate "
+                                       "was found; 0 certificates examined"),
+            kStores, "no certificate", "a trusted certificate for every hostname")});
   }
   if (state != v1::Collection::OK && state != v1::Collection::ERROR) {
     return UnusableFact(report, tls, "TLS certificates", kStores);
@@ -258,6 +338,9 @@ v1::Verdict CertificateValid(const v1::FactReport& report, const EvalContext& ct
     for (const std::string& host : hostnames) {
       v1::CheckStatus s = v1::PASS;
       evidence.push_back(EvaluateHostname(tls, host, ctx.now, t, incomplete, &s));
+      status = Worst(status, s);
+      s = v1::PASS;
+      evidence.push_back(EvaluateResolution(tls, host, &s));
       status = Worst(status, s);
     }
   } else {

@@ -59,6 +59,17 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
       welcome.mutable_welcome()->set_host_id(host_->id());
       welcome.mutable_welcome()->set_collector_version(kVersion);
       welcome.mutable_welcome()->set_server_time_unix_ms(absl::ToUnixMillis(state_.clock()));
+      // The names the policy says this host serves: the agent probes and
+      // resolves them, so the verdict judges what it was told to judge.
+      if (const Check* tls = state_.registry.Find("tls.certificate_valid"); tls != nullptr) {
+        std::string unused;
+        if (Applies(tls->info, *host_, &unused)) {
+          const Params params = ParamsFor(*tls, state_.settings.policy, *host_);
+          for (const std::string& name : params.List("tls_hostnames")) {
+            welcome.mutable_welcome()->add_tls_hostnames(name);
+          }
+        }
+      }
       absl::MutexLock lock(&mu_);
       SendLocked(std::move(welcome));
       StartReadLocked();

@@ -146,7 +146,8 @@ TEST_F(PipelineTest, ReportFlowsToVerdictsAndFleetStatus) {
 
 TEST_F(PipelineTest, DropInThatWinsIsTheEvidence) {
   std::string root = FixtureRoot("cloud-init-root");
-  ASSERT_EQ(cluster_.AgentOnce("staging", root).exit_code, 0);
+  RunResult agent = cluster_.AgentOnce("staging", root);
+  ASSERT_EQ(agent.exit_code, 0) << agent.err;
   RunResult host = cluster_.Ctl({"host", "staging", "--format", "json"});
   auto h = ParseJson(host.out);
   const auto& check = CheckOf(h, "ssh.root_login_disabled");

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "tests/support/cluster.h"
 #include "tests/support/json.h"
+#include "tests/support/temp_dir.h"
 
 namespace preflight::testing {
 namespace {
@@ -51,6 +52,35 @@ TEST(PolicyTest, EachHostGetsItsEnvironmentsAndItsOwnParameters) {
     RunResult a = cluster.AgentOnce(host, FixtureRoot("opencrvs-manager"));
     ASSERT_EQ(a.exit_code, 0) << a.err;
   }
+
+  // stage-01's agent is configured with the fleet's name only; the
+  // collector's welcome names staging's, the agent keeps it in its spool
+  // directory and collects again with it: the verdict judges the name the
+  // policy gives, resolved the way the host resolves it (reading an image,
+  // /etc/hosts only: this fixture's does not list it).
+  EXPECT_EQ(ReadFile(cluster.SpoolDir("stage-01") + "/collector-tls-hostnames"),
+            "staging.opencrvs.example.gov\n");
+  RunResult stage_table = cluster.Ctl({"host", "stage-01", "--format", "json"});
+  auto st = ParseJson(stage_table.out);
+  const auto* tls = FindBy(Field(st, "checks"), "id", "tls.certificate_valid");
+  ASSERT_NE(tls, nullptr) << stage_table.out;
+  EXPECT_EQ(Field(*tls, "status").string_value(), "UNKNOWN") << stage_table.out;
+  std::string evidence;
+  for (const auto& e : Field(*tls, "evidence").list_value().values()) {
+    absl::StrAppend(&evidence, Field(e, "message").string_value(), "\n");
+  }
+  EXPECT_TRUE(absl::StrContains(evidence,
+                                "staging.opencrvs.example.gov: PASS: valid: "))  // *.opencrvs...
+      << evidence;
+  EXPECT_TRUE(absl::StrContains(evidence,
+                                "staging.opencrvs.example.gov: resolution UNKNOWN: /etc/hosts "
+                                "does not list it"))
+      << evidence;
+  // prod-01 resolves its name by the fixture's /etc/hosts.
+  RunResult prod_json = cluster.Ctl({"host", "prod-01", "--format", "json"});
+  EXPECT_TRUE(absl::StrContains(prod_json.out,
+                                "opencrvs.example.gov: resolves to 10.0.1.10 by /etc/hosts:2"))
+      << prod_json.out;
 
   RunResult stage = cluster.Ctl({"host", "stage-01", "--format", "json"});
   ASSERT_EQ(stage.exit_code == 0 || stage.exit_code == 1, true) << stage.err;

@@ -48,6 +48,8 @@ std::string FixtureRoot(const std::string& name) {
 
 TestCluster::TestCluster(v1::Inventory inventory, v1::Policy policy)
     : inventory_(std::move(inventory)), policy_(FixturePolicy()) {
+  // A test's own hostnames replace the fixture's (MergeFrom would append).
+  if (policy.tls_hostnames_size() > 0) policy_.clear_tls_hostnames();
   policy_.MergeFrom(policy);
   pki_ = std::make_unique<TestPki>(dir_.Join("pki"), kTrustDomain);
   for (const auto& h : inventory_.hosts()) pki_->IssueHost(h.id());
@@ -119,6 +121,10 @@ std::string TestCluster::AgentConfig(const std::string& host, int ack_timeout_se
   config.set_spool_dir(SpoolDir(host));
   config.set_ack_timeout_seconds(static_cast<uint32_t>(ack_timeout_seconds));
   config.set_host_id(host);
+  config.set_tls_ca_file(FixtureCaFile());  // the fixture managers' certificate
+  // As the playbook configures the agent, with the policy's names (the
+  // collector's welcome repeats them).
+  for (const std::string& name : policy_.tls_hostnames()) config.add_tls_hostnames(name);
   std::string text;
   google::protobuf::TextFormat::PrintToString(config, &text);
   std::string path = dir_.Join(absl::StrCat("agent-", host, "/agent.textproto"));

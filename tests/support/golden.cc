@@ -94,8 +94,14 @@ v1::Policy FixturePolicy() {
   v1::Policy p;
   p.set_go_live_date("2025-12-15");
   p.set_latest_release("v1.9.0");
+  // The name the fixture managers serve, with the fixture's private CA
+  // trusted (tests/fixtures/tls/README.md).
+  p.add_tls_hostnames("opencrvs.example.gov");
+  p.set_tls_trust_private_ca(true);
   return p;
 }
+
+std::string FixtureCaFile() { return std::string(PREFLIGHT_FIXTURES) + "/tls/fixture-ca.pem"; }
 
 namespace {
 
@@ -127,13 +133,20 @@ GoldenScenario RunScenario(const std::string& name, const v1::Policy& policy) {
   // git keeps no file times; the fixture's times that matter are listed.
   SetFixtureMtimes(name);
   v1::Policy effective = FixturePolicy();
+  // A test's own hostnames replace the fixture's (MergeFrom would append).
+  if (policy.tls_hostnames_size() > 0) effective.clear_tls_hostnames();
   effective.MergeFrom(policy);
   GoldenScenario s;
   s.host = FixtureHost(name);
   auto env = agent::RootedHostEnv::Create(std::string(PREFLIGHT_FIXTURES) + "/hosts/" + name);
   if (!env.ok()) return s;
   auto collectors = agent::BuiltinCollectors();
-  s.facts = agent::CollectReport(**env, agent::CollectOptions(), collectors);
+  // As the agent collects once the collector's welcome named the policy's
+  // hostnames, with the fixture CA configured.
+  agent::CollectOptions options;
+  options.tls_hostnames.assign(effective.tls_hostnames().begin(), effective.tls_hostnames().end());
+  options.tls_ca_file = FixtureCaFile();
+  s.facts = agent::CollectReport(**env, options, collectors);
   Normalize(s.facts);
   ReplaceRoot(s.facts, (*env)->root());
   collector::CheckRegistry registry;

@@ -22,9 +22,13 @@ struct GoldenScenario {
 // everything else a production manager.
 v1::InventoryHost FixtureHost(const std::string& name);
 
-// The fixture fleet's policy: go-live 2025-12-15, latest release v1.9.0
+// The fixture fleet's policy: go-live 2025-12-15, latest release v1.9.0,
+// tls_hostnames opencrvs.example.gov with the fixture CA trusted
 // (tests/fixtures/make_fixtures.py dates its hosts around 2026-01-01).
 v1::Policy FixturePolicy();
+
+// The fixture CA (tests/fixtures/tls/): agents in tests use it as tls_ca_file.
+std::string FixtureCaFile();
 
 // Collects tests/fixtures/hosts/<name> and evaluates it with the default
 // policy, FixturePolicy(), and `policy` overrides on top.

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -493,9 +494,29 @@ class TlsTest : public ::testing::Test {
     return policy;
   }
 
-  static v1::Verdict Evaluate(const v1::FactReport& report, const v1::Policy& policy,
+  // The report of a host that resolves each of `policy`'s names to itself,
+  // unless the report says how names resolve.
+  static v1::FactReport ResolvingLocally(v1::FactReport report, const v1::Policy& policy) {
+    v1::TlsFact& tls = *report.mutable_tls();
+    if (tls.resolutions_size() > 0 || tls.local_addresses_known()) return report;
+    tls.set_local_addresses_known(true);
+    tls.add_local_addresses("203.0.113.10");
+    for (const std::string& name : policy.tls_hostnames()) {
+      v1::NameResolution* r = tls.add_resolutions();
+      r->set_name(name);
+      r->set_resolver_asked(true);
+      r->add_resolver_addresses("203.0.113.10");
+    }
+    return report;
+  }
+
+  static v1::Verdict Evaluate(const v1::FactReport& report_in, const v1::Policy& policy,
                               std::vector<std::string> roles = {"manager"},
                               absl::Time now = absl::InfinitePast()) {
+    const v1::FactReport report =
+        report_in.has_tls() && report_in.tls().collection().state() == v1::Collection::OK
+            ? ResolvingLocally(report_in, policy)
+            : report_in;
     collector::CheckRegistry registry;
     collector::RegisterBuiltinChecks(registry);
     v1::InventoryHost host;
@@ -731,7 +752,8 @@ TEST_F(TlsTest, CheckCatalogue) {
 TEST_F(TlsTest, ValidCertificatePasses) {
   v1::Verdict v = VerdictFor("valid");
   EXPECT_EQ(v.status(), v1::PASS) << EvidenceText(v);
-  ASSERT_EQ(v.evidence_size(), 1);
+  ASSERT_EQ(v.evidence_size(), 2);  // the certificate, then how the name resolves
+  EXPECT_THAT(v.evidence(1).message(), HasSubstr("register.example.test: resolves to"));
   const v1::Evidence& e = v.evidence(0);
   EXPECT_THAT(e.message(),
               AllOf(HasSubstr("register.example.test"), HasSubstr("90 days left"),
@@ -822,7 +844,7 @@ TEST_F(TlsTest, EveryHostnameIsCheckedAndTheBestStoredCertificateWins) {
   v1::Verdict v = Evaluate(
       report, PolicyFor({"register.example.test", "login.example.test", "auth.example.test"}));
   EXPECT_EQ(v.status(), v1::PASS) << EvidenceText(v);
-  EXPECT_EQ(v.evidence_size(), 3);
+  EXPECT_EQ(v.evidence_size(), 6);  // per name: certificate and resolution
   v = Evaluate(report, PolicyFor({"register.example.test", "kibana.example.org"}));
   EXPECT_EQ(v.status(), v1::FAIL);
   EXPECT_THAT(EvidenceText(v), HasSubstr("kibana.example.org: FAIL: no certificate covers"));
@@ -861,11 +883,24 @@ TEST_F(TlsTest, NoHostnamesConfiguredChecksEveryCertificate) {
 }
 
 TEST_F(TlsTest, AbsentErrorAndOtherRoles) {
+  // A manager with no certificate store and nothing answering: never "not
+  // applicable" (the export showed item 3 met with 0 certificates examined).
   v1::FactReport absent;
+  absent.set_root("/");
   absent.mutable_tls()->mutable_collection()->set_state(v1::Collection::ABSENT);
   v1::Verdict v = Evaluate(absent, PolicyFor({"register.example.test"}));
-  EXPECT_EQ(v.status(), v1::NOT_APPLICABLE);
+  EXPECT_EQ(v.status(), v1::FAIL) << EvidenceText(v);
   EXPECT_THAT(EvidenceText(v), HasSubstr("no TLS certificate store"));
+  EXPECT_THAT(EvidenceText(v), HasSubstr("no live handshake for register.example.test"));
+  EXPECT_THAT(EvidenceText(v), HasSubstr("0 certificates examined"));
+  v = Evaluate(absent, PolicyFor({}));
+  EXPECT_EQ(v.status(), v1::FAIL) << EvidenceText(v);
+  EXPECT_THAT(EvidenceText(v), HasSubstr("policy tls_hostnames is empty"));
+  // Reading an image nothing can answer: unknown, not a pass.
+  absent.set_root("/srv/images/manager");
+  v = Evaluate(absent, PolicyFor({"register.example.test"}));
+  EXPECT_EQ(v.status(), v1::UNKNOWN) << EvidenceText(v);
+  EXPECT_THAT(EvidenceText(v), HasSubstr("reading an image"));
 
   v1::FactReport error;
   error.mutable_tls()->mutable_collection()->set_state(v1::Collection::ERROR);
@@ -883,6 +918,106 @@ TEST_F(TlsTest, AbsentErrorAndOtherRoles) {
   v = Evaluate(ReportOf({Describe("expired")}), PolicyFor({"register.example.test"}), {"worker"});
   EXPECT_EQ(v.status(), v1::NOT_APPLICABLE);
   EXPECT_THAT(EvidenceText(v), HasSubstr("manager"));
+}
+
+// Each policy hostname must resolve, and to this host.
+TEST_F(TlsTest, HostnamesMustResolveToThisHost) {
+  const v1::Policy policy = PolicyFor({"register.example.test"});
+  auto with = [&](std::function<void(v1::TlsFact&, v1::NameResolution&)> set) {
+    v1::FactReport r = ReportOf({Describe("valid")});
+    v1::TlsFact& tls = *r.mutable_tls();
+    tls.set_local_addresses_known(true);
+    tls.add_local_addresses("127.0.0.1");
+    tls.add_local_addresses("203.0.113.10");
+    v1::NameResolution& n = *tls.add_resolutions();
+    n.set_name("register.example.test");
+    set(tls, n);
+    return Evaluate(r, policy);
+  };
+  v1::Verdict v = with([](v1::TlsFact&, v1::NameResolution& n) {
+    n.set_resolver_asked(true);
+    n.add_resolver_addresses("203.0.113.10");
+  });
+  EXPECT_EQ(v.status(), v1::PASS) << EvidenceText(v);
+  EXPECT_THAT(EvidenceText(v), HasSubstr("resolves to 203.0.113.10 by the resolver (this host)"));
+
+  v = with([](v1::TlsFact&, v1::NameResolution& n) {
+    n.set_resolver_asked(true);
+    n.set_resolver_error("resolving register.example.test: Name or service not known");
+  });
+  EXPECT_EQ(v.status(), v1::FAIL) << EvidenceText(v);
+  EXPECT_THAT(EvidenceText(v), HasSubstr("does not resolve on this host"));
+
+  v = with([](v1::TlsFact&, v1::NameResolution& n) {
+    n.set_resolver_asked(true);
+    n.add_resolver_addresses("198.51.100.7");
+    n.set_hosts_file_source("/etc/hosts:3");
+    n.add_hosts_file_addresses("198.51.100.7");
+  });
+  EXPECT_EQ(v.status(), v1::WARN) << EvidenceText(v);
+  EXPECT_THAT(EvidenceText(v), HasSubstr("resolves to 198.51.100.7 pinned by /etc/hosts:3, not "
+                                         "to this host"));
+
+  // Reading an image: /etc/hosts alone, and UNKNOWN when it does not say.
+  v = with([](v1::TlsFact& tls, v1::NameResolution& n) {
+    tls.set_local_addresses_known(false);
+    tls.clear_local_addresses();
+    n.set_hosts_file_source("/etc/hosts:2");
+    n.add_hosts_file_addresses("10.0.1.10");
+  });
+  EXPECT_EQ(v.status(), v1::PASS) << EvidenceText(v);
+  EXPECT_THAT(EvidenceText(v), HasSubstr("resolves to 10.0.1.10 by /etc/hosts:2"));
+  v = with([](v1::TlsFact& tls, v1::NameResolution&) {
+    tls.set_local_addresses_known(false);
+    tls.clear_local_addresses();
+  });
+  EXPECT_EQ(v.status(), v1::UNKNOWN) << EvidenceText(v);
+  EXPECT_THAT(EvidenceText(v), HasSubstr("resolver cannot be asked when reading an image"));
+
+  // A name the agent never resolved (it had not been told it yet).
+  v1::FactReport none = ReportOf({Describe("valid")});
+  none.mutable_tls()->set_local_addresses_known(true);
+  v = Evaluate(none, policy);
+  EXPECT_EQ(v.status(), v1::UNKNOWN) << EvidenceText(v);
+  EXPECT_THAT(EvidenceText(v), HasSubstr("the agent did not resolve this name"));
+}
+
+// The agent resolves names as the host does: the real resolver and the real
+// interface addresses when live, /etc/hosts alone in an image.
+TEST_F(TlsTest, AgentResolvesNamesTheWayTheHostDoes) {
+  auto live = agent::RootedHostEnv::Create("/");
+  ASSERT_TRUE(live.ok()) << live.status();
+  agent::CollectOptions options;
+  options.tls_acme_file = "";
+  options.tls_cert_dirs = {};
+  options.tls_probe_address = "127.0.0.1:1";  // nothing listens: the probe fails fast
+  options.tls_hostnames = {"localhost", "no-such-host.invalid"};
+  v1::FactReport report;
+  agent::MakeTlsCollector()->Collect(**live, options, report);
+  const v1::TlsFact& tls = report.tls();
+  ASSERT_EQ(tls.resolutions_size(), 2);
+  EXPECT_TRUE(tls.local_addresses_known());
+  EXPECT_THAT(tls.local_addresses(), ::testing::Contains("127.0.0.1"));
+  EXPECT_TRUE(tls.resolutions(0).resolver_asked());
+  EXPECT_THAT(tls.resolutions(0).resolver_addresses(), ::testing::Contains("127.0.0.1"))
+      << tls.resolutions(0).DebugString();
+  EXPECT_TRUE(tls.resolutions(1).resolver_addresses().empty());
+  EXPECT_THAT(tls.resolutions(1).resolver_error(), HasSubstr("no-such-host.invalid"));
+
+  // An image: its /etc/hosts, no resolver, no interfaces.
+  TempDir image;
+  WriteFile(image.Join("etc/hosts"), "# comment\n10.0.1.10  Register.Example.Test other\n");
+  auto rooted = agent::RootedHostEnv::Create(image.path());
+  ASSERT_TRUE(rooted.ok()) << rooted.status();
+  options.tls_hostnames = {"register.example.test"};
+  v1::FactReport from_image;
+  agent::MakeTlsCollector()->Collect(**rooted, options, from_image);
+  ASSERT_EQ(from_image.tls().resolutions_size(), 1);
+  const v1::NameResolution& r = from_image.tls().resolutions(0);
+  EXPECT_FALSE(r.resolver_asked());
+  EXPECT_THAT(r.hosts_file_addresses(), ::testing::ElementsAre("10.0.1.10"));
+  EXPECT_EQ(r.hosts_file_source(), "/etc/hosts:2");
+  EXPECT_FALSE(from_image.tls().local_addresses_known());
 }
 
 // ---------------------------------------------------------------------------
@@ -979,6 +1114,13 @@ class TlsCollectorTest : public TlsTest {
     EXPECT_EQ(collector->name(), "tls");
     v1::Collection* c = collector->Collect(env, options, report);
     EXPECT_EQ(c, report.mutable_tls()->mutable_collection());
+    // These tests judge certificates; how the names resolve (test names that
+    // resolve nowhere) is AgentResolvesNamesTheWayTheHostDoes's and
+    // HostnamesMustResolveToThisHost's: the verdicts here see a host that
+    // resolves every name to itself.
+    report.mutable_tls()->clear_resolutions();
+    report.mutable_tls()->clear_local_addresses();
+    report.mutable_tls()->set_local_addresses_known(false);
     return report;
   }
 
