@@ -334,12 +334,19 @@ void ParseUfwConf(absl::string_view content, absl::string_view file, v1::UfwStat
 }
 
 void ParseUfwDefaults(absl::string_view content, v1::UfwState& ufw) {
+  uint32_t line_no = 0;
   for (absl::string_view line : absl::StrSplit(content, '\n')) {
+    ++line_no;
     line = absl::StripAsciiWhitespace(line);
     if (absl::ConsumePrefix(&line, "DEFAULT_INPUT_POLICY=")) {
       std::string v(line);
       v.erase(std::remove(v.begin(), v.end(), '"'), v.end());
       ufw.set_default_incoming(v);
+    } else if (absl::ConsumePrefix(&line, "IPV6=")) {
+      std::string v(line);
+      v.erase(std::remove(v.begin(), v.end(), '"'), v.end());
+      ufw.set_ipv6(absl::AsciiStrToLower(v));
+      ufw.set_ipv6_source(absl::StrCat("/etc/default/ufw:", line_no));
     }
   }
 }

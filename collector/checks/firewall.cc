@@ -167,6 +167,51 @@ struct Reach {
   bool any_source_rule = false;
 };
 
+// Whether a ufw rule's port field ("22", "80,443", "60000:61000", "any")
+// covers `port`.
+bool UfwPortMatches(absl::string_view spec, uint32_t port) {
+  if (spec == "any" || spec.empty()) return true;
+  for (absl::string_view part : absl::StrSplit(spec, ',')) {
+    std::vector<absl::string_view> range = absl::StrSplit(part, ':');
+    uint32_t lo = 0, hi = 0;
+    if (range.size() == 1 && absl::SimpleAtoi(range[0], &lo) && lo == port) return true;
+    if (range.size() == 2 && absl::SimpleAtoi(range[0], &lo) && absl::SimpleAtoi(range[1], &hi) &&
+        lo <= port && port <= hi) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// IPv6 by ufw's configuration, when the ip6tables rules themselves were not
+// read: IPV6=no leaves IPv6 unfiltered; otherwise ufw's IPv6 rules
+// (user6.rules) in order, then its default incoming policy.
+Reach UfwIpv6Path(const v1::UfwState& ufw, const Packet& p) {
+  const std::string where = ufw.ipv6_source().empty()
+                                ? std::string("IPV6 unset in /etc/default/ufw, ufw's default yes")
+                                : absl::StrCat("IPV6=", ufw.ipv6(), " at ", ufw.ipv6_source());
+  const std::string note = "ip6tables rules were not read: this is ufw's configuration";
+  if (ufw.ipv6() == "no") {
+    return Reach{true, absl::StrCat("ufw does not filter IPv6 (", where, "); ", note), "", false};
+  }
+  for (const v1::UfwRule& r : ufw.rules()) {
+    if (!r.v6() || r.direction() != "in") continue;
+    if (r.protocol() != "any" && r.protocol() != p.protocol) continue;
+    if (!UfwPortMatches(r.port(), p.port)) continue;
+    const bool allow = r.action() == "allow" || r.action() == "limit";
+    return Reach{allow,
+                 absl::StrCat(allow ? "allowed" : "blocked", " by the ufw IPv6 rule at ",
+                              r.source(), " (", where, "); ", note),
+                 allow ? r.source() : "", allow && r.from() == "::/0"};
+  }
+  const std::string policy = ufw.default_incoming().empty() ? "DROP" : ufw.default_incoming();
+  const bool open = policy == "ACCEPT";
+  return Reach{
+      open,
+      absl::StrCat("ufw's default incoming policy ", policy, " for IPv6 (", where, "); ", note), "",
+      false};
+}
+
 // INPUT path: iptables filter INPUT, then every native nft input base chain.
 Reach InputPath(const v1::FirewallFact& fw, const Packet& p) {
   Reach reach;
@@ -215,6 +260,11 @@ Reach InputPath(const v1::FirewallFact& fw, const Packet& p) {
     } else {
       passed.push_back(absl::StrCat("nft chain ", c.table(), " ", name, " policy accept"));
     }
+  }
+  if (passed.empty() && !have_iptables && p.v6 && fw.ufw().enabled()) {
+    // No ip6tables rules read, no nft chain for IPv6: what ufw's own
+    // configuration says it does with IPv6.
+    return UfwIpv6Path(fw.ufw(), p);
   }
   if (passed.empty() && !have_iptables) {
     // Nothing was read that could filter it: say which rules are missing

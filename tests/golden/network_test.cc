@@ -142,6 +142,71 @@ TEST(Exposure, Ipv6ListenerWithoutIp6tablesRulesSaysWhy) {
   EXPECT_EQ(found, 1);
 }
 
+// ip6tables not read, but ufw is active: its IPV6= setting and IPv6 rules
+// say what happens to IPv6, read by the real firewall collector from
+// /etc/default/ufw and /etc/ufw/user6.rules.
+TEST(Exposure, Ipv6UsesUfwsOwnIpv6Setting) {
+  auto verdict_with = [](const std::string& ipv6_line, const std::string& user6_rules) {
+    testing::TempDir root;
+    WriteFile(root.Join("etc/ufw/ufw.conf"), "ENABLED=yes\nLOGLEVEL=low\n");
+    WriteFile(root.Join("etc/default/ufw"),
+              absl::StrCat("# /etc/default/ufw\n", ipv6_line, "\nDEFAULT_INPUT_POLICY=\"DROP\"\n"));
+    WriteFile(root.Join("etc/ufw/user6.rules"), user6_rules);
+    auto env = agent::RootedHostEnv::Create(root.path());
+    EXPECT_TRUE(env.ok()) << env.status();
+    v1::FactReport r;
+    agent::MakeFirewallCollector()->Collect(**env, agent::CollectOptions(), r);
+    EXPECT_EQ(r.firewall().ufw().ipv6_source(), "/etc/default/ufw:2");
+    // iptables-save was read (IPv4 INPUT drops), ip6tables-save gave nothing.
+    v1::FirewallFact& fw = *r.mutable_firewall();
+    fw.mutable_collection()->set_state(v1::Collection::OK);
+    fw.set_iptables_read(true);
+    v1::IptablesChain* input = fw.add_chains();
+    input->set_table("filter");
+    input->set_chain("INPUT");
+    input->set_policy("DROP");
+    r.mutable_sockets()->mutable_collection()->set_state(v1::Collection::OK);
+    r.mutable_sockets()->set_bindv6only(true);
+    v1::ListeningSocket* s = r.mutable_sockets()->add_sockets();
+    s->set_protocol("tcp");
+    s->set_v6(true);
+    s->set_address("::");
+    s->set_port(9200);
+    s->set_scope(v1::ANY);
+    s->set_process("java");
+    s->set_source("/proc/net/tcp6:2");
+    collector::CheckRegistry registry;
+    collector::RegisterBuiltinChecks(registry);
+    v1::InventoryHost host;
+    host.set_id("prod-01");
+    host.set_environment("production");
+    v1::HostVerdicts all = collector::Evaluate(registry, host, collector::WithPolicyDefaults({}), r,
+                                               absl::FromUnixSeconds(1'700'000'000));
+    for (const v1::Verdict& v : all.verdicts()) {
+      if (v.check_id() == kCheck) return v;
+    }
+    return v1::Verdict();
+  };
+  const std::string allow_9200 =
+      "*filter\n### tuple ### allow tcp 9200 ::/0 any ::/0 in\n"
+      "-A ufw6-user-input -p tcp --dport 9200 -j ACCEPT\nCOMMIT\n";
+  // IPV6=no: ufw leaves IPv6 alone, the port is open over IPv6.
+  v1::Verdict v = verdict_with("IPV6=no", "");
+  EXPECT_EQ(StatusName(v.status()), "FAIL") << EvidenceText(v);
+  EXPECT_TRUE(absl::StrContains(EvidenceText(v),
+                                "ufw does not filter IPv6 (IPV6=no at /etc/default/ufw:2)"))
+      << EvidenceText(v);
+  // IPV6=yes, no rule for it: ufw's default DROP covers IPv6.
+  v = verdict_with("IPV6=yes", "");
+  EXPECT_EQ(StatusName(v.status()), "PASS") << EvidenceText(v);
+  // IPV6=yes and a ufw IPv6 rule allowing it: open, and the rule is named.
+  v = verdict_with("IPV6=yes", allow_9200);
+  EXPECT_EQ(StatusName(v.status()), "FAIL") << EvidenceText(v);
+  EXPECT_TRUE(
+      absl::StrContains(EvidenceText(v), "allowed by the ufw IPv6 rule at /etc/ufw/user6.rules:2"))
+      << EvidenceText(v);
+}
+
 TEST(Exposure, UnreadableRulesAreUnknown) {
   // The unhardened fixture has no recorded firewall outputs and no ufw.
   v1::Verdict v = VerdictOf(RunScenario("unhardened-root"), kCheck);
