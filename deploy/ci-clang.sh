@@ -7,6 +7,12 @@
 #                                          golden and end-to-end tests, the
 #                                          agent, collector and preflightctl
 #                                          they run included.
+#   libFuzzer                              (PREFLIGHT_FUZZ) every fuzz target of
+#                                          tests/fuzz runs for
+#                                          $PREFLIGHT_FUZZ_SECONDS (default 8)
+#                                          from its seed corpus; a crash fails
+#                                          the step and leaves its input in
+#                                          $build/fuzz-artifacts.
 # ThreadSanitizer is not used: Debian's gRPC, protobuf, abseil and RocksDB are
 # not built with it, so it would drown in false reports.
 #
@@ -32,9 +38,12 @@ cmake -S "$top" -B "$build" -G Ninja \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
   -DPREFLIGHT_THREAD_SAFETY=ON \
   -DPREFLIGHT_SANITIZE=ON \
+  -DPREFLIGHT_FUZZ=ON \
   -DPREFLIGHT_BENCHMARKS=OFF >/dev/null
 targets=(preflight_unit_tests preflight_golden_tests preflight_e2e_tests)
-ninja -C "$build" -j "$jobs" "${targets[@]}"
+fuzzers=(sshd_config sshd_t pam authorized_keys passwd sudoers iptables_save nft_json ufw
+         proc_net acme_json mounts history logrotate crontab mask)
+ninja -C "$build" -j "$jobs" "${targets[@]}" "${fuzzers[@]/%/_fuzzer}"
 
 # Every sanitizer report goes to a file under $build/sanitizer-logs, whichever
 # process made it: the e2e tests' agent, collector and preflightctl are
@@ -65,6 +74,28 @@ if [ -z "$numbers" ]; then
 fi
 status=0
 ctest --output-on-failure -j "$jobs" --timeout 600 -I "0,0,0,$numbers" || status=$?
+
+# Each fuzzer for a short fixed time: new inputs go to a scratch directory
+# (the committed seed corpus is only read), crashes to fuzz-artifacts/.
+seconds=${PREFLIGHT_FUZZ_SECONDS:-8}
+artifacts=$build/fuzz-artifacts
+rm -rf "$artifacts" "$build/fuzz-scratch"
+mkdir -p "$artifacts"
+for f in "${fuzzers[@]}"; do
+  scratch=$build/fuzz-scratch/$f
+  mkdir -p "$scratch"
+  dict=()
+  [ -f "$top/tests/fuzz/$f.dict" ] && dict=(-dict="$top/tests/fuzz/$f.dict")
+  if ! "$build/tests/fuzz/${f}_fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
+      -artifact_prefix="$artifacts/$f-" "${dict[@]}" "$scratch" "$top/tests/fuzz/corpus/$f" \
+      >"$build/fuzz-scratch/$f.log" 2>&1; then
+    echo "ci-clang.sh: fuzzer $f failed:" >&2
+    tail -40 "$build/fuzz-scratch/$f.log" >&2
+    status=1
+  else
+    echo "fuzz $f: $(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$build/fuzz-scratch/$f.log" | grep -o '[0-9]*$') runs in ${seconds}s"
+  fi
+done
 if [ -n "$(ls -A "$logs")" ]; then
   for f in "$logs"/*; do
     echo "=== $f"
