@@ -17,6 +17,7 @@
 #include "collector/readiness/engine.h"
 #include "proto/wire/did_you_mean.h"
 #include "proto/wire/identity.h"
+#include "proto/wire/openssl_ptr.h"
 #include "proto/wire/status.h"
 #include "proto/wire/textproto.h"
 
@@ -106,29 +107,17 @@ TextLocations Strip(const TextLocations& in, const std::string& prefix) {
   return out;
 }
 
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-
 // The TLS files exist, parse, and the key belongs to the certificate.
 void CheckTlsFiles(const v1::TlsFiles& tls, Errors& errors) {
   // BIO_new_mem_buf does not copy: keep the text alive while reading.
-  auto read_cert = [&](const std::string& key,
-                       const std::string& path) -> std::unique_ptr<X509, X509Free> {
+  auto read_cert = [&](const std::string& key, const std::string& path) -> X509Ptr {
     auto content = ReadFileToString(path, 1 << 20);
     if (!content.ok()) {
       errors.Add(key, absl::StrCat("cannot read ", path, ": ", content.status().message()));
       return nullptr;
     }
-    std::unique_ptr<BIO, BioFree> bio(
-        BIO_new_mem_buf(content->data(), static_cast<int>(content->size())));
-    std::unique_ptr<X509, X509Free> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    BioPtr bio(BIO_new_mem_buf(content->data(), static_cast<int>(content->size())));
+    X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
     if (cert == nullptr) errors.Add(key, absl::StrCat(path, " holds no PEM certificate"));
     return cert;
   };
@@ -140,10 +129,8 @@ void CheckTlsFiles(const v1::TlsFiles& tls, Errors& errors) {
                absl::StrCat("cannot read ", tls.key_file(), ": ", key_text.status().message()));
     return;
   }
-  std::unique_ptr<BIO, BioFree> bio(
-      BIO_new_mem_buf(key_text->data(), static_cast<int>(key_text->size())));
-  std::unique_ptr<EVP_PKEY, PkeyFree> key(
-      PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  BioPtr bio(BIO_new_mem_buf(key_text->data(), static_cast<int>(key_text->size())));
+  EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (key == nullptr) {
     errors.Add("tls.key_file", absl::StrCat(tls.key_file(), " holds no PEM private key"));
     return;

@@ -30,6 +30,7 @@ struct OpenSslFree {
 
 using BioPtr = std::unique_ptr<BIO, OpenSslFree<&BIO_free>>;
 using BignumPtr = std::unique_ptr<BIGNUM, OpenSslFree<&BN_free>>;
+using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslFree<&EVP_PKEY_free>>;
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, OpenSslFree<&GENERAL_NAMES_free>>;
 using SslCtxPtr = std::unique_ptr<SSL_CTX, OpenSslFree<&SSL_CTX_free>>;
 using SslPtr = std::unique_ptr<SSL, OpenSslFree<&SSL_free>>;
