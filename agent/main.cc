@@ -96,6 +96,8 @@ void ApplyDefaults(v1::AgentConfig& c) {
   if (c.max_backoff_seconds() == 0) c.set_max_backoff_seconds(300);
   if (c.ack_timeout_seconds() == 0) c.set_ack_timeout_seconds(30);
   if (c.max_file_bytes() == 0) c.set_max_file_bytes(4 << 20);
+  // Below the collector's default max_report_bytes (4 MiB).
+  if (c.max_report_bytes() == 0) c.set_max_report_bytes(3 << 20);
 }
 
 // The configuration from --config (paths relative to its file), defaults
@@ -145,6 +147,7 @@ int Deliver(const v1::AgentConfig& config, const std::string& config_path, HostE
   Spool::Limits limits;
   limits.max_reports = config.spool_max_reports();
   limits.max_bytes = config.spool_max_bytes();
+  limits.max_report_bytes = config.max_report_bytes();
   auto spool = Spool::Open(config.spool_dir(), limits);
   if (!spool.ok()) {
     std::fprintf(stderr, "preflight-agent: spool %s: %s\n", config.spool_dir().c_str(),

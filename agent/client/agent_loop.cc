@@ -7,7 +7,10 @@
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "agent/facts/privileges.h"
@@ -168,6 +171,7 @@ absl::Status AgentLoop::Session(Mode mode, absl::Time deadline, absl::Time& next
   });
 
   uint64_t sent_upto = 0;
+  std::vector<std::pair<uint64_t, size_t>> sent;  // sequence, message bytes
   bool drained = false;
   while (!broken) {
     for (uint64_t seq : spool_.Pending()) {
@@ -179,10 +183,12 @@ absl::Status AgentLoop::Session(Mode mode, absl::Time deadline, absl::Time& next
       }
       v1::AgentMessage out;
       *out.mutable_report() = std::move(*report);
+      const size_t bytes = out.ByteSizeLong();
       if (!stream->Write(out)) {
         broken = true;
         break;
       }
+      sent.emplace_back(seq, bytes);
       sent_upto = seq;
     }
     if (broken) break;
@@ -233,8 +239,55 @@ absl::Status AgentLoop::Session(Mode mode, absl::Time deadline, absl::Time& next
     welcomed = welcomed_;
   }
   if (drained) return absl::OkStatus();
+  SetAsideRefused(status, sent);
   if (!status.ok()) return FromGrpcStatus(status);
   return absl::UnavailableError("stream ended before every report was acked");
+}
+
+bool AgentLoop::SetAsideRefused(const grpc::Status& status,
+                                const std::vector<std::pair<uint64_t, size_t>>& sent) {
+  // gRPC's words for a message over the receiver's limit: "Received message
+  // larger than max (<size> vs. <limit>)". The collector also says
+  // RESOURCE_EXHAUSTED when its disk is full: that one is retried.
+  const std::string& message = status.error_message();
+  if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED ||
+      !absl::StrContains(message, "larger than max")) {
+    return false;
+  }
+  uint64_t size = 0;
+  if (size_t open = message.find('('); open != std::string::npos) {
+    size_t end = message.find(' ', open);
+    if (end != std::string::npos &&
+        !absl::SimpleAtoi(message.substr(open + 1, end - open - 1), &size)) {
+      size = 0;
+    }
+  }
+  // The one of that size; else the largest (it is over the limit if any is).
+  std::vector<uint64_t> pending = spool_.Pending();
+  uint64_t culprit = 0;
+  size_t largest = 0;
+  for (const auto& [seq, bytes] : sent) {
+    if (!std::binary_search(pending.begin(), pending.end(), seq)) continue;
+    if (size != 0 && bytes == size) {
+      culprit = seq;
+      break;
+    }
+    if (bytes > largest) {
+      largest = bytes;
+      culprit = seq;
+    }
+  }
+  if (culprit == 0) return false;
+  absl::Status s = spool_.SetAside(culprit, "refused");
+  if (!s.ok()) {
+    Log(absl::StrCat("cannot set aside report ", culprit, ": ", s.message()));
+    return false;
+  }
+  refused_.push_back(culprit);
+  Log(absl::StrCat("the collector refused report ", culprit, " as too large (", message,
+                   "): set aside as ", spool_.dir(), "/reports/", absl::StrFormat("%020d", culprit),
+                   ".pb.refused; lower the agent's max_report_bytes below the collector's"));
+  return true;
 }
 
 absl::Status AgentLoop::RunOnce() {
@@ -257,9 +310,18 @@ absl::Status AgentLoop::DeliverOnce() {
   absl::Time deadline = absl::Now() + absl::Seconds(config_.ack_timeout_seconds());
   absl::Time unused = absl::InfiniteFuture();
   absl::Status last;
+  const size_t refused_before = refused_.size();
   for (int attempt = 0;; ++attempt) {
     bool welcomed = false;
     last = Session(Mode::kUntilDrained, deadline, unused, welcomed);
+    if (last.ok() && refused_.size() > refused_before) {
+      // Everything else was acked; the refused report is not delivered.
+      std::vector<uint64_t> refused(refused_.begin() + refused_before, refused_.end());
+      return absl::ResourceExhaustedError(
+          absl::StrCat("the collector refused report(s) ", absl::StrJoin(refused, ", "),
+                       " as too large; set aside as .refused in ", spool_.dir(),
+                       "/reports (lower the agent's max_report_bytes below the collector's)"));
+    }
     if (last.ok()) return last;
     // Refusals will not change by retrying within one --once run.
     if (absl::IsPermissionDenied(last) || absl::IsUnauthenticated(last) ||

@@ -15,6 +15,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -62,6 +63,12 @@ class AgentLoop {
   // RunOnce's delivery: sessions until every spooled report is acked or the
   // ack timeout passes.
   absl::Status DeliverOnce() ABSL_LOCKS_EXCLUDED(mu_);
+  // After a stream the collector ended with RESOURCE_EXHAUSTED for a message
+  // over its size limit: sets aside the report it refused (of `sent`,
+  // sequence and message size, those still pending) as .refused, so later
+  // reports are not stuck behind it. True when one was set aside.
+  bool SetAsideRefused(const grpc::Status& status,
+                       const std::vector<std::pair<uint64_t, size_t>>& sent);
   bool SleepUnlessStopped(absl::Duration d) ABSL_LOCKS_EXCLUDED(mu_);  // false when stopped
   bool Stopped() ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -74,6 +81,8 @@ class AgentLoop {
   std::vector<std::unique_ptr<FactCollector>> collectors_;
   CollectOptions options_;
   std::mt19937_64 rng_;
+  // Reports the collector refused as too large (delivery thread only).
+  std::vector<uint64_t> refused_;
 
   // absl::Mutex re-evaluates the conditions waited for (Await) whenever it
   // is released, so there is no condition variable to signal.
