@@ -63,6 +63,12 @@ const flags::Program& Program() {
                .value_name = "N",
                .help = "wait N ms after storing a report, before acking it",
                .group = kTesting},
+              {.name = "test-crl-poll-ms",
+               .kind = Kind::kInt,
+               .value_name = "N",
+               .help = "look for a changed CRL every N ms instead of every 2 s, to end the "
+                       "open streams it revokes (0: never; reports and queries still check it)",
+               .group = kTesting},
           },
       .notes =
           "Stops on SIGTERM/SIGINT after finishing the reports in hand.\n\n"
@@ -189,7 +195,8 @@ int PrintSummary(const CollectorState& state) {
 // one fails.
 std::optional<int> Open(CollectorState& state, std::shared_ptr<grpc::ServerCredentials>& creds) {
   const auto& cfg = state.settings.config;
-  state.revocation = std::make_unique<RevocationChecker>(cfg.tls().crl_file(), cfg.tls().ca_file());
+  state.revocation = std::make_unique<RevocationChecker>(cfg.tls().crl_file(), cfg.tls().ca_file(),
+                                                         [&state] { return state.clock(); });
   if (state.revocation->enabled()) {
     if (absl::Status crl = state.revocation->Load(); !crl.ok()) {
       return UsageError(absl::StrCat(state.config_path, ": tls.crl_file: ", crl.message()));
@@ -213,9 +220,18 @@ std::optional<int> Open(CollectorState& state, std::shared_ptr<grpc::ServerCrede
   return std::nullopt;
 }
 
-// Serves until SIGTERM or SIGINT, pruning history hourly meanwhile.
+// A CRL past its nextUpdate refuses everybody: say so at start and daily
+// from a week before (preflightctl status says it too).
+void WarnAboutCrl(const CollectorState& state) {
+  std::string warning = CrlWarning(state.CrlStateNow());
+  if (!warning.empty()) Log(absl::StrCat("WARNING: ", warning));
+}
+
+// Serves until SIGTERM or SIGINT, pruning history hourly, looking for a
+// changed CRL every `crl_poll` (ending the streams it revokes) and warning
+// about the CRL's nextUpdate daily meanwhile.
 int Serve(CollectorState& state, std::shared_ptr<grpc::ServerCredentials> creds,
-          const std::string& port_file, const sigset_t& stop) {
+          const std::string& port_file, const sigset_t& stop, absl::Duration crl_poll) {
   const auto& cfg = state.settings.config;
   IngestService ingest(state);
   QueryService query(state, &ingest);
@@ -239,11 +255,27 @@ int Serve(CollectorState& state, std::shared_ptr<grpc::ServerCredentials> creds,
   if (!port_file.empty()) {
     std::ofstream(port_file) << port << "\n";
   }
+  ingest.EnforceRevocation();
+  WarnAboutCrl(state);
+  absl::Time next_prune = absl::Now() + absl::Hours(1);
+  absl::Time next_crl_warning = absl::Now() + absl::Hours(24);
   int sig = -1;
   while (sig < 0) {
-    struct timespec hour = {3600, 0};
-    sig = sigtimedwait(&stop, nullptr, &hour);
-    if (sig < 0 && errno == EAGAIN) PruneHistory(state);
+    absl::Time wake = std::min(next_prune, next_crl_warning);
+    if (crl_poll > absl::ZeroDuration()) wake = std::min(wake, absl::Now() + crl_poll);
+    struct timespec wait = absl::ToTimespec(std::max(wake - absl::Now(), absl::Milliseconds(1)));
+    sig = sigtimedwait(&stop, nullptr, &wait);
+    if (sig < 0 && errno == EAGAIN) {
+      if (crl_poll > absl::ZeroDuration()) ingest.EnforceRevocation();
+      if (absl::Now() >= next_prune) {
+        PruneHistory(state);
+        next_prune = absl::Now() + absl::Hours(1);
+      }
+      if (absl::Now() >= next_crl_warning) {
+        WarnAboutCrl(state);
+        next_crl_warning = absl::Now() + absl::Hours(24);
+      }
+    }
     if (sig < 0 && errno != EAGAIN && errno != EINTR) sig = 0;
   }
   Log(absl::StrCat("signal ", sig, ", shutting down"));
@@ -267,5 +299,6 @@ int main(int argc, char** argv) {
   if (flags.Bool("check-config")) return PrintSummary(state);
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (auto exit = Open(state, creds)) return *exit;
-  return Serve(state, creds, flags.String("port-file"), stop);
+  const int64_t crl_poll_ms = flags.Has("test-crl-poll-ms") ? flags.Int("test-crl-poll-ms") : 2000;
+  return Serve(state, creds, flags.String("port-file"), stop, absl::Milliseconds(crl_poll_ms));
 }

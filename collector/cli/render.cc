@@ -218,6 +218,7 @@ std::string StatusJson(const v1::FleetStatus& fleet) {
   w.Key("manual_items").BeginArray();
   for (const v1::CheckResult& c : fleet.manual_items()) WriteCheck(w, c);
   w.EndArray();
+  if (!fleet.crl_warning().empty()) w.Key("crl_warning").String(fleet.crl_warning());
   w.EndObject();
   return w.Finish();
 }
@@ -303,6 +304,9 @@ std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now) {
                         "m without a report"),
            kWidth, 2),
       "\n\n");
+  if (!fleet.crl_warning().empty()) {
+    absl::StrAppend(&out, Wrap(absl::StrCat("WARNING: ", fleet.crl_warning()), kWidth, 2), "\n\n");
+  }
   absl::StrAppend(&out,
                   absl::StrFormat("%-16s %-12s %-12s %4s %4s %4s %4s  %s\n", "HOST", "ENVIRONMENT",
                                   "LAST REPORT", "PASS", "WARN", "FAIL", "UNKN", "READY"));

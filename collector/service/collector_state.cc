@@ -22,6 +22,31 @@ const v1::InventoryHost* CollectorState::FindHost(absl::string_view host) const 
   return nullptr;
 }
 
+bool RefusalLimiter::Allow(const std::string& key, absl::Time now, int64_t* suppressed) {
+  absl::MutexLock lock(&mu_);
+  if (seen_.size() > 100'000) {  // forget the quiet ones; a storm of names cannot grow it
+    for (auto it = seen_.begin(); it != seen_.end();) {
+      auto here = it++;
+      if (now - here->second.last >= window_) seen_.erase(here);
+    }
+  }
+  auto [it, added] = seen_.try_emplace(key, Entry{now, 0});
+  if (!added) {
+    if (now - it->second.last < window_) {
+      ++it->second.suppressed;
+      return false;
+    }
+    it->second.last = now;
+  }
+  if (suppressed != nullptr) *suppressed = it->second.suppressed;
+  it->second.suppressed = 0;
+  return true;
+}
+
+CrlState CollectorState::CrlStateNow() const {
+  return revocation ? revocation->State() : CrlState{};
+}
+
 void Log(absl::string_view message) {
   std::string line =
       absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),

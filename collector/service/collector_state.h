@@ -62,11 +62,17 @@
 //                          write of any batch carrying audit entries, so the
 //                          chain is written in order.
 //   WorkerPool::mu_        a pool's queue (a leaf: nothing is taken under it).
+//   RevocationChecker, RefusalLimiter: their own mutexes, leaves.
 //   CollectorState         written by main before the server starts and
 //                          read-only afterwards, so unlocked: config_path,
 //                          settings, registry, host_index, hooks. `clock`
-//                          must be callable from any thread. `store` and
-//                          `revocation` lock inside.
+//                          must be callable from any thread. `store`,
+//                          `revocation` and `crl_refusals` lock inside.
+//
+// Revocation reaches open streams: every report and every query checks the
+// peer's serial against the CRL in force (re-read when the file changed),
+// and main calls IngestService::EnforceRevocation every few seconds, which
+// re-reads a changed CRL and cancels the open streams it now refuses.
 #ifndef PREFLIGHT_COLLECTOR_SERVICE_COLLECTOR_STATE_H_
 #define PREFLIGHT_COLLECTOR_SERVICE_COLLECTOR_STATE_H_
 
@@ -74,8 +80,10 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "collector/checks/check.h"
@@ -92,6 +100,27 @@ struct TestHooks {
   absl::Duration hold_before_ack;    // after it is durably stored
 };
 
+// At most one pass per key per `window`: refusals for an expired or unusable
+// CRL refuse everybody, and each would be a log line and a synced audit
+// entry, so they are logged and audited once per identity per window.
+class RefusalLimiter {
+ public:
+  explicit RefusalLimiter(absl::Duration window) : window_(window) {}
+  // True if `key` has not passed within the window before `now`; then
+  // `suppressed` (if set) is how many refusals were not let through since.
+  bool Allow(const std::string& key, absl::Time now, int64_t* suppressed = nullptr)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  struct Entry {
+    absl::Time last;
+    int64_t suppressed = 0;
+  };
+  const absl::Duration window_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Entry> seen_ ABSL_GUARDED_BY(mu_);
+};
+
 struct CollectorState {
   std::string config_path;
   CollectorSettings settings;
@@ -104,6 +133,13 @@ struct CollectorState {
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   // Revoked client certificates (tls.crl_file); checking is off when unset.
   std::unique_ptr<RevocationChecker> revocation;
+  // Refusals because of the CRL's state (expired, unusable): one log line and
+  // audit entry per identity per minute.
+  RefusalLimiter crl_refusals{absl::Minutes(1)};
+
+  // The CRL in force (never reads the file; any thread), e.g. for a health
+  // check: CrlWarning(CrlStateNow()) is empty while all is well.
+  CrlState CrlStateNow() const;
 
   // The inventory entry of `host`, or nullptr. O(1) once IndexHosts() ran
   // (main does, after loading the settings; 10,000 hosts are expected).

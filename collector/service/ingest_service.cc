@@ -10,6 +10,7 @@
 #include "collector/readiness/engine.h"
 #include "proto/version.h"
 #include "proto/wire/identity.h"
+#include "proto/wire/revocation.h"
 #include "proto/wire/status.h"
 
 namespace preflight::collector {
@@ -126,6 +127,29 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
     delete this;
   }
 
+  // Main thread, holding the service's mutex (so the reactor is not done
+  // yet): the CRL now refuses this stream's certificate. The stream ends
+  // with `why` once the refusal is audited on the ingest pool. False if the
+  // stream was ending anyway.
+  bool EndForRevocation(const absl::Status& why) ABSL_LOCKS_EXCLUDED(mu_) {
+    const std::string message = absl::StrCat(identity_, ": ", why.message());
+    {
+      absl::MutexLock lock(&mu_);
+      if (finish_requested_) return false;
+      ++in_flight_;
+      RequestFinishLocked(grpc::Status(static_cast<grpc::StatusCode>(why.code()), message));
+    }
+    const bool crl_state = IsCrlStateRefusal(why);
+    state_.pool->Post([this, message, crl_state] {
+      AuditRefusal(message, crl_state);
+      TaskDone();
+    });
+    return true;
+  }
+
+  // Read-only once the stream is admitted (EnforceRevocation reads it).
+  const std::string& serial() const { return serial_; }
+
   // Any thread (a query worker, for preflightctl refresh).
   void SendCollectNow(const std::string& requested_by) ABSL_LOCKS_EXCLUDED(mu_) {
     v1::CollectorMessage m;
@@ -141,11 +165,12 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
     std::optional<grpc::Status> refusal;
     auto id = IdentityFromAuthContext(*auth_, state_.settings.config.trust_domain());
     const v1::InventoryHost* host = nullptr;
+    bool crl_state = false;
+    if (id.ok()) identity_ = id->ToString();
     if (!id.ok()) {
       refusal = grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(id.status().message()));
-    } else if (absl::Status revoked =
-                   state_.revocation ? state_.revocation->Check(*auth_) : absl::OkStatus();
-               !revoked.ok()) {
+    } else if (absl::Status revoked = CheckRevocation(); !revoked.ok()) {
+      crl_state = IsCrlStateRefusal(revoked);
       refusal = grpc::Status(static_cast<grpc::StatusCode>(revoked.code()),
                              absl::StrCat(id->ToString(), ": ", revoked.message()));
     } else if (id->kind != PeerIdentity::Kind::kHost) {
@@ -163,7 +188,7 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
         absl::MutexLock lock(&mu_);
         RequestFinishLocked(*refusal);  // finishes once the audit below is written
       }
-      AuditRefusal(refusal->error_message());
+      AuditRefusal(refusal->error_message(), crl_state);
       TaskDone();
       return;
     }
@@ -177,12 +202,36 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
     MaybeFinishLocked();  // the call may have been cancelled meanwhile
   }
 
+  // Ingest pool: the peer's certificate against the CRL in force (re-read if
+  // the file changed). Sets serial_ on the first call (from Admit).
+  absl::Status CheckRevocation() {
+    if (!state_.revocation || !state_.revocation->enabled()) return absl::OkStatus();
+    if (serial_.empty()) {
+      auto serial = SerialOfPeer(*auth_);
+      if (!serial.ok()) return serial.status();
+      serial_ = *serial;
+    }
+    return state_.revocation->CheckSerial(serial_);
+  }
+
   // Ingest pool: evaluates and stores one report, then acks it and reads on.
   void StoreReport(const v1::FactReport& report) ABSL_LOCKS_EXCLUDED(mu_) {
     if (state_.hooks.hold_before_store > absl::ZeroDuration()) {
       std::this_thread::sleep_for(absl::ToChronoMilliseconds(state_.hooks.hold_before_store));
     }
     const v1::InventoryHost& host = *host_;
+    // Revocation reaches an open stream: a certificate revoked (or a CRL
+    // expired) since the stream opened stores nothing more.
+    if (absl::Status revoked = CheckRevocation(); !revoked.ok()) {
+      const std::string message = absl::StrCat(identity_, ": ", revoked.message());
+      {
+        absl::MutexLock lock(&mu_);
+        RequestFinishLocked(grpc::Status(static_cast<grpc::StatusCode>(revoked.code()), message));
+      }
+      AuditRefusal(message, IsCrlStateRefusal(revoked));
+      TaskDone();
+      return;
+    }
     absl::Time now = state_.clock();
     auto result = state_.store->Ingest(host.id(), report, now, [&](const v1::FactReport& r) {
       return Evaluate(state_.registry, host, state_.settings.policy, r, now);
@@ -234,12 +283,24 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
     });
   }
 
-  // Ingest pool: logs the refusal and writes it to the audit trail.
-  void AuditRefusal(const std::string& message) {
+  // Ingest pool: logs the refusal and writes it to the audit trail. A
+  // refusal for the CRL's state (`crl_state`: everybody is refused) is
+  // logged and audited at most once per identity per minute.
+  void AuditRefusal(const std::string& message, bool crl_state = false) {
+    const std::string actor = host_ ? host_->id() : !identity_.empty() ? identity_ : peer_;
+    int64_t suppressed = 0;
+    if (crl_state && !state_.crl_refusals.Allow(identity_.empty() ? actor : identity_,
+                                                state_.clock(), &suppressed)) {
+      return;
+    }
+    const std::string detail = suppressed == 0
+                                   ? message
+                                   : absl::StrCat(message, " (and ", suppressed, " refusal(s) of ",
+                                                  actor, " not logged in the minute before)");
     Log(absl::StrCat("refused ", peer_, host_ ? absl::StrCat(" (", host_->id(), ")") : "", ": ",
-                     message));
-    absl::Status audited = state_.store->Audit(
-        {host_ ? host_->id() : peer_, "refused", "Ingest.Stream", message}, state_.clock());
+                     detail));
+    absl::Status audited =
+        state_.store->Audit({actor, "refused", "Ingest.Stream", detail}, state_.clock());
     if (!audited.ok()) Log(absl::StrCat("cannot audit a refusal: ", audited.message()));
   }
 
@@ -285,6 +346,11 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
   // Set by Admit before the first read is started; read-only afterwards
   // (the read's reaction, and the tasks it posts, happen after it).
   const v1::InventoryHost* host_ = nullptr;
+  // The peer's identity and certificate serial, set by Admit on the ingest
+  // pool before the stream is registered or the first read starts;
+  // read-only afterwards.
+  std::string identity_;
+  std::string serial_;
   // Only the reaction of the one read in flight, and the task it posts,
   // touch it.
   v1::AgentMessage in_;
@@ -307,10 +373,12 @@ grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>* IngestService::
 void IngestService::Register(const std::string& host, IngestReactor* reactor) {
   absl::MutexLock lock(&mu_);
   streams_[host] = reactor;
+  open_.insert(reactor);
 }
 
 void IngestService::Unregister(const std::string& host, IngestReactor* reactor) {
   absl::MutexLock lock(&mu_);
+  open_.erase(reactor);
   auto it = streams_.find(host);
   if (it != streams_.end() && it->second == reactor) streams_.erase(it);
 }
@@ -321,6 +389,36 @@ bool IngestService::RequestCollect(const std::string& host, const std::string& r
   if (it == streams_.end()) return false;
   it->second->SendCollectNow(requested_by);
   return true;
+}
+
+int IngestService::EnforceRevocation() {
+  if (!state_.revocation || !state_.revocation->enabled()) return 0;
+  // The file is read here, outside mu_ (OnDone takes mu_ on gRPC threads).
+  const CrlState crl = state_.revocation->Refresh();
+  absl::MutexLock lock(&mu_);
+  if (crl.generation == enforced_generation_ && crl.expired == enforced_expired_) return 0;
+  enforced_generation_ = crl.generation;
+  enforced_expired_ = crl.expired;
+  if (crl.expired) Log(CrlWarning(crl));
+  // A CRL that cannot be read (perhaps half-written) refuses every report
+  // and new stream, but does not end the open ones: they are ended only for
+  // a verdict (a serial listed, or a CRL past its nextUpdate).
+  if (!crl.usable.ok()) {
+    Log(CrlWarning(crl));
+    return 0;
+  }
+  Log(absl::StrCat(
+      "CRL ", crl.file, " in force: ", crl.revoked, " revoked serial(s), next update ",
+      crl.next_update == absl::InfiniteFuture() ? "none" : FormatCrlTime(crl.next_update)));
+  int ended = 0;
+  // Each reactor in open_ is alive: OnDone unregisters it (taking mu_)
+  // before deleting it.
+  for (IngestReactor* reactor : open_) {
+    absl::Status verdict = state_.revocation->CheckSerialAsLoaded(reactor->serial());
+    if (!verdict.ok() && reactor->EndForRevocation(verdict)) ++ended;
+  }
+  if (ended > 0) Log(absl::StrCat("ended ", ended, " open stream(s) the CRL now refuses"));
+  return ended;
 }
 
 size_t IngestService::connected() const {

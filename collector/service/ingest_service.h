@@ -7,7 +7,9 @@
 #ifndef PREFLIGHT_COLLECTOR_SERVICE_INGEST_SERVICE_H_
 #define PREFLIGHT_COLLECTOR_SERVICE_INGEST_SERVICE_H_
 
+#include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -32,6 +34,12 @@ class IngestService final : public v1::Ingest::CallbackService {
       ABSL_LOCKS_EXCLUDED(mu_);
   size_t connected() const ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Main thread, every few seconds: re-reads the CRL if the file changed
+  // (or its nextUpdate passed) and, if so, ends every open stream whose
+  // certificate it now refuses (PERMISSION_DENIED, audited once per stream).
+  // Returns how many streams it ended.
+  int EnforceRevocation() ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   friend class IngestReactor;
   void Register(const std::string& host, IngestReactor* reactor) ABSL_LOCKS_EXCLUDED(mu_);
@@ -41,6 +49,11 @@ class IngestService final : public v1::Ingest::CallbackService {
   // Taken before any IngestReactor's mutex, never after.
   mutable absl::Mutex mu_;
   std::map<std::string, IngestReactor*> streams_ ABSL_GUARDED_BY(mu_);
+  // Every admitted stream not yet done (a host may briefly have two).
+  std::set<IngestReactor*> open_ ABSL_GUARDED_BY(mu_);
+  // The CRL EnforceRevocation last judged the open streams by.
+  uint64_t enforced_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  bool enforced_expired_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace preflight::collector

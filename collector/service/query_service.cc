@@ -18,6 +18,7 @@ absl::StatusOr<PeerIdentity> QueryService::Authorize(grpc::CallbackServerContext
   auto id =
       IdentityFromAuthContext(*context->auth_context(), state_.settings.config.trust_domain());
   absl::Status refusal;
+  bool crl_state = false;  // refused for the CRL's state, not the caller's
   if (!id.ok()) {
     refusal = id.status();
   } else if (absl::Status revoked = state_.revocation
@@ -25,6 +26,7 @@ absl::StatusOr<PeerIdentity> QueryService::Authorize(grpc::CallbackServerContext
                                         : absl::OkStatus();
              !revoked.ok()) {
     refusal = absl::Status(revoked.code(), absl::StrCat(id->ToString(), ": ", revoked.message()));
+    crl_state = IsCrlStateRefusal(revoked);
   } else if (access == Access::kChange && id->kind != PeerIdentity::Kind::kOperator) {
     refusal = absl::PermissionDeniedError(
         absl::StrCat(id->ToString(), " may not call ", method,
@@ -36,11 +38,20 @@ absl::StatusOr<PeerIdentity> QueryService::Authorize(grpc::CallbackServerContext
                      ": only operators and auditors may query the collector"));
   }
   if (!refusal.ok()) {
-    Log(absl::StrCat("refused ", context->peer(), " ", method, ": ", refusal.message()));
+    // A CRL past its nextUpdate (or unusable) refuses everybody: logged and
+    // audited once per identity per minute.
+    const std::string actor = id.ok() ? id->ToString() : context->peer();
+    int64_t suppressed = 0;
+    if (crl_state && !state_.crl_refusals.Allow(actor, state_.clock(), &suppressed)) {
+      return refusal;
+    }
+    const std::string detail =
+        suppressed == 0 ? std::string(refusal.message())
+                        : absl::StrCat(refusal.message(), " (and ", suppressed, " refusal(s) of ",
+                                       actor, " not logged in the minute before)");
+    Log(absl::StrCat("refused ", context->peer(), " ", method, ": ", detail));
     absl::Status audited =
-        state_.store->Audit({id.ok() ? id->ToString() : context->peer(), "denied",
-                             std::string(method), std::string(refusal.message())},
-                            state_.clock());
+        state_.store->Audit({actor, "denied", std::string(method), detail}, state_.clock());
     if (!audited.ok()) Log(absl::StrCat("cannot audit a refusal: ", audited.message()));
     return refusal;
   }
@@ -104,6 +115,8 @@ grpc::ServerUnaryReactor* QueryService::GetFleetStatus(grpc::CallbackServerConte
       auto [seq, hash] = state_.store->AuditHead();
       response->set_audit_entries(seq);
       response->set_audit_head(hash);
+      // From a week before the CRL's nextUpdate: nobody is locked out by surprise.
+      response->set_crl_warning(CrlWarning(state_.CrlStateNow()));
     }
     return status;
   });

@@ -4,14 +4,35 @@
 #include <openssl/pem.h>
 #include <sys/stat.h>
 
+#include <ctime>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "proto/wire/openssl_ptr.h"
 #include "proto/wire/textproto.h"
 
 namespace preflight {
+namespace {
+
+// Marks a refusal that concerns the CRL as a whole (IsCrlStateRefusal).
+constexpr absl::string_view kCrlStatePayload = "preflight/crl-state";
+
+absl::Status CrlStateRefusal(absl::Status status) {
+  status.SetPayload(kCrlStatePayload, absl::Cord("1"));
+  return status;
+}
+
+// An ASN1_TIME as absl::Time; `otherwise` when it is absent or unreadable.
+absl::Time FromAsn1(const ASN1_TIME* t, absl::Time otherwise) {
+  struct tm tm {};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return otherwise;
+  return absl::FromTimeT(timegm(&tm));
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> SerialOfPem(absl::string_view pem) {
   BioPtr bio = MemoryBio(pem);
   X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
@@ -19,8 +40,49 @@ absl::StatusOr<std::string> SerialOfPem(absl::string_view pem) {
   return HexSerial(X509_get0_serialNumber(cert.get()));
 }
 
-RevocationChecker::RevocationChecker(std::string crl_file, std::string ca_file)
-    : crl_file_(std::move(crl_file)), ca_file_(std::move(ca_file)) {}
+absl::StatusOr<std::string> SerialOfPeer(const grpc::AuthContext& context) {
+  std::vector<grpc::string_ref> pems = context.FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  if (pems.empty()) return absl::UnauthenticatedError("no client certificate presented");
+  auto serial = SerialOfPem(absl::string_view(pems[0].data(), pems[0].size()));
+  if (!serial.ok() || serial->empty()) {
+    return absl::UnauthenticatedError("unreadable client certificate");
+  }
+  return serial;
+}
+
+bool IsCrlStateRefusal(const absl::Status& status) {
+  return !status.ok() && status.GetPayload(kCrlStatePayload).has_value();
+}
+
+std::string FormatCrlTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", t, absl::UTCTimeZone());
+}
+
+std::string CrlWarning(const CrlState& state, absl::Duration ahead) {
+  if (!state.enabled) return "";
+  if (!state.usable.ok()) {
+    return absl::StrCat("the CRL cannot be used (", state.usable.message(),
+                        "): every certificate is refused until it can");
+  }
+  if (state.next_update == absl::InfiniteFuture()) return "";
+  const std::string when = FormatCrlTime(state.next_update);
+  if (state.expired) {
+    return absl::StrCat("the CRL ", state.file, " expired on ", when,
+                        ": every certificate is refused (revocation state unknown); re-sign it "
+                        "with `certs/preflight-certs crl` and deploy it");
+  }
+  const absl::Duration left = state.next_update - state.now;
+  if (left > ahead) return "";
+  const int64_t days = absl::ToInt64Hours(left) / 24;
+  return absl::StrCat(
+      "the CRL ", state.file, " expires on ", when, " (in ",
+      days > 0 ? absl::StrCat(days, " day(s)") : absl::StrCat(absl::ToInt64Hours(left), " hour(s)"),
+      "): from then on every certificate, operators' too, is refused; re-sign it with "
+      "`certs/preflight-certs crl` and deploy it before then");
+}
+
+RevocationChecker::RevocationChecker(std::string crl_file, std::string ca_file, Clock clock)
+    : crl_file_(std::move(crl_file)), ca_file_(std::move(ca_file)), clock_(std::move(clock)) {}
 
 absl::Status RevocationChecker::Load() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -28,6 +90,7 @@ absl::Status RevocationChecker::Load() {
 }
 
 absl::Status RevocationChecker::LoadLocked() {
+  ++generation_;
   struct stat st {};
   if (stat(crl_file_.c_str(), &st) != 0) {
     state_ = absl::UnavailableError(absl::StrCat("CRL ", crl_file_, ": cannot stat it"));
@@ -66,6 +129,10 @@ absl::Status RevocationChecker::LoadLocked() {
     for (int i = 0; list != nullptr && i < sk_X509_REVOKED_num(list); ++i) {
       revoked.insert(HexSerial(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(list, i))));
     }
+    // A nextUpdate that is present but unreadable counts as already past.
+    const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get());
+    next_update_ = next == nullptr ? absl::InfiniteFuture() : FromAsn1(next, absl::InfinitePast());
+    last_update_ = FromAsn1(X509_CRL_get0_lastUpdate(crl.get()), absl::InfinitePast());
     revoked_ = std::move(revoked);
     return absl::OkStatus();
   }();
@@ -75,6 +142,7 @@ absl::Status RevocationChecker::LoadLocked() {
 absl::Status RevocationChecker::ReloadIfChangedLocked() {
   struct stat st {};
   if (stat(crl_file_.c_str(), &st) != 0) {
+    if (mtime_ns_ != -1 || state_.ok()) ++generation_;
     state_ = absl::UnavailableError(absl::StrCat("CRL ", crl_file_, ": cannot stat it"));
     mtime_ns_ = -1;
     return state_;
@@ -84,29 +152,78 @@ absl::Status RevocationChecker::ReloadIfChangedLocked() {
   return state_;
 }
 
-absl::Status RevocationChecker::CheckPem(absl::string_view pem) {
-  if (!enabled()) return absl::OkStatus();
-  auto serial = SerialOfPem(pem);
-  if (!serial.ok()) return absl::UnauthenticatedError("unreadable client certificate");
-  std::lock_guard<std::mutex> lock(mu_);
-  absl::Status usable = ReloadIfChangedLocked();
-  if (!usable.ok()) {
-    return absl::UnauthenticatedError(
-        absl::StrCat("revocation cannot be checked (", usable.message(),
-                     "): refusing every certificate until the CRL is usable again"));
+absl::Status RevocationChecker::CheckSerialLocked(const std::string& serial) {
+  if (!state_.ok()) {
+    return CrlStateRefusal(absl::UnauthenticatedError(
+        absl::StrCat("revocation cannot be checked (", state_.message(),
+                     "): refusing every certificate until the CRL is usable again")));
   }
-  if (revoked_.count(*serial)) {
+  if (clock_() >= next_update_) {
+    return CrlStateRefusal(absl::PermissionDeniedError(absl::StrCat(
+        "the CRL expired on ", FormatCrlTime(next_update_),
+        ": revocation state unknown; re-sign it with `certs/preflight-certs crl` and deploy it to ",
+        crl_file_)));
+  }
+  if (revoked_.count(serial)) {
     return absl::PermissionDeniedError(
-        absl::StrCat("certificate serial ", *serial, " is revoked (", crl_file_, ")"));
+        absl::StrCat("certificate serial ", serial, " is revoked (", crl_file_, ")"));
   }
   return absl::OkStatus();
 }
 
+absl::Status RevocationChecker::CheckSerial(const std::string& serial) {
+  if (!enabled()) return absl::OkStatus();
+  std::lock_guard<std::mutex> lock(mu_);
+  ReloadIfChangedLocked().IgnoreError();
+  return CheckSerialLocked(serial);
+}
+
+absl::Status RevocationChecker::CheckSerialAsLoaded(const std::string& serial) {
+  if (!enabled()) return absl::OkStatus();
+  std::lock_guard<std::mutex> lock(mu_);
+  return CheckSerialLocked(serial);
+}
+
+absl::Status RevocationChecker::CheckPem(absl::string_view pem) {
+  if (!enabled()) return absl::OkStatus();
+  auto serial = SerialOfPem(pem);
+  if (!serial.ok() || serial->empty()) {
+    return absl::UnauthenticatedError("unreadable client certificate");
+  }
+  return CheckSerial(*serial);
+}
+
 absl::Status RevocationChecker::Check(const grpc::AuthContext& context) {
   if (!enabled()) return absl::OkStatus();
-  std::vector<grpc::string_ref> pems = context.FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
-  if (pems.empty()) return absl::UnauthenticatedError("no client certificate presented");
-  return CheckPem(absl::string_view(pems[0].data(), pems[0].size()));
+  auto serial = SerialOfPeer(context);
+  if (!serial.ok()) return serial.status();
+  return CheckSerial(*serial);
+}
+
+CrlState RevocationChecker::StateLocked() {
+  CrlState s;
+  s.enabled = enabled();
+  s.file = crl_file_;
+  s.now = clock_();
+  if (!s.enabled) return s;
+  s.usable = state_;
+  s.last_update = last_update_;
+  s.next_update = next_update_;
+  s.expired = state_.ok() && s.now >= next_update_;
+  s.revoked = revoked_.size();
+  s.generation = generation_;
+  return s;
+}
+
+CrlState RevocationChecker::Refresh() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (enabled()) ReloadIfChangedLocked().IgnoreError();
+  return StateLocked();
+}
+
+CrlState RevocationChecker::State() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return StateLocked();
 }
 
 size_t RevocationChecker::revoked_count() {

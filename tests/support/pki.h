@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "absl/time/time.h"
 #include "preflight/v1/config.pb.h"
 
 namespace preflight::testing {
@@ -19,6 +20,11 @@ class TestPki {
   void IssueAuditor(const std::string& name);
   // preflight-certs revoke: revokes the certificate and rewrites crl.pem.
   void Revoke(const std::string& cert_file);
+  // preflight-certs crl --crl-days N: re-signs crl.pem, valid N days.
+  void ResignCrl(int days);
+  // Re-signs crl.pem (openssl ca -gencrl, as preflight-certs does) with the
+  // given thisUpdate and nextUpdate, which may be in the past.
+  void ResignCrlValid(absl::Time this_update, absl::Time next_update);
 
   const std::string& dir() const { return dir_; }
   std::string ca() const { return dir_ + "/ca.pem"; }
