@@ -1,8 +1,16 @@
 #include "collector/audit/audit_chain.h"
 
 #include <openssl/sha.h>
+#include <syslog.h>
 
+#include <cstdio>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace preflight::collector {
 namespace {
@@ -97,6 +105,66 @@ std::string HexOf(const std::string& bytes) {
     out.push_back(kHex[c & 15]);
   }
   return out;
+}
+
+std::string FormatAuditAnchor(uint64_t seq, const std::string& hash) {
+  return absl::StrCat(HexOf(hash), "@", seq);
+}
+
+bool ParseAuditAnchor(const std::string& text, uint64_t* seq, std::string* hash) {
+  const size_t at = text.find('@');
+  if (at != 64 || !absl::SimpleAtoi(text.substr(at + 1), seq) || *seq == 0) return false;
+  const std::string hex = text.substr(0, at);
+  for (char c : hex) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  *hash = absl::HexStringToBytes(hex);
+  return true;
+}
+
+void AnnounceAuditAnchor(uint64_t seq, const std::string& hash) {
+  const std::string anchor = FormatAuditAnchor(seq, hash);
+  syslog(LOG_AUTHPRIV | LOG_NOTICE, "preflight-collector: audit anchor %s", anchor.c_str());
+  const std::string line =
+      absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
+                   " preflight-collector: audit anchor ", anchor, "\n");
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+AuditVerification VerifyAuditAnchor(const std::vector<v1::AuditEntry>& entries, uint64_t seq,
+                                    const std::string& hash) {
+  AuditVerification v;
+  auto fail = [&](std::string p) {
+    v.ok = false;
+    v.problems.push_back(std::move(p));
+  };
+  std::string prev;
+  uint64_t expected = 1;
+  for (const v1::AuditEntry& e : entries) {
+    if (e.seq() != expected) {
+      fail(absl::StrCat("entry ", expected, " is missing or out of place (found ", e.seq(), ")"));
+      return v;
+    }
+    const std::string recomputed = AuditHash(prev, e);
+    if (e.prev_hash() != prev || e.hash() != recomputed) {
+      fail(absl::StrCat("entry ", e.seq(),
+                        " does not chain: its stored hash is not what its "
+                        "content and predecessor give"));
+      return v;
+    }
+    if (e.seq() == seq) {
+      if (recomputed != hash) {
+        fail(absl::StrCat("entry ", seq, " now hashes to ", HexOf(recomputed), ", the anchor says ",
+                          HexOf(hash), ": the trail up to it was rewritten"));
+      }
+      return v;
+    }
+    prev = recomputed;
+    ++expected;
+  }
+  fail(absl::StrCat("the trail ends at entry ", expected - 1, ", before the anchored entry ", seq,
+                    ": it was cut short"));
+  return v;
 }
 
 }  // namespace preflight::collector

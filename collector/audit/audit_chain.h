@@ -43,6 +43,25 @@ AuditVerification VerifyAuditChain(const std::vector<StoredAuditEntry>& stored, 
 
 std::string HexOf(const std::string& bytes);
 
+// Anchors: the chain's head written down outside the store, as "HEX@SEQ"
+// (the hash of entry SEQ in hex). Whoever holds the data directory can
+// rewrite the chain and its head consistently; a rewrite of any entry up to
+// SEQ no longer reproduces an anchor kept elsewhere (the journal, syslog
+// forwarded off the host, an export on someone's disk).
+std::string FormatAuditAnchor(uint64_t seq, const std::string& hash);
+// Parses "HEX@SEQ" (64 hex digits, SEQ >= 1); false when malformed.
+bool ParseAuditAnchor(const std::string& text, uint64_t* seq, std::string* hash);
+// Announces a new head: a syslog line (facility authpriv, ident
+// preflight-collector; the system journal under systemd) and a line on
+// standard error, both "audit anchor HEX@SEQ".
+void AnnounceAuditAnchor(uint64_t seq, const std::string& hash);
+// Whether `entries` (the whole trail, in sequence order, as a collector
+// returns them) still contain the anchored entry: every hash is recomputed
+// from the first entry on, so an entry edited and rehashed before SEQ, a
+// removed or reordered entry, or a trail cut short of SEQ fails.
+AuditVerification VerifyAuditAnchor(const std::vector<v1::AuditEntry>& entries, uint64_t seq,
+                                    const std::string& hash);
+
 }  // namespace preflight::collector
 
 #endif  // PREFLIGHT_COLLECTOR_AUDIT_AUDIT_CHAIN_H_

@@ -320,10 +320,17 @@ std::string FirstEvidence(const Row& row) {
   return "";
 }
 
+// The audit anchor "HEX@SEQ" (collector/audit/audit_chain.h), "" when the
+// trail is empty.
+std::string Anchor(const Model& m) {
+  if (m.audit_head_hex.empty()) return "";
+  return absl::StrCat(m.audit_head_hex, "@", m.fleet->audit_entries());
+}
+
 std::string AuditText(const Model& m) {
   if (m.audit_head_hex.empty())
     return absl::StrCat("none (", m.fleet->audit_entries(), " entries)");
-  return absl::StrCat(m.audit_head_hex, " (", m.fleet->audit_entries(), " entries)");
+  return absl::StrCat(Anchor(m), " (", m.fleet->audit_entries(), " entries)");
 }
 
 // Replaces control characters other than tab, CR and LF, which no format
@@ -413,12 +420,14 @@ std::string RenderMarkdown(const Model& m) {
   absl::StrAppend(&out, "| Gating environments | ",
                   Md(absl::StrJoin(f.gating_environments(), ", ")), " |\n");
   absl::StrAppend(&out, "| Staleness window | ", f.staleness_seconds(), " s |\n");
-  absl::StrAppend(&out, "| Audit chain head | ",
-                  m.audit_head_hex.empty() ? "none" : absl::StrCat("`", m.audit_head_hex, "`"),
-                  " (", f.audit_entries(), " entries) |\n\n");
+  absl::StrAppend(&out, "| Audit chain anchor | ",
+                  m.audit_head_hex.empty() ? "none" : absl::StrCat("`", Anchor(m), "`"), " (",
+                  f.audit_entries(), " entries) |\n\n");
   absl::StrAppend(&out,
                   "Compare with the head hash that `preflightctl audit --verify` reports: the "
-                  "same hash means this document was generated from the verified audit trail.\n\n");
+                  "same hash means this document was generated from the verified audit trail. "
+                  "Keep this document: `preflightctl audit --verify --anchor <anchor>` proves "
+                  "later that the trail still holds what it was generated from.\n\n");
 
   if (!f.reasons().empty()) {
     absl::StrAppend(&out, "## Not ready because\n\n");
@@ -675,6 +684,7 @@ std::string RenderJson(const Model& m) {
   w.Key("audit").BeginObject();
   w.Key("head").String(m.audit_head_hex);
   w.Key("entries").Int(static_cast<int64_t>(f.audit_entries()));
+  w.Key("anchor").String(Anchor(m));
   w.EndObject();
   w.Key("hosts").BeginArray();
   for (const v1::HostStatus& h : f.hosts()) {
@@ -988,11 +998,13 @@ std::string RenderHtml(const Model& m) {
   absl::StrAppend(&out, "<tr><th>Staleness window</th><td>", f.staleness_seconds(),
                   " s</td></tr>\n");
   absl::StrAppend(
-      &out, "<tr><th>Audit chain head</th><td><code id=\"audit-head\">",
-      m.audit_head_hex.empty() ? "none" : m.audit_head_hex, "</code> (", f.audit_entries(),
+      &out, "<tr><th>Audit chain anchor</th><td><code id=\"audit-head\">",
+      m.audit_head_hex.empty() ? "none" : Anchor(m), "</code> (", f.audit_entries(),
       " entries)<div class=\"muted\">Compare with the head hash that <code>preflightctl audit "
       "--verify</code> reports: the same hash means this document was generated from "
-      "the verified audit trail.",
+      "the verified audit trail. Keep this document: <code>preflightctl audit --verify "
+      "--anchor &lt;anchor&gt;</code> proves later that the trail still holds what it was "
+      "generated from.",
       "</div></td></tr>\n</table>\n");
   if (!f.reasons().empty()) {
     absl::StrAppend(&out, "<h2>Not ready because</h2>\n<ol class=\"reasons\">\n");
@@ -1102,8 +1114,8 @@ std::string RenderHtml(const Model& m) {
     absl::StrAppend(&out, "</section>\n");
   }
   absl::StrAppend(&out, "\n<footer class=\"muted\">Exported by preflight from the fleet status of ",
-                  HT(Time(f.generated_at_unix_ms())), ". Audit chain head ",
-                  m.audit_head_hex.empty() ? "none" : m.audit_head_hex, ".</footer>\n");
+                  HT(Time(f.generated_at_unix_ms())), ". Audit chain anchor ",
+                  m.audit_head_hex.empty() ? "none" : Anchor(m), ".</footer>\n");
   absl::StrAppend(&out, "</body>\n</html>\n");
   return out;
 }

@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "collector/audit/audit_chain.h"
 #include "collector/cli/export.h"
 #include "collector/cli/json_writer.h"
 #include "collector/cli/render.h"
@@ -156,7 +157,12 @@ const flags::Program& Program() {
                               .help = "only entries since then"},
                              {.name = "verify",
                               .kind = Kind::kBool,
-                              .help = "check the hash chain; exit 1 if it is broken"}}},
+                              .help = "check the hash chain; exit 1 if it is broken"},
+                             {.name = "anchor",
+                              .value_name = "HEX@SEQ",
+                              .help = "with --verify: also prove the trail still holds entry SEQ "
+                                      "with that hash, as an earlier export or the collector's "
+                                      "'audit anchor' log line recorded it (exit 1 if not)"}}},
                   {.name = "refresh",
                    .args = "[HOST]",
                    .max_args = 1,
@@ -382,12 +388,31 @@ int Diff(Session& s) {
 
 int Audit(Session& s) {
   const bool verify = s.flags.Bool("verify");
+  const bool anchored = s.flags.Has("anchor");
+  uint64_t anchor_seq = 0;
+  std::string anchor_hash;
+  if (anchored && !verify) return Usage("--anchor needs --verify");
+  if (anchored && s.flags.Has("since"))
+    return Usage("--anchor checks the whole trail: drop --since");
+  if (anchored &&
+      !collector::ParseAuditAnchor(s.flags.String("anchor"), &anchor_seq, &anchor_hash)) {
+    return Usage(absl::StrCat("--anchor ", s.flags.String("anchor"),
+                              ": expected HEX@SEQ (64 hex digits, '@', the entry number), as "
+                              "exports and the collector's 'audit anchor' lines print it"));
+  }
   v1::AuditRequest request;
   request.set_verify(verify);
   if (s.flags.Has("since")) request.set_since_unix_ms(absl::ToUnixMillis(s.flags.Time("since")));
   v1::AuditResponse audit;
   grpc::Status st = s.stub->Audit(s.Context().get(), request, &audit);
   if (!st.ok()) return s.Failed(st);
+  // The anchor is checked here, on the entries as received: a collector (or
+  // whoever rewrote its data directory) cannot vouch for itself.
+  collector::AuditVerification anchor_check;
+  if (anchored) {
+    std::vector<v1::AuditEntry> entries(audit.entries().begin(), audit.entries().end());
+    anchor_check = collector::VerifyAuditAnchor(entries, anchor_seq, anchor_hash);
+  }
   const std::string head = absl::BytesToHexString(audit.head_hash());
   if (s.json) {
     JsonWriter w;
@@ -396,6 +421,12 @@ int Audit(Session& s) {
       w.Key("verified").Bool(audit.verified()).Key("problems").BeginArray();
       for (const auto& p : audit.problems()) w.String(p);
       w.EndArray();
+    }
+    if (anchored) {
+      w.Key("anchor").BeginObject().Key("anchor").String(s.flags.String("anchor"));
+      w.Key("holds").Bool(anchor_check.ok).Key("problems").BeginArray();
+      for (const auto& p : anchor_check.problems) w.String(p);
+      w.EndArray().EndObject();
     }
     w.Key("entries").BeginArray();
     for (const auto& e : audit.entries()) {
@@ -431,9 +462,17 @@ int Audit(Session& s) {
           &out, audit.verified() ? "chain verified: every entry is intact\n" : "CHAIN BROKEN:\n");
       for (const auto& p : audit.problems()) absl::StrAppend(&out, "  ", p, "\n");
     }
+    if (anchored) {
+      absl::StrAppend(&out, anchor_check.ok
+                                ? absl::StrCat("anchor holds: entry ", anchor_seq,
+                                               " still has the anchored hash, every entry up to it "
+                                               "recomputed\n")
+                                : "ANCHOR DOES NOT HOLD:\n");
+      for (const auto& p : anchor_check.problems) absl::StrAppend(&out, "  ", p, "\n");
+    }
     Print(out);
   }
-  return verify && !audit.verified() ? 1 : 0;
+  return (verify && !audit.verified()) || (anchored && !anchor_check.ok) ? 1 : 0;
 }
 
 int Refresh(Session& s) {

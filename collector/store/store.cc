@@ -389,6 +389,7 @@ absl::Status Store::WriteWithAudit(void* batch_ptr, std::vector<v1::AuditEntry> 
   RETURN_IF_ERROR(FromRocksStatus(db_->Write(wo, &batch), "write store"));
   audit_head_seq_ = seq;
   audit_head_hash_ = hash;
+  AnnounceAuditAnchor(seq, hash);  // the head, outside the data directory
   return absl::OkStatus();
 }
 

@@ -12,7 +12,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "collector/audit/audit_chain.h"
 #include "collector/readiness/engine.h"
 #include "preflight/v1/checklist.pb.h"
 #include "tests/support/cluster.h"
@@ -293,6 +295,63 @@ TEST_F(ChecklistTest, AuditVerifyNamesTamperedEntries) {
   RunResult removed = cluster_.Ctl({"audit", "--verify"});
   EXPECT_EQ(removed.exit_code, 1);
   EXPECT_TRUE(absl::StrContains(removed.out, "entry 8: removed")) << removed.out;
+}
+
+// Whoever holds the data directory can rewrite the chain and its head so
+// that --verify passes; an anchor kept outside (the collector's log line, an
+// export) exposes it.
+TEST_F(ChecklistTest, AnchorKeptOutsideExposesAConsistentRewrite) {
+  cluster_.StartCollector();
+  ReportBoth("root-unlocked");
+  for (const char* env : {"production", "staging"}) {
+    ASSERT_EQ(
+        cluster_.Ctl({"attest", "pipelines.green", "--env", env, "--note", "green"}).exit_code, 0);
+  }
+  // The newest anchor the collector logged, and the one the export carries.
+  std::string anchor;
+  for (absl::string_view line : absl::StrSplit(cluster_.collector_log(), '\n')) {
+    size_t at = line.find("audit anchor ");
+    if (at != absl::string_view::npos) anchor = std::string(line.substr(at + 13));
+  }
+  ASSERT_EQ(anchor.size() > 65, true) << cluster_.collector_log();
+  RunResult md = cluster_.Ctl({"export", "--format", "md"});
+  EXPECT_TRUE(absl::StrContains(md.out, absl::StrCat("| Audit chain anchor | `", anchor, "`")))
+      << anchor << "\n"
+      << md.out.substr(0, 800);
+  RunResult holds = cluster_.Ctl({"audit", "--verify", "--anchor", anchor});
+  EXPECT_EQ(holds.exit_code, 0) << holds.out << holds.err;
+  EXPECT_TRUE(absl::StrContains(holds.out, "anchor holds")) << holds.out;
+  cluster_.StopCollector(SIGTERM);
+
+  // Entry 3 edited and every later entry and the head rehashed: the chain
+  // itself is consistent again.
+  EditAudit(cluster_.data_dir(), [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
+    std::string prev;
+    uint64_t seq = 1;
+    for (;; ++seq) {
+      std::string value;
+      if (!db->Get(rocksdb::ReadOptions(), cf, Key(seq), &value).ok()) break;
+      v1::AuditEntry e;
+      ASSERT_TRUE(e.ParseFromString(value));
+      if (seq == 3) e.set_detail("NONE -> PASS (rewritten)");
+      e.set_prev_hash(prev);
+      e.set_hash(collector::AuditHash(prev, e));
+      prev = e.hash();
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), cf, Key(seq), e.SerializeAsString()).ok());
+    }
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "audit_head", Key(seq - 1) + prev).ok());
+  });
+  cluster_.StartCollector();
+  RunResult verify = cluster_.Ctl({"audit", "--verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;  // the rewrite fools the chain alone
+  RunResult exposed = cluster_.Ctl({"audit", "--verify", "--anchor", anchor});
+  EXPECT_EQ(exposed.exit_code, 1) << exposed.out;
+  EXPECT_TRUE(absl::StrContains(exposed.out, "ANCHOR DOES NOT HOLD")) << exposed.out;
+  EXPECT_TRUE(absl::StrContains(exposed.out, "the trail up to it was rewritten")) << exposed.out;
+
+  // Malformed anchors are usage errors.
+  EXPECT_EQ(cluster_.Ctl({"audit", "--verify", "--anchor", "abc@1"}).exit_code, 2);
+  EXPECT_EQ(cluster_.Ctl({"audit", "--anchor", anchor}).exit_code, 2);
 }
 
 }  // namespace

@@ -342,7 +342,8 @@ TEST_F(ExportTest, MarkdownHasEveryItemAndCheckInChecklistOrder) {
   std::string md = Export(ExportFormat::kMarkdown);
   EXPECT_THAT(md, HasSubstr("**Fleet verdict: NOT READY**"));
   EXPECT_THAT(md, HasSubstr("| Generated at | 2023-11-14T22:13:20Z |"));
-  EXPECT_THAT(md, HasSubstr(absl::StrCat("`", HeadHex(), "` (42 entries)")));
+  EXPECT_THAT(md,
+              HasSubstr(absl::StrCat("| Audit chain anchor | `", HeadHex(), "@42` (42 entries)")));
   EXPECT_THAT(md, HasSubstr("production, staging, backup"));
   EXPECT_THAT(md, HasSubstr("- prod-1: release.latest is UNKNOWN"));
 
@@ -622,6 +623,7 @@ TEST_F(ExportTest, JsonIsStableParsesAndFollowsTheChecklist) {
             "smtp.tested (production) is PENDING: <revoked> & \"gone\"");
   EXPECT_EQ(Field(doc, "gating_environments").list_value().values_size(), 3);
   EXPECT_EQ(Field(Field(doc, "audit"), "head").string_value(), HeadHex());
+  EXPECT_EQ(Field(Field(doc, "audit"), "anchor").string_value(), HeadHex() + "@42");
   EXPECT_EQ(Field(Field(doc, "audit"), "entries").number_value(), 42);
 
   const auto& items = Field(doc, "items").list_value();
