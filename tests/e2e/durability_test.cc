@@ -16,33 +16,6 @@
 namespace preflight::testing {
 namespace {
 
-v1::Inventory OneHost() {
-  v1::Inventory inv;
-  auto* h = inv.add_hosts();
-  h->set_id("prod-01");
-  h->set_environment("production");
-  h->add_roles("manager");
-  return inv;
-}
-
-// sequence -> how many times it is stored, for every report of prod-01 (the
-// collector must be stopped: RocksDB allows one process).
-std::map<uint64_t, int> StoredSequences(const std::string& data_dir) {
-  std::map<uint64_t, int> out;
-  auto store = collector::Store::Open(data_dir);
-  EXPECT_TRUE(store.ok()) << store.status();
-  if (!store.ok()) return out;
-  auto keys = (*store)->ReportKeys("prod-01");
-  EXPECT_TRUE(keys.ok()) << keys.status();
-  if (!keys.ok()) return out;
-  for (const std::string& k : *keys) {
-    auto parts = collector::DecodeReportKey(k);
-    EXPECT_TRUE(parts.has_value());
-    if (parts) ++out[parts->sequence];
-  }
-  return out;
-}
-
 int PendingInSpool(const std::string& spool) {
   RunResult r =
       RunProcess({"sh", "-c", "ls " + spool + "/reports | grep -c '\\.pb$'"}, absl::Seconds(10));
@@ -51,7 +24,7 @@ int PendingInSpool(const std::string& spool) {
 
 class DurabilityTest : public ::testing::Test {
  protected:
-  DurabilityTest() : cluster_(OneHost()) {}
+  DurabilityTest() : cluster_(OneManager()) {}
 
   // Starts the collector with `hook`, runs an agent, SIGKILLs the collector
   // while the hook holds the report, and checks the agent did not get an ack.

@@ -102,15 +102,7 @@ TEST_F(PrivilegesTest, DryRunWarnsLoudlyAndTheReportSaysWhatWasNotRead) {
 
 class PrivilegesPipelineTest : public PrivilegesTest {
  protected:
-  PrivilegesPipelineTest() : cluster_(Inventory()) {}
-  static v1::Inventory Inventory() {
-    v1::Inventory inv;
-    auto* h = inv.add_hosts();
-    h->set_id("prod-01");
-    h->set_environment("production");
-    h->add_roles("manager");
-    return inv;
-  }
+  PrivilegesPipelineTest() : cluster_(OneManager()) {}
   void SetUp() override {
     PrivilegesTest::SetUp();
     cluster_.StartCollector();

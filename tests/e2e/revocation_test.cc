@@ -20,33 +20,6 @@
 namespace preflight::testing {
 namespace {
 
-v1::Inventory OneHost() {
-  v1::Inventory inv;
-  auto* h = inv.add_hosts();
-  h->set_id("prod-01");
-  h->set_environment("production");
-  h->add_roles("manager");
-  return inv;
-}
-
-// The sequences of prod-01's stored reports (the collector must be stopped:
-// RocksDB allows one process).
-std::map<uint64_t, int> StoredSequences(const std::string& data_dir) {
-  std::map<uint64_t, int> out;
-  auto store = collector::Store::Open(data_dir);
-  EXPECT_TRUE(store.ok()) << store.status();
-  if (!store.ok()) return out;
-  auto keys = (*store)->ReportKeys("prod-01");
-  EXPECT_TRUE(keys.ok()) << keys.status();
-  if (!keys.ok()) return out;
-  for (const std::string& k : *keys) {
-    auto parts = collector::DecodeReportKey(k);
-    EXPECT_TRUE(parts.has_value());
-    if (parts) ++out[parts->sequence];
-  }
-  return out;
-}
-
 // The serial of a certificate as openssl prints it.
 std::string SerialOf(const std::string& cert_file) {
   RunResult r =
@@ -102,7 +75,7 @@ int EntriesWith(const std::string& audit, std::initializer_list<absl::string_vie
 
 class RevocationTest : public ::testing::Test {
  protected:
-  RevocationTest() : cluster_(OneHost()) {}
+  RevocationTest() : cluster_(OneManager()) {}
 
   std::string AgentLog() { return ReadFile(cluster_.dir().Join("agent-prod-01/daemon.err")); }
 

@@ -13,6 +13,8 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "collector/store/keys.h"
+#include "collector/store/store.h"
 #include "tests/support/golden.h"
 #include "tests/support/temp_dir.h"
 
@@ -165,6 +167,31 @@ RunResult TestCluster::CtlAs(const v1::TlsFiles& tls, const std::vector<std::str
                                    tls.key_file(),    "--ca",          tls.ca_file()};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunProcess(argv, absl::Seconds(30));
+}
+
+v1::Inventory OneManager() {
+  v1::Inventory inv;
+  auto* h = inv.add_hosts();
+  h->set_id("prod-01");
+  h->set_environment("production");
+  h->add_roles("manager");
+  return inv;
+}
+
+std::map<uint64_t, int> StoredSequences(const std::string& data_dir, const std::string& host) {
+  std::map<uint64_t, int> out;
+  auto store = collector::Store::Open(data_dir);
+  EXPECT_TRUE(store.ok()) << store.status();
+  if (!store.ok()) return out;
+  auto keys = (*store)->ReportKeys(host);
+  EXPECT_TRUE(keys.ok()) << keys.status();
+  if (!keys.ok()) return out;
+  for (const std::string& k : *keys) {
+    auto parts = collector::DecodeReportKey(k);
+    EXPECT_TRUE(parts.has_value());
+    if (parts) ++out[parts->sequence];
+  }
+  return out;
 }
 
 }  // namespace preflight::testing

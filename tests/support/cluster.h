@@ -5,6 +5,8 @@
 #ifndef PREFLIGHT_TESTS_SUPPORT_CLUSTER_H_
 #define PREFLIGHT_TESTS_SUPPORT_CLUSTER_H_
 
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,6 +71,15 @@ class TestCluster {
 // A per-process copy of a fixture host root (tests/fixtures/hosts/<name>),
 // its logrotate status re-dated to an hour ago (see cluster.cc).
 std::string FixtureRoot(const std::string& name);
+
+// The usual one-host fleet: prod-01, a production manager.
+v1::Inventory OneManager();
+
+// sequence -> how many times it is stored, for every report of `host` in a
+// collector's data directory (the collector must be stopped: RocksDB allows
+// one process).
+std::map<uint64_t, int> StoredSequences(const std::string& data_dir,
+                                        const std::string& host = "prod-01");
 
 }  // namespace preflight::testing
 
