@@ -344,9 +344,7 @@ absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
     RETURN_IF_ERROR(WriteWithAudit(&batch, std::move(audit)));
     return result;
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  RETURN_IF_ERROR(FromRocksStatus(db_->Write(wo, &batch), "write store"));
+  RETURN_IF_ERROR(SyncedWrite(&batch, "write store"));
   return result;
 }
 
@@ -384,13 +382,47 @@ absl::Status Store::WriteWithAudit(void* batch_ptr, std::vector<v1::AuditEntry> 
   AppendU64(head, seq);
   head += hash;
   batch.Put(kAuditHeadKey, head);
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  RETURN_IF_ERROR(FromRocksStatus(db_->Write(wo, &batch), "write store"));
+  RETURN_IF_ERROR(SyncedWrite(&batch, "write store"));
   audit_head_seq_ = seq;
   audit_head_hash_ = hash;
   AnnounceAuditAnchor(seq, hash);  // the head, outside the data directory
   return absl::OkStatus();
+}
+
+absl::Status Store::SyncedWrite(rocksdb::WriteBatch* batch, absl::string_view what) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  absl::Status written = FromRocksStatus(db_->Write(wo, batch), what);
+  if (written.ok()) {
+    NoteWriteOk();
+  } else {
+    NoteWriteError(written);
+  }
+  return written;
+}
+
+void Store::NoteWriteError(const absl::Status& error) {
+  absl::MutexLock lock(&health_mu_);
+  if (health_error_.ok()) {
+    health_error_ = error;
+    health_since_ = absl::Now();
+    health_refused_ = 0;
+  }
+}
+
+void Store::NoteWriteOk() {
+  absl::MutexLock lock(&health_mu_);
+  health_error_ = absl::OkStatus();
+}
+
+absl::Status Store::Health() const {
+  absl::MutexLock lock(&health_mu_);
+  if (health_error_.ok()) return absl::OkStatus();
+  return absl::Status(
+      health_error_.code(),
+      absl::StrCat("storage error since ",
+                   absl::FormatTime("%Y-%m-%d %H:%M:%SZ", health_since_, absl::UTCTimeZone()), " (",
+                   health_refused_, " report(s) refused): ", health_error_.message()));
 }
 
 namespace {

@@ -38,6 +38,7 @@ namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
 class Status;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace preflight::collector {
@@ -50,6 +51,13 @@ class Store {
   // Opens or creates the store in `dir`.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir);
   ~Store();
+
+  // The store's health: OK, or the storage error in force (a failed write, a
+  // failed flush or compaction: a full disk, an I/O error), saying since when
+  // and how many reports were refused meanwhile. While it is not OK every
+  // write is refused with it (reads still work). Never touches the disk;
+  // cheap; any thread.
+  absl::Status Health() const ABSL_LOCKS_EXCLUDED(health_mu_);
 
   struct IngestResult {
     bool duplicate = false;  // (host, instance, sequence) was stored before
@@ -123,6 +131,12 @@ class Store {
   // writes it synced, and moves the head on success. A host lock may be held.
   absl::Status WriteWithAudit(void* batch, std::vector<v1::AuditEntry> entries)
       ABSL_LOCKS_EXCLUDED(audit_mu_);
+  // One synced write of `batch`; its failure puts the store in error
+  // (Health), its success after an error clears it.
+  absl::Status SyncedWrite(rocksdb::WriteBatch* batch, absl::string_view what)
+      ABSL_LOCKS_EXCLUDED(health_mu_);
+  void NoteWriteError(const absl::Status& error) ABSL_LOCKS_EXCLUDED(health_mu_);
+  void NoteWriteOk() ABSL_LOCKS_EXCLUDED(health_mu_);
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
@@ -142,6 +156,11 @@ class Store {
   absl::Mutex audit_mu_;
   uint64_t audit_head_seq_ ABSL_GUARDED_BY(audit_mu_) = 0;
   std::string audit_head_hash_ ABSL_GUARDED_BY(audit_mu_);
+  // Storage health (a leaf: nothing is taken under it).
+  mutable absl::Mutex health_mu_;
+  absl::Status health_error_ ABSL_GUARDED_BY(health_mu_);  // OK while healthy
+  absl::Time health_since_ ABSL_GUARDED_BY(health_mu_);
+  uint64_t health_refused_ ABSL_GUARDED_BY(health_mu_) = 0;
 };
 
 }  // namespace preflight::collector
