@@ -77,7 +77,11 @@ ctest --output-on-failure -j "$jobs" --timeout 600 -I "0,0,0,$numbers" || status
 
 # Each fuzzer for a short fixed time: new inputs go to a scratch directory
 # (the committed seed corpus is only read), crashes to fuzz-artifacts/.
+# A fixed seed ($PREFLIGHT_FUZZ_SEED, default 1) makes a CI failure
+# reproducible with the same command; set it to 0 for a random seed when
+# fuzzing longer on demand.
 seconds=${PREFLIGHT_FUZZ_SECONDS:-8}
+seed=${PREFLIGHT_FUZZ_SEED:-1}
 artifacts=$build/fuzz-artifacts
 rm -rf "$artifacts" "$build/fuzz-scratch"
 mkdir -p "$artifacts"
@@ -86,7 +90,7 @@ for f in "${fuzzers[@]}"; do
   mkdir -p "$scratch"
   dict=()
   [ -f "$top/tests/fuzz/$f.dict" ] && dict=(-dict="$top/tests/fuzz/$f.dict")
-  if ! "$build/tests/fuzz/${f}_fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
+  if ! "$build/tests/fuzz/${f}_fuzzer" -max_total_time="$seconds" -seed="$seed" -print_final_stats=1 \
       -artifact_prefix="$artifacts/$f-" "${dict[@]}" "$scratch" "$top/tests/fuzz/corpus/$f" \
       >"$build/fuzz-scratch/$f.log" 2>&1; then
     echo "ci-clang.sh: fuzzer $f failed:" >&2

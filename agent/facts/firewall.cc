@@ -4,6 +4,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <tuple>
 
@@ -64,7 +65,16 @@ const Value* Get(const Value& v, const std::string& key) {
 
 std::string Scalar(const Value& v) {
   if (v.has_string_value()) return v.string_value();
-  if (v.has_number_value()) return absl::StrCat(static_cast<int64_t>(v.number_value()));
+  if (v.has_number_value()) {
+    // nft prints ports and prefix lengths as integers; anything else (a
+    // fraction, 1e30, NaN from a hostile file) is shown as the number it is,
+    // never cast out of range.
+    const double d = v.number_value();
+    if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9.0e15) {
+      return absl::StrCat(static_cast<int64_t>(d));
+    }
+    return absl::StrCat(d);
+  }
   if (v.has_bool_value()) return v.bool_value() ? "true" : "false";
   return "";
 }
