@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "collector/config.h"
 #include "collector/service/collector_state.h"
+#include "collector/service/handshake_refusals.h"
 #include "collector/service/ingest_service.h"
 #include "collector/service/query_service.h"
 #include "proto/wire/flags.h"
@@ -165,6 +166,23 @@ void PruneHistory(CollectorState& state) {
   } else if (*pruned > 0) {
     Log(absl::StrCat("pruned ", *pruned, " history record(s) older than ", days, " days"));
   }
+  // The hourly count of transitions not audited one by one, for the hosts
+  // whose hour ended (a host's next report writes it otherwise).
+  if (absl::Status flushed = state.store->FlushTransitionSummaries(state.clock()); !flushed.ok()) {
+    Log(absl::StrCat("cannot audit the transitions not audited: ", flushed.message()));
+  }
+  // Audit retention: a checkpoint carries the chain over what is pruned.
+  if (const uint32_t audit_days = state.settings.config.audit_retention_days(); audit_days > 0) {
+    const absl::Time now = state.clock();
+    auto audit = state.store->PruneAudit(now - absl::Hours(24 * int64_t{audit_days}),
+                                         absl::StrCat("older than ", audit_days, " days"), now);
+    if (!audit.ok()) {
+      Log(absl::StrCat("cannot prune the audit trail: ", audit.status().message()));
+    } else if (*audit > 0) {
+      Log(absl::StrCat("pruned ", *audit, " audit entr", *audit == 1 ? "y" : "ies", " older than ",
+                       audit_days, " days; a checkpoint entry carries the chain"));
+    }
+  }
 }
 
 // Loads the settings and registers the checks; an exit code when that fails.
@@ -193,7 +211,8 @@ int PrintSummary(const CollectorState& state) {
 // Revocation, the server's credentials, the store, the audit of
 // configuration changes, a first prune and the worker pool; an exit code when
 // one fails.
-std::optional<int> Open(CollectorState& state, std::shared_ptr<grpc::ServerCredentials>& creds) {
+std::optional<int> Open(CollectorState& state, HandshakeRefusals& refusals,
+                        std::shared_ptr<grpc::ServerCredentials>& creds) {
   const auto& cfg = state.settings.config;
   state.revocation = std::make_unique<RevocationChecker>(cfg.tls().crl_file(), cfg.tls().ca_file(),
                                                          [&state] { return state.clock(); });
@@ -202,7 +221,10 @@ std::optional<int> Open(CollectorState& state, std::shared_ptr<grpc::ServerCrede
       return UsageError(absl::StrCat(state.config_path, ": tls.crl_file: ", crl.message()));
     }
   }
-  auto made = MakeServerCredentials(cfg.tls());
+  // Every certificate refused at the handshake is logged and audited (once
+  // the store and the pool are open, before the server starts).
+  auto made = MakeServerCredentials(
+      cfg.tls(), [&refusals](const TlsRefusal& refusal) { refusals.Refused(refusal); });
   if (!made.ok()) return UsageError(absl::StrCat(state.config_path, ": ", made.status().message()));
   creds = *std::move(made);
   auto store = Store::Open(cfg.data_dir());
@@ -211,6 +233,7 @@ std::optional<int> Open(CollectorState& state, std::shared_ptr<grpc::ServerCrede
     return 1;
   }
   state.store = std::move(*store);
+  state.store->SetAuditedTransitionsPerHour(cfg.max_audited_transitions_per_hour());
   if (absl::Status audited = AuditConfigChanges(state); !audited.ok()) {
     Log(absl::StrCat("cannot audit configuration changes: ", audited.message()));
     return 1;
@@ -260,13 +283,21 @@ int Serve(CollectorState& state, std::shared_ptr<grpc::ServerCredentials> creds,
   absl::Time next_prune = absl::Now() + absl::Hours(1);
   absl::Time next_crl_warning = absl::Now() + absl::Hours(24);
   int sig = -1;
+  int exit_code = 0;
   while (sig < 0) {
     absl::Time wake = std::min(next_prune, next_crl_warning);
     if (crl_poll > absl::ZeroDuration()) wake = std::min(wake, absl::Now() + crl_poll);
+    wake = std::min(wake, absl::Now() + Store::kRecoveryInterval);
     struct timespec wait = absl::ToTimespec(std::max(wake - absl::Now(), absl::Milliseconds(1)));
     sig = sigtimedwait(&stop, nullptr, &wait);
     if (sig < 0 && errno == EAGAIN) {
       if (crl_poll > absl::ZeroDuration()) ingest.EnforceRevocation();
+      // A storage error (full disk) clears here once its cause is gone.
+      if (absl::Status store = state.store->TryRecover(); !store.ok()) {
+        Log(absl::StrCat(store.message(), "; exiting (status 1) for a restart"));
+        exit_code = 1;
+        sig = 0;
+      }
       if (absl::Now() >= next_prune) {
         PruneHistory(state);
         next_prune = absl::Now() + absl::Hours(1);
@@ -278,12 +309,12 @@ int Serve(CollectorState& state, std::shared_ptr<grpc::ServerCredentials> creds,
     }
     if (sig < 0 && errno != EAGAIN && errno != EINTR) sig = 0;
   }
-  Log(absl::StrCat("signal ", sig, ", shutting down"));
+  if (exit_code == 0) Log(absl::StrCat("signal ", sig, ", shutting down"));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
   state.pool.reset();
   state.store.reset();
-  return 0;
+  return exit_code;
 }
 
 }  // namespace
@@ -298,7 +329,8 @@ int main(int argc, char** argv) {
   if (auto exit = Configure(flags, state)) return *exit;
   if (flags.Bool("check-config")) return PrintSummary(state);
   std::shared_ptr<grpc::ServerCredentials> creds;
-  if (auto exit = Open(state, creds)) return *exit;
+  HandshakeRefusals refusals(state);
+  if (auto exit = Open(state, refusals, creds)) return *exit;
   const int64_t crl_poll_ms = flags.Has("test-crl-poll-ms") ? flags.Int("test-crl-poll-ms") : 2000;
   return Serve(state, creds, flags.String("port-file"), stop, absl::Milliseconds(crl_poll_ms));
 }

@@ -219,6 +219,7 @@ std::string StatusJson(const v1::FleetStatus& fleet) {
   for (const v1::CheckResult& c : fleet.manual_items()) WriteCheck(w, c);
   w.EndArray();
   if (!fleet.crl_warning().empty()) w.Key("crl_warning").String(fleet.crl_warning());
+  if (!fleet.storage_error().empty()) w.Key("storage_error").String(fleet.storage_error());
   w.EndObject();
   return w.Finish();
 }
@@ -306,6 +307,13 @@ std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now) {
       "\n\n");
   if (!fleet.crl_warning().empty()) {
     absl::StrAppend(&out, Wrap(absl::StrCat("WARNING: ", fleet.crl_warning()), kWidth, 2), "\n\n");
+  }
+  if (!fleet.storage_error().empty()) {
+    absl::StrAppend(&out,
+                    Wrap(absl::StrCat("STORAGE ERROR: reports are not stored nor acked: ",
+                                      fleet.storage_error()),
+                         kWidth, 2),
+                    "\n\n");
   }
   absl::StrAppend(&out,
                   absl::StrFormat("%-16s %-12s %-12s %4s %4s %4s %4s  %s\n", "HOST", "ENVIRONMENT",

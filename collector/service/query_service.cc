@@ -117,6 +117,10 @@ grpc::ServerUnaryReactor* QueryService::GetFleetStatus(grpc::CallbackServerConte
       response->set_audit_head(hash);
       // From a week before the CRL's nextUpdate: nobody is locked out by surprise.
       response->set_crl_warning(CrlWarning(state_.CrlStateNow()));
+      // Reads work while writes fail: say that reports are not stored.
+      if (absl::Status health = state_.store->Health(); !health.ok()) {
+        response->set_storage_error(std::string(health.message()));
+      }
     }
     return status;
   });

@@ -4,14 +4,21 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <openssl/sha.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 #include <set>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "collector/store/keys.h"
 #include "proto/wire/status.h"
 
@@ -146,6 +153,67 @@ bool IsNewer(const v1::FactReport& report, const v1::HostVerdicts& latest, int64
   return received_ms >= latest.received_at_unix_ms();
 }
 
+// One line of the collector's log (the format of collector_state.cc's Log;
+// the store does not depend on the service).
+void StoreLog(absl::string_view message) {
+  std::string line =
+      absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
+                   " preflight-collector: ", message, "\n");
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+// RocksDB's informational log, warnings and errors only, into the collector's
+// log. Never a file in the data directory: RocksDB 7.8 aborts on the next
+// line after a write to its LOG file failed (a full disk).
+class RocksLogger : public rocksdb::Logger {
+ public:
+  RocksLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char buf[1024];
+    std::vsnprintf(buf, sizeof(buf), format, ap);
+    absl::string_view line(buf);
+    while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.remove_suffix(1);
+    if (!line.empty()) StoreLog(absl::StrCat("rocksdb: ", line));
+  }
+};
+
+// Background errors (a flush or compaction that failed) put the store in
+// error; RocksDB's own recovery is declined (Store::TryRecover reopens).
+class HealthListener : public rocksdb::EventListener {
+ public:
+  explicit HealthListener(Store* store) : store_(store) {}
+  const char* Name() const override { return "PreflightHealthListener"; }
+  void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* error) override {
+    if (error == nullptr || error->ok()) return;
+    const char* what = reason == rocksdb::BackgroundErrorReason::kFlush           ? "flush"
+                       : reason == rocksdb::BackgroundErrorReason::kCompaction    ? "compaction"
+                       : reason == rocksdb::BackgroundErrorReason::kManifestWrite ? "manifest write"
+                                                                                  : "write";
+    store_->NoteBackgroundError(FromRocksStatus(*error, absl::StrCat("store ", what)));
+  }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status error,
+                            bool* auto_recovery) override {
+    error.PermitUncheckedError();
+    *auto_recovery = false;
+  }
+
+ private:
+  Store* const store_;
+};
+
+uint64_t FreeBytes(const std::string& dir) {
+  struct statvfs st;
+  if (statvfs(dir.c_str(), &st) != 0) return 0;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+std::string Bytes(uint64_t n) {
+  if (n >= (uint64_t{1} << 20)) return absl::StrFormat("%.1f MiB", n / 1048576.0);
+  if (n >= 1024) return absl::StrFormat("%.1f KiB", n / 1024.0);
+  return absl::StrCat(n, " B");
+}
+
 }  // namespace
 
 absl::Status FromRocksStatus(const rocksdb::Status& status, absl::string_view what) {
@@ -174,12 +242,22 @@ absl::Status FromRocksStatus(const rocksdb::Status& status, absl::string_view wh
 }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
+  std::unique_ptr<Store> store(new Store());
+  store->dir_ = dir;
+  absl::WriterMutexLock lock(&store->db_mu_);  // uncontended: no other thread has the store yet
+  RETURN_IF_ERROR(store->OpenDb());
+  return store;
+}
+
+absl::Status Store::OpenDb() {
   rocksdb::Options options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.IncreaseParallelism(2);
   options.max_open_files = 512;
   options.keep_log_file_num = 5;
+  options.info_log = std::make_shared<RocksLogger>();
+  options.listeners.push_back(std::make_shared<HealthListener>(this));
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options)},
       {kReports, rocksdb::ColumnFamilyOptions(options)},
@@ -191,34 +269,59 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
       {kWaivers, rocksdb::ColumnFamilyOptions(options)},
       {kAudit, rocksdb::ColumnFamilyOptions(options)},
   };
-  std::unique_ptr<Store> store(new Store());
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(options, dir, cfs, &store->handles_, &db);
-  if (!s.ok()) return FromRocksStatus(s, absl::StrCat("open store ", dir));
-  store->db_.reset(db);
-  store->reports_ = store->handles_[1];
-  store->latest_facts_ = store->handles_[2];
-  store->verdicts_ = store->handles_[3];
-  store->fact_changes_ = store->handles_[4];
-  store->transitions_ = store->handles_[5];
-  store->attestations_ = store->handles_[6];
-  store->waivers_ = store->handles_[7];
-  store->audit_ = store->handles_[8];
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s = rocksdb::DB::Open(options, dir_, cfs, &handles, &db);
+  if (!s.ok()) return FromRocksStatus(s, absl::StrCat("open store ", dir_));
+  db_.reset(db);
+  handles_ = std::move(handles);
+  reports_ = handles_[1];
+  latest_facts_ = handles_[2];
+  verdicts_ = handles_[3];
+  fact_changes_ = handles_[4];
+  transitions_ = handles_[5];
+  attestations_ = handles_[6];
+  waivers_ = handles_[7];
+  audit_ = handles_[8];
+  // The head as stored: a write that failed may still have reached the log
+  // and been replayed (its entries and head are in one batch).
   std::string head;
-  s = store->db_->Get(rocksdb::ReadOptions(), kAuditHeadKey, &head);
-  if (!s.ok() && !s.IsNotFound()) return FromRocksStatus(s, "read audit head");
-  if (s.ok() && head.size() >= 8) {
-    absl::MutexLock lock(&store->audit_mu_);  // uncontended: no other thread has the store yet
-    store->audit_head_seq_ = ReadU64(head);
-    store->audit_head_hash_ = head.substr(8);
+  s = db_->Get(rocksdb::ReadOptions(), kAuditHeadKey, &head);
+  if (!s.ok() && !s.IsNotFound()) {
+    absl::Status failed = FromRocksStatus(s, "read audit head");
+    CloseDb();
+    return failed;
   }
-  return store;
+  absl::MutexLock lock(&audit_mu_);
+  if (s.ok() && head.size() >= 8) {
+    audit_head_seq_ = ReadU64(head);
+    audit_head_hash_ = head.substr(8);
+  }
+  return absl::OkStatus();
+}
+
+void Store::CloseDb() {
+  if (db_ == nullptr) return;
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  handles_.clear();
+  rocksdb::Status closed = db_->Close();
+  if (!closed.ok() && !closed.IsAborted()) {
+    StoreLog(absl::StrCat("closing the store: ", closed.ToString()));
+  }
+  db_.reset();
+}
+
+absl::Status Store::Usable() const {
+  if (db_ != nullptr) return absl::OkStatus();
+  absl::Status health = Health();
+  return absl::UnavailableError(
+      absl::StrCat("the store is closed to recover from a storage error",
+                   health.ok() ? "" : absl::StrCat(" (", health.message(), ")")));
 }
 
 Store::~Store() {
-  if (db_ == nullptr) return;
-  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
-  db_->Close();
+  absl::WriterMutexLock lock(&db_mu_);
+  CloseDb();
 }
 
 absl::Mutex& Store::HostLock(absl::string_view host) {
@@ -243,6 +346,8 @@ absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
                                                   const v1::FactReport& report,
                                                   absl::Time received_at,
                                                   const Evaluator& evaluate) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   const int64_t received_ms = absl::ToUnixMillis(received_at);
   std::string key = ReportKey(host, report.agent_instance(), report.sequence());
   std::string digest = ContentDigest(report);
@@ -318,12 +423,18 @@ absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
     batch.Put(latest_facts_, host_key, value);
     v1::HostVerdicts verdicts = evaluate(report);
     verdicts.set_received_at_unix_ms(received_ms);  // the store's receive time is the one
-    for (const v1::Transition& t : CarryHistory(latest, verdicts, report, received_ms)) {
+    const std::vector<v1::Transition> transitions =
+        CarryHistory(latest, verdicts, report, received_ms);
+    // Every transition is stored; past the hourly cap, not audited one by one.
+    size_t to_audit = TransitionsToAudit(host, transitions.size(), received_at, &audit);
+    for (const v1::Transition& t : transitions) {
       std::string tkey = host_key;
       AppendString(tkey, t.check_id());
       AppendU64(tkey, static_cast<uint64_t>(t.at_unix_ms()));
       AppendU64(tkey, t.sequence());
       batch.Put(transitions_, tkey, t.SerializeAsString());
+      if (to_audit == 0) continue;
+      --to_audit;
       v1::AuditEntry e;
       e.set_at_unix_ms(verdicts.evaluated_at_unix_ms());
       e.set_actor("collector");
@@ -341,22 +452,98 @@ absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
     batch.Put(verdicts_, host_key, serialized);
   }
   if (!audit.empty()) {
-    RETURN_IF_ERROR(WriteWithAudit(&batch, std::move(audit)));
+    RETURN_IF_ERROR(WriteWithAudit(&batch, std::move(audit), /*report=*/true));
     return result;
   }
-  RETURN_IF_ERROR(SyncedWrite(&batch, "write store"));
+  RETURN_IF_ERROR(SyncedWrite(&batch, "write store", /*report=*/true));
   return result;
 }
 
+namespace {
+v1::AuditEntry TransitionSummary(absl::string_view host, absl::Time start, uint64_t not_audited,
+                                 uint32_t per_hour) {
+  v1::AuditEntry e;
+  e.set_at_unix_ms(absl::ToUnixMillis(start + absl::Hours(1)));
+  e.set_actor("collector");
+  e.set_action("transitions-not-audited");
+  e.set_subject(std::string(host));
+  e.set_detail(absl::StrCat(
+      not_audited, " verdict transition(s) of ", host, " in the hour from ",
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", start, absl::UTCTimeZone()),
+      " were stored but not audited one by one (collector config "
+      "max_audited_transitions_per_hour ",
+      per_hour, "); preflightctl history ", host, " lists them"));
+  return e;
+}
+}  // namespace
+
+size_t Store::TransitionsToAudit(absl::string_view host, size_t count, absl::Time now,
+                                 std::vector<v1::AuditEntry>* audit) {
+  absl::MutexLock lock(&transition_audit_mu_);
+  const uint32_t cap = audited_transitions_per_hour_;
+  if (cap == 0) return count;
+  auto it = transition_hours_.find(host);
+  if (it != transition_hours_.end() && now - it->second.start >= absl::Hours(1)) {
+    if (it->second.not_audited > 0) {
+      audit->push_back(TransitionSummary(host, it->second.start, it->second.not_audited, cap));
+    }
+    transition_hours_.erase(it);
+    it = transition_hours_.end();
+  }
+  if (count == 0) return 0;
+  if (it == transition_hours_.end()) {
+    it = transition_hours_.emplace(std::string(host), TransitionHour{now}).first;
+  }
+  TransitionHour& hour = it->second;
+  const size_t audited = std::min<size_t>(count, cap - std::min(cap, hour.audited));
+  hour.audited += static_cast<uint32_t>(audited);
+  hour.not_audited += count - audited;
+  return audited;
+}
+
+void Store::SetAuditedTransitionsPerHour(uint32_t per_hour) {
+  absl::MutexLock lock(&transition_audit_mu_);
+  audited_transitions_per_hour_ = per_hour;
+}
+
+absl::Status Store::FlushTransitionSummaries(absl::Time now) {
+  std::vector<v1::AuditEntry> summaries;
+  {
+    absl::MutexLock lock(&transition_audit_mu_);
+    for (auto it = transition_hours_.begin(); it != transition_hours_.end();) {
+      if (now - it->second.start < absl::Hours(1)) {
+        ++it;
+        continue;
+      }
+      if (it->second.not_audited > 0) {
+        summaries.push_back(TransitionSummary(it->first, it->second.start, it->second.not_audited,
+                                              audited_transitions_per_hour_));
+      }
+      transition_hours_.erase(it++);
+    }
+  }
+  if (summaries.empty()) return absl::OkStatus();
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
+  rocksdb::WriteBatch batch;
+  return WriteWithAudit(&batch, std::move(summaries));
+}
+
 absl::StatusOr<std::optional<v1::HostVerdicts>> Store::LatestVerdicts(absl::string_view host) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   return GetProto<v1::HostVerdicts>(verdicts_, HostPrefix(host));
 }
 
 absl::StatusOr<std::optional<v1::FactReport>> Store::LatestFacts(absl::string_view host) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   return GetProto<v1::FactReport>(latest_facts_, HostPrefix(host));
 }
 
 absl::StatusOr<std::vector<std::string>> Store::ReportKeys(absl::string_view host) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   std::string prefix = HostPrefix(host);
   std::vector<std::string> keys;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), reports_));
@@ -367,7 +554,8 @@ absl::StatusOr<std::vector<std::string>> Store::ReportKeys(absl::string_view hos
   return keys;
 }
 
-absl::Status Store::WriteWithAudit(void* batch_ptr, std::vector<v1::AuditEntry> entries) {
+absl::Status Store::WriteWithAudit(void* batch_ptr, std::vector<v1::AuditEntry> entries,
+                                   bool report) {
   auto& batch = *static_cast<rocksdb::WriteBatch*>(batch_ptr);
   absl::MutexLock lock(&audit_mu_);
   uint64_t seq = audit_head_seq_;
@@ -382,47 +570,133 @@ absl::Status Store::WriteWithAudit(void* batch_ptr, std::vector<v1::AuditEntry> 
   AppendU64(head, seq);
   head += hash;
   batch.Put(kAuditHeadKey, head);
-  RETURN_IF_ERROR(SyncedWrite(&batch, "write store"));
+  RETURN_IF_ERROR(SyncedWrite(&batch, "write store", report));
   audit_head_seq_ = seq;
   audit_head_hash_ = hash;
   AnnounceAuditAnchor(seq, hash);  // the head, outside the data directory
   return absl::OkStatus();
 }
 
-absl::Status Store::SyncedWrite(rocksdb::WriteBatch* batch, absl::string_view what) {
+absl::Status Store::SyncedWrite(rocksdb::WriteBatch* batch, absl::string_view what, bool report) {
+  // Nothing reaches RocksDB while in error: it may still hold the log that
+  // failed, and the error stays until TryRecover reopens the database.
+  RETURN_IF_ERROR(RefuseWrite(report));
   rocksdb::WriteOptions wo;
   wo.sync = true;
   absl::Status written = FromRocksStatus(db_->Write(wo, batch), what);
-  if (written.ok()) {
-    NoteWriteOk();
-  } else {
-    NoteWriteError(written);
-  }
+  if (!written.ok()) NoteError(written, report, "a write");
   return written;
 }
 
-void Store::NoteWriteError(const absl::Status& error) {
+absl::Status Store::RefuseWrite(bool report) {
   absl::MutexLock lock(&health_mu_);
-  if (health_error_.ok()) {
-    health_error_ = error;
-    health_since_ = absl::Now();
-    health_refused_ = 0;
-  }
+  if (health_error_.ok()) return absl::OkStatus();
+  if (report) ++episode_refused_;
+  return HealthLocked();
 }
 
-void Store::NoteWriteOk() {
+void Store::NoteBackgroundError(const absl::Status& error) {
+  NoteError(error, false, "a background flush or compaction");
+}
+
+void Store::NoteError(const absl::Status& error, bool report, absl::string_view source) {
   absl::MutexLock lock(&health_mu_);
-  health_error_ = absl::OkStatus();
+  if (report) ++episode_refused_;
+  if (!health_error_.ok()) return;
+  health_error_ = error;
+  if (!episode_open_) {
+    episode_open_ = true;
+    episode_since_ = absl::Now();
+  }
+  // The first retry only after the interval: the cause is rarely gone at once.
+  next_recovery_ = absl::Now() + kRecoveryInterval;
+  StoreLog(absl::StrCat("storage error in ", source, ": ", error.message(),
+                        "; reports are refused (not acked) until it clears"));
+}
+
+absl::Status Store::HealthLocked() const {
+  if (health_error_.ok()) return absl::OkStatus();
+  std::string waiting;
+  if (free_bytes_ < kRecoveryFreeBytes) {
+    waiting = absl::StrCat("; recovery waits for ", Bytes(kRecoveryFreeBytes), " free in ", dir_,
+                           " (", Bytes(free_bytes_), " at the last look)");
+  }
+  return absl::Status(
+      health_error_.code(),
+      absl::StrCat("storage error since ",
+                   absl::FormatTime("%Y-%m-%d %H:%M:%SZ", episode_since_, absl::UTCTimeZone()),
+                   " (", episode_refused_, " report(s) refused): ", health_error_.message(),
+                   waiting));
 }
 
 absl::Status Store::Health() const {
   absl::MutexLock lock(&health_mu_);
-  if (health_error_.ok()) return absl::OkStatus();
-  return absl::Status(
-      health_error_.code(),
-      absl::StrCat("storage error since ",
-                   absl::FormatTime("%Y-%m-%d %H:%M:%SZ", health_since_, absl::UTCTimeZone()), " (",
-                   health_refused_, " report(s) refused): ", health_error_.message()));
+  return HealthLocked();
+}
+
+absl::Status Store::TryRecover() {
+  absl::Status cause;
+  {
+    absl::MutexLock lock(&health_mu_);
+    if (health_error_.ok()) return absl::OkStatus();
+    const absl::Time now = absl::Now();
+    if (now < next_recovery_) return absl::OkStatus();
+    next_recovery_ = now + kRecoveryInterval;
+    free_bytes_ = FreeBytes(dir_);
+    if (free_bytes_ < kRecoveryFreeBytes) return absl::OkStatus();
+    cause = health_error_;
+  }
+  if (absl::IsDataLoss(cause)) {
+    return absl::DataLossError(
+        absl::StrCat("the store cannot recover in this process: ", cause.message()));
+  }
+  absl::WriterMutexLock lock(&db_mu_);
+  // Every other call has finished; a new database instance starts a new
+  // write-ahead log and replays the synced ones.
+  CloseDb();
+  if (absl::Status opened = OpenDb(); !opened.ok()) {
+    absl::MutexLock health(&health_mu_);
+    ++failed_reopens_;
+    StoreLog(absl::StrCat("cannot reopen the store (attempt ", failed_reopens_,
+                          "): ", opened.message()));
+    if (failed_reopens_ >= 5) {
+      return absl::UnavailableError(
+          absl::StrCat("the store cannot be reopened in this process: ", opened.message()));
+    }
+    return absl::OkStatus();
+  }
+  absl::Time since;
+  uint64_t refused = 0;
+  {
+    absl::MutexLock health(&health_mu_);
+    failed_reopens_ = 0;
+    health_error_ = absl::OkStatus();  // so that the audit entry may be written
+    since = episode_since_;
+    refused = episode_refused_;
+  }
+  const absl::Time now = absl::Now();
+  v1::AuditEntry entry;
+  entry.set_at_unix_ms(absl::ToUnixMillis(now));
+  entry.set_actor("collector");
+  entry.set_action("storage-recovered");
+  entry.set_subject(dir_);
+  entry.set_detail(absl::StrCat(
+      "storage error from ", absl::FormatTime("%Y-%m-%d %H:%M:%SZ", since, absl::UTCTimeZone()),
+      " for ", absl::FormatDuration(absl::Trunc(now - since, absl::Seconds(1))), " (",
+      cause.message(), "); ", refused, " report(s) refused (not acked) meanwhile"));
+  rocksdb::WriteBatch batch;
+  if (absl::Status audited = WriteWithAudit(&batch, {entry}); !audited.ok()) {
+    return absl::OkStatus();  // in error again (logged); the episode goes on
+  }
+  {
+    absl::MutexLock health(&health_mu_);
+    episode_open_ = false;
+    episode_refused_ = 0;
+  }
+  StoreLog(absl::StrCat("storage error cleared after ",
+                        absl::FormatDuration(absl::Trunc(now - since, absl::Seconds(1))), "; ",
+                        refused, " report(s) were refused meanwhile; storing reports again"));
+  return absl::OkStatus();
 }
 
 namespace {
@@ -451,11 +725,15 @@ std::string WaiverKey(absl::string_view host, absl::string_view check) {
 }  // namespace
 
 absl::Status Store::Audit(const AuditRecord& record, absl::Time now) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   rocksdb::WriteBatch batch;
   return WriteWithAudit(&batch, {EntryOf(record, now)});
 }
 
 absl::StatusOr<std::optional<std::string>> Store::GetMeta(absl::string_view key) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), absl::StrCat("meta/", key), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
@@ -465,6 +743,8 @@ absl::StatusOr<std::optional<std::string>> Store::GetMeta(absl::string_view key)
 
 absl::Status Store::PutMeta(absl::string_view key, absl::string_view value,
                             const AuditRecord& record, absl::Time now) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   rocksdb::WriteBatch batch;
   batch.Put(absl::StrCat("meta/", key), ToSlice(value));
   return WriteWithAudit(&batch, {EntryOf(record, now)});
@@ -472,6 +752,8 @@ absl::Status Store::PutMeta(absl::string_view key, absl::string_view value,
 
 absl::Status Store::PutAttestation(const v1::Attestation& attestation, const AuditRecord& record,
                                    absl::Time now) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   rocksdb::WriteBatch batch;
   batch.Put(attestations_, AttestationKey(attestation.check_id(), attestation.environment()),
             attestation.SerializeAsString());
@@ -479,6 +761,8 @@ absl::Status Store::PutAttestation(const v1::Attestation& attestation, const Aud
 }
 
 absl::Status Store::PutWaiver(const v1::Waiver& waiver, const AuditRecord& record, absl::Time now) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   rocksdb::WriteBatch batch;
   batch.Put(waivers_, WaiverKey(waiver.host_id(), waiver.check_id()), waiver.SerializeAsString());
   return WriteWithAudit(&batch, {EntryOf(record, now)});
@@ -486,11 +770,15 @@ absl::Status Store::PutWaiver(const v1::Waiver& waiver, const AuditRecord& recor
 
 absl::StatusOr<std::optional<v1::Attestation>> Store::GetAttestation(
     absl::string_view check, absl::string_view environment) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   return GetProto<v1::Attestation>(attestations_, AttestationKey(check, environment));
 }
 
 absl::StatusOr<std::optional<v1::Waiver>> Store::GetWaiver(absl::string_view host,
                                                            absl::string_view check) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   return GetProto<v1::Waiver>(waivers_, WaiverKey(host, check));
 }
 
@@ -513,18 +801,26 @@ absl::StatusOr<std::vector<T>> ScanAll(rocksdb::DB* db, rocksdb::ColumnFamilyHan
 }  // namespace
 
 absl::StatusOr<std::vector<v1::Attestation>> Store::Attestations() {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   return ScanAll<v1::Attestation>(db_.get(), attestations_, "");
 }
 
 absl::StatusOr<std::vector<v1::Waiver>> Store::Waivers(absl::string_view host) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   return ScanAll<v1::Waiver>(db_.get(), waivers_, HostPrefix(host));
 }
 
 absl::StatusOr<std::vector<v1::Waiver>> Store::AllWaivers() {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   return ScanAll<v1::Waiver>(db_.get(), waivers_, "");
 }
 
 absl::StatusOr<std::vector<StoredAuditEntry>> Store::AuditEntries() {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   std::vector<StoredAuditEntry> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), audit_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -548,6 +844,8 @@ std::pair<uint64_t, std::string> Store::AuditHead() {
 
 absl::StatusOr<std::vector<v1::Transition>> Store::Transitions(absl::string_view host,
                                                                absl::string_view check) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   std::string prefix = HostPrefix(host);
   if (!check.empty()) AppendString(prefix, check);
   ASSIGN_OR_RETURN(auto out, ScanAll<v1::Transition>(db_.get(), transitions_, prefix));
@@ -558,10 +856,14 @@ absl::StatusOr<std::vector<v1::Transition>> Store::Transitions(absl::string_view
 }
 
 absl::StatusOr<std::vector<v1::FactChange>> Store::FactChanges(absl::string_view host) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   return ScanAll<v1::FactChange>(db_.get(), fact_changes_, HostPrefix(host));
 }
 
 absl::StatusOr<uint64_t> Store::Prune(absl::Time before) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
   const int64_t cutoff = absl::ToUnixMillis(before);
   rocksdb::WriteBatch batch;
   uint64_t dropped = 0;
@@ -613,9 +915,49 @@ absl::StatusOr<uint64_t> Store::Prune(absl::Time before) {
       }
     }
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  RETURN_IF_ERROR(FromRocksStatus(db_->Write(wo, &batch), "prune store"));
+  RETURN_IF_ERROR(SyncedWrite(&batch, "prune store"));
+  return dropped;
+}
+
+absl::StatusOr<uint64_t> Store::PruneAudit(absl::Time before, absl::string_view reason,
+                                           absl::Time now) {
+  const int64_t cutoff = absl::ToUnixMillis(before);
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
+  rocksdb::WriteBatch batch;
+  AuditCheckpoint checkpoint;
+  uint64_t dropped = 0;
+  {
+    // From the oldest entry on, while older than the cutoff, so the trail
+    // kept is contiguous. Only the head moves meanwhile, past these entries.
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), audit_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const uint64_t seq = ReadU64(absl::string_view(it->key().data(), it->key().size()));
+      v1::AuditEntry e;
+      const bool parsed =
+          e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()));
+      if (parsed && e.at_unix_ms() >= cutoff) break;
+      // What is pruned must chain, or pruning would hide the evidence.
+      const bool follows =
+          dropped == 0 || (seq == checkpoint.first_kept && e.prev_hash() == checkpoint.last_pruned_hash);
+      if (!parsed || e.seq() != seq || !follows || AuditHash(e.prev_hash(), e) != e.hash()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("audit entry ", seq,
+                         " does not verify: the audit trail is not pruned (preflightctl audit "
+                         "--verify names what is wrong)"));
+      }
+      if (dropped == 0) checkpoint.first_pruned = seq;
+      checkpoint.first_kept = seq + 1;
+      checkpoint.last_pruned_hash = e.hash();
+      batch.Delete(audit_, it->key());
+      ++dropped;
+    }
+    RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan audit"));
+  }
+  if (dropped == 0) return dropped;
+  checkpoint.reason = std::string(reason);
+  RETURN_IF_ERROR(
+      WriteWithAudit(&batch, {AuditCheckpointEntry(checkpoint, absl::ToUnixMillis(now))}));
   return dropped;
 }
 

@@ -14,6 +14,18 @@
 // are group-committed by RocksDB.
 // Thread-safe. Every method may block on disk (writes are synced), so none
 // is called from a gRPC callback thread (collector/service/collector_state.h).
+//
+// Storage errors (a full disk, an I/O error in a write, a flush or a
+// compaction) put the store in error (Health): from then on every write is
+// refused with that error, before it reaches RocksDB, and reads still work.
+// RocksDB's own recovery is off (its DB::Resume keeps a write-ahead log that
+// failed and aborts on the next write to it; its automatic recovery waits for
+// 64 MiB free); TryRecover instead closes and reopens the database once
+// kRecoveryFreeBytes are free again, which starts a new log, and then writes
+// an audit entry saying how long the error lasted and how many reports were
+// refused. RocksDB's informational log goes to the collector's log (stderr),
+// never to a file in the data directory: appending to that file after it hit
+// a full disk aborts the process in RocksDB 7.8.
 #ifndef PREFLIGHT_COLLECTOR_STORE_STORE_H_
 #define PREFLIGHT_COLLECTOR_STORE_STORE_H_
 
@@ -25,6 +37,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -52,12 +65,28 @@ class Store {
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir);
   ~Store();
 
+  // Free space in the data directory's file system before TryRecover reopens
+  // the database after a storage error.
+  static constexpr uint64_t kRecoveryFreeBytes = 8 << 20;
+  // How often TryRecover tries.
+  static constexpr absl::Duration kRecoveryInterval = absl::Seconds(2);
+
   // The store's health: OK, or the storage error in force (a failed write, a
   // failed flush or compaction: a full disk, an I/O error), saying since when
   // and how many reports were refused meanwhile. While it is not OK every
   // write is refused with it (reads still work). Never touches the disk;
   // cheap; any thread.
   absl::Status Health() const ABSL_LOCKS_EXCLUDED(health_mu_);
+  // While in error and at most every kRecoveryInterval: when enough space is
+  // free, closes and reopens the database and, once the recovery's audit
+  // entry is written, clears the error. OK while healthy, waiting or
+  // recovered; an error only when the store cannot be recovered in this
+  // process (it is closed and cannot be reopened, or it is corrupt): the
+  // caller should then exit non-zero so that the service manager restarts
+  // it. Waits for every other call to the store to finish.
+  absl::Status TryRecover() ABSL_LOCKS_EXCLUDED(db_mu_, health_mu_, audit_mu_);
+  // For the RocksDB event listener (any thread, no lock held).
+  void NoteBackgroundError(const absl::Status& error) ABSL_LOCKS_EXCLUDED(health_mu_);
 
   struct IngestResult {
     bool duplicate = false;  // (host, instance, sequence) was stored before
@@ -117,37 +146,80 @@ class Store {
 
   // Retention: drops report receipts, transitions and fact changes older
   // than `before` (the newest change of each fact kind stays, so a diff
-  // always has a base). The audit trail is never pruned. Returns how many
-  // records went.
+  // always has a base). The audit trail is pruned by PruneAudit only.
+  // Returns how many records went.
   absl::StatusOr<uint64_t> Prune(absl::Time before);
+
+  // Audit retention: drops the audit entries older than `before` (from the
+  // oldest on, up to the first that is not), and in the same synced write
+  // appends a checkpoint entry (audit_chain.h) with the first entry kept and
+  // the hash of the last one pruned, `reason` saying why ("older than 400
+  // days"). The entries to drop must chain (each hash recomputes from its
+  // predecessor): a trail that does not is not pruned (FailedPrecondition),
+  // so that pruning never hides tampering. Returns how many entries went.
+  absl::StatusOr<uint64_t> PruneAudit(absl::Time before, absl::string_view reason,
+                                      absl::Time now) ABSL_LOCKS_EXCLUDED(db_mu_, audit_mu_);
+
+  // At most `per_hour` verdict transitions of a host are audited one by one
+  // per hour (0: all of them, the default until set); the others are stored
+  // all the same, and one "transitions-not-audited" entry per host and hour
+  // counts them: written with the host's first ingest after the hour, or by
+  // FlushTransitionSummaries (hourly, from the collector's prune).
+  void SetAuditedTransitionsPerHour(uint32_t per_hour) ABSL_LOCKS_EXCLUDED(transition_audit_mu_);
+  // Audits the count of every host whose hour ended before `now`.
+  absl::Status FlushTransitionSummaries(absl::Time now)
+      ABSL_LOCKS_EXCLUDED(db_mu_, transition_audit_mu_);
 
  private:
   Store() = default;
+  // Opens the database in dir_ and reads the audit head; CloseDb closes it.
+  absl::Status OpenDb() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_) ABSL_LOCKS_EXCLUDED(audit_mu_);
+  void CloseDb() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
+  // OK while the database is open (it is closed only while TryRecover
+  // reopens it, or when reopening failed).
+  absl::Status Usable() const ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
   template <typename T>
-  absl::StatusOr<std::optional<T>> GetProto(rocksdb::ColumnFamilyHandle* cf, absl::string_view key);
+  absl::StatusOr<std::optional<T>> GetProto(rocksdb::ColumnFamilyHandle* cf, absl::string_view key)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
   // The lock that serializes ingests of `host` (one of a fixed set).
   absl::Mutex& HostLock(absl::string_view host);
   // Chains `entries` after the head, adds them (and the new head) to `batch`,
   // writes it synced, and moves the head on success. A host lock may be held.
-  absl::Status WriteWithAudit(void* batch, std::vector<v1::AuditEntry> entries)
-      ABSL_LOCKS_EXCLUDED(audit_mu_);
-  // One synced write of `batch`; its failure puts the store in error
-  // (Health), its success after an error clears it.
-  absl::Status SyncedWrite(rocksdb::WriteBatch* batch, absl::string_view what)
+  // `report`: the batch stores a report (counted when refused).
+  absl::Status WriteWithAudit(void* batch, std::vector<v1::AuditEntry> entries, bool report = false)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_) ABSL_LOCKS_EXCLUDED(audit_mu_);
+  // One synced write of `batch`, refused while the store is in error; a
+  // failure puts the store in error.
+  absl::Status SyncedWrite(rocksdb::WriteBatch* batch, absl::string_view what, bool report = false)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_) ABSL_LOCKS_EXCLUDED(health_mu_);
+  // The error in force (counting a refused report), or OK.
+  absl::Status RefuseWrite(bool report) ABSL_LOCKS_EXCLUDED(health_mu_);
+  void NoteError(const absl::Status& error, bool report, absl::string_view source)
       ABSL_LOCKS_EXCLUDED(health_mu_);
-  void NoteWriteError(const absl::Status& error) ABSL_LOCKS_EXCLUDED(health_mu_);
-  void NoteWriteOk() ABSL_LOCKS_EXCLUDED(health_mu_);
+  absl::Status HealthLocked() const ABSL_SHARED_LOCKS_REQUIRED(health_mu_);
 
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  rocksdb::ColumnFamilyHandle* reports_ = nullptr;
-  rocksdb::ColumnFamilyHandle* latest_facts_ = nullptr;
-  rocksdb::ColumnFamilyHandle* verdicts_ = nullptr;
-  rocksdb::ColumnFamilyHandle* fact_changes_ = nullptr;
-  rocksdb::ColumnFamilyHandle* transitions_ = nullptr;
-  rocksdb::ColumnFamilyHandle* attestations_ = nullptr;
-  rocksdb::ColumnFamilyHandle* waivers_ = nullptr;
-  rocksdb::ColumnFamilyHandle* audit_ = nullptr;
+  // How many of `count` transitions of `host` at `now` to audit one by one;
+  // appends to `audit` the summary of the host's previous hour if it ended
+  // with transitions not audited. A host lock may be held.
+  size_t TransitionsToAudit(absl::string_view host, size_t count, absl::Time now,
+                            std::vector<v1::AuditEntry>* audit)
+      ABSL_LOCKS_EXCLUDED(transition_audit_mu_);
+
+  std::string dir_;
+  // Held shared by every method that uses the database (for its whole
+  // call), exclusively by TryRecover to reopen it. Taken before the host
+  // locks and audit_mu_.
+  mutable absl::Mutex db_mu_;
+  std::unique_ptr<rocksdb::DB> db_ ABSL_GUARDED_BY(db_mu_);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_ ABSL_GUARDED_BY(db_mu_);
+  rocksdb::ColumnFamilyHandle* reports_ ABSL_GUARDED_BY(db_mu_) = nullptr;
+  rocksdb::ColumnFamilyHandle* latest_facts_ ABSL_GUARDED_BY(db_mu_) = nullptr;
+  rocksdb::ColumnFamilyHandle* verdicts_ ABSL_GUARDED_BY(db_mu_) = nullptr;
+  rocksdb::ColumnFamilyHandle* fact_changes_ ABSL_GUARDED_BY(db_mu_) = nullptr;
+  rocksdb::ColumnFamilyHandle* transitions_ ABSL_GUARDED_BY(db_mu_) = nullptr;
+  rocksdb::ColumnFamilyHandle* attestations_ ABSL_GUARDED_BY(db_mu_) = nullptr;
+  rocksdb::ColumnFamilyHandle* waivers_ ABSL_GUARDED_BY(db_mu_) = nullptr;
+  rocksdb::ColumnFamilyHandle* audit_ ABSL_GUARDED_BY(db_mu_) = nullptr;
   // Ingests of one host are serialized (each reads the host's latest facts
   // and verdicts, then replaces them); taken before audit_mu_.
   std::array<absl::Mutex, 64> host_locks_;
@@ -156,11 +228,27 @@ class Store {
   absl::Mutex audit_mu_;
   uint64_t audit_head_seq_ ABSL_GUARDED_BY(audit_mu_) = 0;
   std::string audit_head_hash_ ABSL_GUARDED_BY(audit_mu_);
-  // Storage health (a leaf: nothing is taken under it).
+  // Transitions audited per host and hour (a leaf: taken under a host lock,
+  // let go before audit_mu_).
+  struct TransitionHour {
+    absl::Time start;
+    uint32_t audited = 0;
+    uint64_t not_audited = 0;
+  };
+  absl::Mutex transition_audit_mu_;
+  uint32_t audited_transitions_per_hour_ ABSL_GUARDED_BY(transition_audit_mu_) = 0;
+  absl::flat_hash_map<std::string, TransitionHour> transition_hours_
+      ABSL_GUARDED_BY(transition_audit_mu_);
+  // Storage health (a leaf: nothing is taken under it). An episode starts
+  // with the first error and ends when the recovery's audit entry is written.
   mutable absl::Mutex health_mu_;
   absl::Status health_error_ ABSL_GUARDED_BY(health_mu_);  // OK while healthy
-  absl::Time health_since_ ABSL_GUARDED_BY(health_mu_);
-  uint64_t health_refused_ ABSL_GUARDED_BY(health_mu_) = 0;
+  bool episode_open_ ABSL_GUARDED_BY(health_mu_) = false;
+  absl::Time episode_since_ ABSL_GUARDED_BY(health_mu_);
+  uint64_t episode_refused_ ABSL_GUARDED_BY(health_mu_) = 0;
+  absl::Time next_recovery_ ABSL_GUARDED_BY(health_mu_);
+  int failed_reopens_ ABSL_GUARDED_BY(health_mu_) = 0;
+  uint64_t free_bytes_ ABSL_GUARDED_BY(health_mu_) = 0;  // at the last recovery attempt
 };
 
 }  // namespace preflight::collector
