@@ -1,6 +1,11 @@
 #include "proto/wire/tls.h"
 
 #include <grpcpp/create_channel.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "proto/wire/status.h"
@@ -19,17 +24,65 @@ absl::Status RequireFiles(const v1::TlsFiles& files) {
 
 }  // namespace
 
+namespace {
+
+// gRPC's hook for ClientChainVerifier: synchronous (X509_verify_cert against
+// a few certificates in memory is fast), each refusal to the sink.
+class HandshakeVerifier : public grpc::experimental::ExternalCertificateVerifier {
+ public:
+  HandshakeVerifier(ClientChainVerifier verifier, TlsRefusalSink sink)
+      : verifier_(std::move(verifier)), sink_(std::move(sink)) {}
+
+  bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
+              std::function<void(grpc::Status)> /*callback*/, grpc::Status* sync_status) override {
+    const grpc::string_ref leaf = request->peer_cert();
+    const grpc::string_ref chain = request->peer_cert_full_chain();
+    TlsRefusal refusal;
+    absl::Status verified =
+        verifier_.Verify(absl::string_view(leaf.data(), leaf.size()),
+                         absl::string_view(chain.data(), chain.size()), &refusal);
+    if (verified.ok()) {
+      *sync_status = grpc::Status::OK;
+    } else {
+      if (sink_) sink_(refusal);
+      *sync_status =
+          grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(verified.message()));
+    }
+    return true;  // answered synchronously
+  }
+
+  void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest*) override {}
+
+ private:
+  const ClientChainVerifier verifier_;
+  const TlsRefusalSink sink_;
+};
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const v1::TlsFiles& files) {
+    const v1::TlsFiles& files, TlsRefusalSink on_refusal) {
   RETURN_IF_ERROR(RequireFiles(files));
   ASSIGN_OR_RETURN(std::string cert, ReadFileToString(files.cert_file()));
   ASSIGN_OR_RETURN(std::string key, ReadFileToString(files.key_file()));
   ASSIGN_OR_RETURN(std::string ca, ReadFileToString(files.ca_file()));
-  grpc::SslServerCredentialsOptions options(
-      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_root_certs = ca;
-  options.pem_key_cert_pairs.push_back({key, cert});
-  return grpc::SslServerCredentials(options);
+  auto verifier = ClientChainVerifier::Create(ca);
+  if (!verifier.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(files.ca_file(), ": ", verifier.status().message()));
+  }
+  auto provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+      ca, std::vector<grpc::experimental::IdentityKeyCertPair>{{key, cert}});
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  // gRPC asks for a certificate but lets HandshakeVerifier judge it (and
+  // its absence), so that every refusal is seen, logged and audited.
+  options.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
+  options.set_certificate_verifier(
+      grpc::experimental::ExternalCertificateVerifier::Create<HandshakeVerifier>(
+          *std::move(verifier), std::move(on_refusal)));
+  return grpc::experimental::TlsServerCredentials(options);
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(

@@ -12,13 +12,16 @@
 
 #include "absl/status/statusor.h"
 #include "preflight/v1/config.pb.h"
+#include "proto/wire/tls_verifier.h"
 
 namespace preflight {
 
-// Server side: presents cert/key, requires and verifies a client certificate
-// chaining to ca_file.
+// Server side: presents cert/key, requires a client certificate chaining to
+// ca_file (checked by ClientChainVerifier, tls_verifier.h); each one refused
+// at the handshake, or its absence, goes to `on_refusal` (if set) on a gRPC
+// thread.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const v1::TlsFiles& files);
+    const v1::TlsFiles& files, TlsRefusalSink on_refusal = nullptr);
 
 // Client side: presents cert/key and verifies the server against ca_file.
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(

@@ -4,12 +4,15 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "preflight/v1/ingest.grpc.pb.h"
 #include "preflight/v1/query.grpc.pb.h"
 #include "proto/wire/textproto.h"
 #include "proto/wire/tls.h"
 #include "tests/support/cluster.h"
+#include "tests/support/json.h"
 
 namespace preflight::testing {
 namespace {
@@ -78,6 +81,27 @@ class RefusalTest : public ::testing::Test {
     return m;
   }
 
+  // The details of the audit entries of refusals at the TLS handshake.
+  std::vector<std::string> HandshakeRefusalsAudited() {
+    RunResult audit = cluster_.Ctl({"audit", "--format", "json"});
+    EXPECT_EQ(audit.exit_code, 0) << audit.err;
+    std::vector<std::string> out;
+    const google::protobuf::Value json = ParseJson(audit.out);
+    for (const auto& e : Field(json, "entries").list_value().values()) {
+      if (Field(e, "action").string_value() == "refused" &&
+          Field(e, "subject").string_value() == "tls-handshake") {
+        out.push_back(Field(e, "detail").string_value());
+      }
+    }
+    return out;
+  }
+
+  static int CountContaining(const std::vector<std::string>& lines, absl::string_view what) {
+    int n = 0;
+    for (const std::string& l : lines) n += absl::StrContains(l, what) ? 1 : 0;
+    return n;
+  }
+
   TestCluster cluster_;
 };
 
@@ -98,6 +122,17 @@ TEST_F(RefusalTest, NoClientCertificate) {
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
   EXPECT_FALSE(StreamWith(channel, {Hello("prod-01"), Report("prod-01", 1)}).ok());
+  // The collector saw it, said so and audited it.
+  EXPECT_TRUE(absl::StrContains(cluster_.collector_log(),
+                                "TLS handshake: no client certificate: the client presented no "
+                                "certificate"))
+      << cluster_.collector_log();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return CountContaining(HandshakeRefusalsAudited(), "TLS handshake: no client certificate") >
+               0;
+      },
+      absl::Seconds(10)));
 }
 
 TEST_F(RefusalTest, CertificateFromAnotherCa) {
@@ -126,6 +161,30 @@ TEST_F(RefusalTest, CertificateFromAnotherCa) {
                   "--once", "--root", FixtureRoot("opencrvs-manager")},
                  absl::Seconds(60));
   EXPECT_EQ(r.exit_code, 1) << r.err;
+
+  // Every refusal at the handshake is logged with what the certificate says
+  // of itself and OpenSSL's reason, the one `openssl verify` gives too.
+  RunResult reference = RunProcess(
+      {"openssl", "verify", "-CAfile", cluster_.pki().ca(), host.cert_file()}, absl::Seconds(10));
+  ASSERT_NE(reference.exit_code, 0);
+  const std::string want_reason = "unable to get local issuer certificate";
+  ASSERT_TRUE(absl::StrContains(reference.out + reference.err, want_reason))
+      << reference.out << reference.err;
+  RunResult serial = RunProcess({"openssl", "x509", "-noout", "-serial", "-in", host.cert_file()},
+                                absl::Seconds(10));
+  ASSERT_TRUE(absl::StartsWith(serial.out, "serial="));
+  const std::string want_serial(absl::StripAsciiWhitespace(serial.out.substr(7)));
+  const std::string log = cluster_.collector_log();
+  EXPECT_TRUE(absl::StrContains(log, absl::StrCat("refused a client at the TLS handshake"))) << log;
+  EXPECT_TRUE(absl::StrContains(log, absl::StrCat(want_reason, " (certificate subject \""))) << log;
+  EXPECT_TRUE(absl::StrContains(log, absl::StrCat("serial ", want_serial))) << log;
+  // Audited too: the agent retried, but one entry per certificate per minute.
+  ASSERT_TRUE(WaitFor([&] { return CountContaining(HandshakeRefusalsAudited(), want_serial) > 0; },
+                      absl::Seconds(10)));
+  EXPECT_EQ(CountContaining(HandshakeRefusalsAudited(), absl::StrCat("serial ", want_serial, ",")),
+            1);
+  RunResult verify = cluster_.Ctl({"audit", "--verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
 }
 
 TEST_F(RefusalTest, AgentClaimingAnotherHost) {
