@@ -321,9 +321,35 @@ absl::StatusOr<CollectorSettings> LoadCollectorSettings(const std::string& path)
   if (c.worker_threads() == 0) c.set_worker_threads(2);
   if (c.max_report_bytes() == 0) c.set_max_report_bytes(4 << 20);
   if (c.history_retention_days() == 0) c.set_history_retention_days(400);
+  if (c.max_reports_per_minute() == 0) c.set_max_reports_per_minute(12);
+  if (c.report_burst() == 0) c.set_report_burst(1000);
+  if (c.max_audited_transitions_per_hour() == 0) c.set_max_audited_transitions_per_hour(60);
 
   Errors errors(&config_locations, path);
   if (c.trust_domain().empty()) errors.Add("trust_domain", "trust_domain is required");
+  // Limits: 0 takes the default above; absurd values are refused rather than
+  // silently clamped.
+  if (c.max_reports_per_minute() > 6000) {
+    errors.Add("max_reports_per_minute",
+               absl::StrCat("max_reports_per_minute ", c.max_reports_per_minute(),
+                            " is over 6000 (100 reports a second from one host): no limit at all"));
+  }
+  if (c.report_burst() > 100000) {
+    errors.Add("report_burst", absl::StrCat("report_burst ", c.report_burst(),
+                                            " is over 100000; size it to the agents' "
+                                            "spool_max_reports (default 1000)"));
+  }
+  if (c.max_audited_transitions_per_hour() > 100000) {
+    errors.Add("max_audited_transitions_per_hour",
+               absl::StrCat("max_audited_transitions_per_hour ",
+                            c.max_audited_transitions_per_hour(), " is over 100000"));
+  }
+  if (c.audit_retention_days() > 0 && c.audit_retention_days() < 7) {
+    errors.Add("audit_retention_days",
+               absl::StrCat("audit_retention_days ", c.audit_retention_days(),
+                            " is under 7: keep the audit trail at least a week (0 keeps it "
+                            "forever)"));
+  }
   if (c.tls().cert_file().empty() || c.tls().key_file().empty() || c.tls().ca_file().empty()) {
     errors.Add("tls", "tls { cert_file key_file ca_file } are required");
   } else {

@@ -3,12 +3,15 @@
 #include <openssl/sha.h>
 #include <syslog.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -51,6 +54,66 @@ void ChainAuditEntry(uint64_t head_seq, const std::string& head_hash, v1::AuditE
   entry.set_hash(AuditHash(head_hash, entry));
 }
 
+namespace {
+
+constexpr char kCheckpointAction[] = "checkpoint";
+constexpr char kFirstKept[] = "first kept: ";
+constexpr char kLastPrunedHash[] = "; last pruned hash: ";
+constexpr char kPruned[] = "; pruned entries ";
+
+// The newest checkpoint among `entries` (the one keeping the least), if any.
+template <typename Range, typename Get>
+bool NewestCheckpoint(const Range& entries, Get get, AuditCheckpoint* out) {
+  bool found = false;
+  for (const auto& item : entries) {
+    AuditCheckpoint c;
+    if (ParseAuditCheckpoint(get(item), &c) && (!found || c.first_kept > out->first_kept)) {
+      *out = std::move(c);
+      found = true;
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+v1::AuditEntry AuditCheckpointEntry(const AuditCheckpoint& c, int64_t at_unix_ms) {
+  v1::AuditEntry e;
+  e.set_at_unix_ms(at_unix_ms);
+  e.set_actor("collector");
+  e.set_action(kCheckpointAction);
+  e.set_subject("audit trail");
+  e.set_detail(absl::StrCat(kFirstKept, c.first_kept, kLastPrunedHash, HexOf(c.last_pruned_hash),
+                            kPruned, c.first_pruned, " to ", c.first_kept - 1, " (", c.reason,
+                            "); the trail verifies from entry ", c.first_kept,
+                            " on, and an anchor of an entry before it can no longer be checked"));
+  return e;
+}
+
+bool ParseAuditCheckpoint(const v1::AuditEntry& e, AuditCheckpoint* c) {
+  if (e.action() != kCheckpointAction || e.actor() != "collector") return false;
+  absl::string_view d = e.detail();
+  if (!absl::ConsumePrefix(&d, kFirstKept)) return false;
+  const size_t semi = d.find(kLastPrunedHash);
+  if (semi == absl::string_view::npos || !absl::SimpleAtoi(d.substr(0, semi), &c->first_kept) ||
+      c->first_kept < 2) {
+    return false;
+  }
+  d.remove_prefix(semi + strlen(kLastPrunedHash));
+  if (d.size() < 64) return false;
+  const absl::string_view hex = d.substr(0, 64);
+  for (char ch : hex) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(ch))) return false;
+  }
+  c->last_pruned_hash = absl::HexStringToBytes(hex);
+  d.remove_prefix(64);
+  if (absl::ConsumePrefix(&d, kPruned)) {
+    const size_t to = d.find(" to ");
+    if (to != absl::string_view::npos) (void)absl::SimpleAtoi(d.substr(0, to), &c->first_pruned);
+  }
+  return true;
+}
+
 AuditVerification VerifyAuditChain(const std::vector<StoredAuditEntry>& stored, uint64_t head_seq,
                                    const std::string& head_hash) {
   AuditVerification v;
@@ -60,6 +123,15 @@ AuditVerification VerifyAuditChain(const std::vector<StoredAuditEntry>& stored, 
   };
   uint64_t expected_seq = 1;
   std::string prev_hash;
+  // Pruned: the trail starts where the newest checkpoint says.
+  AuditCheckpoint checkpoint;
+  if (!stored.empty() && stored.front().key_seq != 1 &&
+      NewestCheckpoint(
+          stored, [](const StoredAuditEntry& s) -> const v1::AuditEntry& { return s.entry; },
+          &checkpoint)) {
+    expected_seq = checkpoint.first_kept;
+    prev_hash = checkpoint.last_pruned_hash;
+  }
   for (const StoredAuditEntry& s : stored) {
     const v1::AuditEntry& e = s.entry;
     if (s.key_seq != expected_seq) {
@@ -140,6 +212,34 @@ AuditVerification VerifyAuditAnchor(const std::vector<v1::AuditEntry>& entries, 
   };
   std::string prev;
   uint64_t expected = 1;
+  AuditCheckpoint checkpoint;
+  if (!entries.empty() && entries.front().seq() != 1 &&
+      NewestCheckpoint(
+          entries, [](const v1::AuditEntry& e) -> const v1::AuditEntry& { return e; },
+          &checkpoint)) {
+    expected = checkpoint.first_kept;
+    prev = checkpoint.last_pruned_hash;
+    if (seq + 1 < expected) {
+      v.ok = false;
+      v.pruned = true;
+      v.problems.push_back(absl::StrCat(
+          "entry ", seq, " was pruned (audit retention): a checkpoint keeps the trail from entry ",
+          expected,
+          " on, so this anchor can neither be proven nor disproven; check an anchor of "
+          "entry ",
+          expected - 1, " or later"));
+      return v;
+    }
+    if (seq + 1 == expected && hash != prev) {
+      fail(absl::StrCat("entry ", seq, " was pruned, and the checkpoint says it hashed to ",
+                        HexOf(prev), ", the anchor says ", HexOf(hash),
+                        ": the trail up to it was rewritten"));
+      return v;
+    }
+  }
+  // An anchor of the last pruned entry holds if the kept trail chains on
+  // from the hash the checkpoint carries, which is the anchored one.
+  const bool anchor_pruned_last = seq + 1 == expected;
   for (const v1::AuditEntry& e : entries) {
     if (e.seq() != expected) {
       fail(absl::StrCat("entry ", expected, " is missing or out of place (found ", e.seq(), ")"));
@@ -162,6 +262,7 @@ AuditVerification VerifyAuditAnchor(const std::vector<v1::AuditEntry>& entries, 
     prev = recomputed;
     ++expected;
   }
+  if (anchor_pruned_last) return v;
   fail(absl::StrCat("the trail ends at entry ", expected - 1, ", before the anchored entry ", seq,
                     ": it was cut short"));
   return v;

@@ -30,7 +30,28 @@ void ChainAuditEntry(uint64_t head_seq, const std::string& head_hash, v1::AuditE
 struct AuditVerification {
   bool ok = true;
   std::vector<std::string> problems;  // "entry 7: modified (...)", ...
+  // VerifyAuditAnchor: the anchored entry is older than the trail kept (a
+  // checkpoint pruned it): neither proven nor disproven. ok is false.
+  bool pruned = false;
 };
+
+// Retention. Entries older than the collector's audit_retention_days are
+// pruned, and a "checkpoint" entry, chained like any other in the same
+// synced write, records the first entry kept and the hash of the last one
+// pruned: the trail then verifies from that entry on, the carried hash in
+// place of its predecessor's. Checkpoints are entries, so a later prune may
+// drop an older one; the newest carries the chain forward.
+struct AuditCheckpoint {
+  uint64_t first_pruned = 0;  // 1, or the previous checkpoint's first_kept
+  uint64_t first_kept = 0;
+  std::string last_pruned_hash;  // the hash of entry first_kept - 1
+  std::string reason;            // "older than 400 days"
+};
+// The checkpoint entry (actor "collector", action "checkpoint"); seq and
+// hashes are filled when it is chained.
+v1::AuditEntry AuditCheckpointEntry(const AuditCheckpoint& checkpoint, int64_t at_unix_ms);
+// Whether `entry` is a checkpoint, and what it records.
+bool ParseAuditCheckpoint(const v1::AuditEntry& entry, AuditCheckpoint* checkpoint);
 
 // `stored` as read from the store in key order, each with the sequence number
 // of its key; (head_seq, head_hash) as the store recorded its newest entry.
@@ -38,6 +59,8 @@ struct StoredAuditEntry {
   uint64_t key_seq = 0;
   v1::AuditEntry entry;
 };
+// A trail that does not start at entry 1 starts where its newest
+// checkpoint says, with the hash that checkpoint carries.
 AuditVerification VerifyAuditChain(const std::vector<StoredAuditEntry>& stored, uint64_t head_seq,
                                    const std::string& head_hash);
 
@@ -58,7 +81,10 @@ void AnnounceAuditAnchor(uint64_t seq, const std::string& hash);
 // Whether `entries` (the whole trail, in sequence order, as a collector
 // returns them) still contain the anchored entry: every hash is recomputed
 // from the first entry on, so an entry edited and rehashed before SEQ, a
-// removed or reordered entry, or a trail cut short of SEQ fails.
+// removed or reordered entry, or a trail cut short of SEQ fails. A pruned
+// trail is recomputed from its newest checkpoint's first kept entry: an
+// anchor of the last pruned entry is checked against the hash the
+// checkpoint carries; an older one is `pruned` (not ok, and not broken).
 AuditVerification VerifyAuditAnchor(const std::vector<v1::AuditEntry>& entries, uint64_t seq,
                                     const std::string& hash);
 

@@ -162,7 +162,8 @@ const flags::Program& Program() {
                               .value_name = "HEX@SEQ",
                               .help = "with --verify: also prove the trail still holds entry SEQ "
                                       "with that hash, as an earlier export or the collector's "
-                                      "'audit anchor' log line recorded it (exit 1 if not)"}}},
+                                      "'audit anchor' log line recorded it (exit 1 if not; "
+                                      "exit 3 if audit retention pruned it)"}}},
                   {.name = "refresh",
                    .args = "[HOST]",
                    .max_args = 1,
@@ -424,7 +425,8 @@ int Audit(Session& s) {
     }
     if (anchored) {
       w.Key("anchor").BeginObject().Key("anchor").String(s.flags.String("anchor"));
-      w.Key("holds").Bool(anchor_check.ok).Key("problems").BeginArray();
+      w.Key("holds").Bool(anchor_check.ok).Key("pruned").Bool(anchor_check.pruned);
+      w.Key("problems").BeginArray();
       for (const auto& p : anchor_check.problems) w.String(p);
       w.EndArray().EndObject();
     }
@@ -458,8 +460,24 @@ int Audit(Session& s) {
     }
     absl::StrAppend(&out, audit.total(), " entries; head ", head, "\n");
     if (verify) {
+      // A pruned trail verifies from its newest checkpoint on.
+      collector::AuditCheckpoint checkpoint, c;
+      uint64_t checkpoint_seq = 0;
+      for (const auto& e : audit.entries()) {
+        if (collector::ParseAuditCheckpoint(e, &c) && c.first_kept > checkpoint.first_kept) {
+          checkpoint = c;
+          checkpoint_seq = e.seq();
+        }
+      }
+      const bool pruned = !s.flags.Has("since") && !audit.entries().empty() &&
+                          audit.entries(0).seq() != 1 && checkpoint_seq != 0;
       absl::StrAppend(
-          &out, audit.verified() ? "chain verified: every entry is intact\n" : "CHAIN BROKEN:\n");
+          &out, !audit.verified() ? "CHAIN BROKEN:\n"
+                : pruned ? absl::StrCat("chain verified: every entry from ", checkpoint.first_kept,
+                                        " on is intact (entries before it were pruned by audit "
+                                        "retention; checkpoint #",
+                                        checkpoint_seq, " carries the chain)\n")
+                         : "chain verified: every entry is intact\n");
       for (const auto& p : audit.problems()) absl::StrAppend(&out, "  ", p, "\n");
     }
     if (anchored) {
@@ -467,12 +485,15 @@ int Audit(Session& s) {
                                 ? absl::StrCat("anchor holds: entry ", anchor_seq,
                                                " still has the anchored hash, every entry up to it "
                                                "recomputed\n")
-                                : "ANCHOR DOES NOT HOLD:\n");
+                            : anchor_check.pruned ? "ANCHOR PRUNED: neither proven nor disproven\n"
+                                                  : "ANCHOR DOES NOT HOLD:\n");
       for (const auto& p : anchor_check.problems) absl::StrAppend(&out, "  ", p, "\n");
     }
     Print(out);
   }
-  return (verify && !audit.verified()) || (anchored && !anchor_check.ok) ? 1 : 0;
+  if (verify && !audit.verified()) return 1;
+  if (anchored && anchor_check.pruned) return 3;
+  return anchored && !anchor_check.ok ? 1 : 0;
 }
 
 int Refresh(Session& s) {

@@ -3,13 +3,18 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <atomic>
+#include <functional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "collector/audit/audit_chain.h"
 #include "collector/checks/check.h"
 #include "collector/readiness/engine.h"
 #include "collector/store/keys.h"
@@ -325,6 +330,271 @@ TEST_F(StoreTest, ConcurrentIngestsStoreEverythingOnceAndKeepTheNewest) {
   EXPECT_EQ(duplicates, kThreads / 2 * kEach);
   EXPECT_EQ(Latest("prod-01")->sequence(), static_cast<uint64_t>(kThreads / 2 * kEach));
   EXPECT_EQ(LatestVerdicts("prod-01")->sequence(), static_cast<uint64_t>(kThreads / 2 * kEach));
+}
+
+// Reports of prod-01 whose sshd facts alternate between read and unreadable:
+// every one flips the ssh checks (a flapping host).
+v1::FactReport Flapping(uint64_t seq, int64_t at_ms) {
+  v1::FactReport r = MakeReport(kInstanceA, seq, at_ms);
+  if (seq % 2 == 0) {
+    r.mutable_sshd()->mutable_collection()->set_state(v1::Collection::ERROR);
+    r.mutable_sshd()->mutable_collection()->set_error("/etc/ssh/sshd_config: I/O error");
+  }
+  return r;
+}
+
+std::vector<v1::Transition> AllTransitions(Store& store) {
+  auto t = store.Transitions("prod-01", "");
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() ? *t : std::vector<v1::Transition>();
+}
+
+uint64_t LeadingCount(const std::string& detail) {
+  uint64_t n = 0;
+  for (char c : detail) {
+    if (c < '0' || c > '9') break;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n;
+}
+
+TEST_F(StoreTest, TransitionsPastTheHourlyCapAreStoredButSummarizedInTheAudit) {
+  store_->SetAuditedTransitionsPerHour(5);
+  const int64_t t0 = 1'800'000'000'000;
+  for (uint64_t seq = 1; seq <= 10; ++seq) {
+    IngestOk("prod-01", Flapping(seq, t0 + static_cast<int64_t>(seq) * 1000));
+  }
+  const size_t stored = AllTransitions(*store_).size();
+  ASSERT_GT(stored, 10u);  // several checks flip with every report
+  EXPECT_EQ(EntriesWithAction(*store_, "transition").size(), 5u);
+  EXPECT_THAT(EntriesWithAction(*store_, "transitions-not-audited"), IsEmpty());
+
+  // The host's first report after its hour writes the hour's count.
+  IngestOk("prod-01", Flapping(11, t0 + 3'601'000 + 1000));
+  auto summaries = EntriesWithAction(*store_, "transitions-not-audited");
+  ASSERT_EQ(summaries.size(), 1u);
+  EXPECT_EQ(summaries[0].entry.subject(), "prod-01");
+  EXPECT_EQ(LeadingCount(summaries[0].entry.detail()), stored - 5) << summaries[0].entry.detail();
+  EXPECT_THAT(summaries[0].entry.detail(),
+              ::testing::HasSubstr("max_audited_transitions_per_hour 5"));
+  // A new hour: its transitions are audited again, up to the cap.
+  const size_t now_stored = AllTransitions(*store_).size();
+  EXPECT_EQ(EntriesWithAction(*store_, "transition").size(),
+            5u + std::min<size_t>(5, now_stored - stored));
+  // The trail still verifies.
+  auto entries = store_->AuditEntries();
+  ASSERT_TRUE(entries.ok());
+  auto [seq, hash] = store_->AuditHead();
+  EXPECT_TRUE(VerifyAuditChain(*entries, seq, hash).ok);
+}
+
+TEST_F(StoreTest, HourlyFlushAuditsTheCountOfHostsThatWentQuiet) {
+  store_->SetAuditedTransitionsPerHour(2);
+  const int64_t t0 = 1'800'000'000'000;
+  for (uint64_t seq = 1; seq <= 4; ++seq) {
+    IngestOk("prod-01", Flapping(seq, t0 + static_cast<int64_t>(seq) * 1000));
+  }
+  const size_t stored = AllTransitions(*store_).size();
+  ASSERT_GT(stored, 2u);
+  // Within the hour: nothing to say yet.
+  ASSERT_TRUE(store_->FlushTransitionSummaries(absl::FromUnixMillis(t0 + 1'800'000)).ok());
+  EXPECT_THAT(EntriesWithAction(*store_, "transitions-not-audited"), IsEmpty());
+  ASSERT_TRUE(store_->FlushTransitionSummaries(absl::FromUnixMillis(t0 + 3'700'000)).ok());
+  auto summaries = EntriesWithAction(*store_, "transitions-not-audited");
+  ASSERT_EQ(summaries.size(), 1u);
+  EXPECT_EQ(LeadingCount(summaries[0].entry.detail()), stored - 2);
+  // Once per host and hour.
+  ASSERT_TRUE(store_->FlushTransitionSummaries(absl::FromUnixMillis(t0 + 7'300'000)).ok());
+  EXPECT_EQ(EntriesWithAction(*store_, "transitions-not-audited").size(), 1u);
+}
+
+TEST_F(StoreTest, WithoutACapEveryTransitionIsAudited) {
+  const int64_t t0 = 1'800'000'000'000;
+  for (uint64_t seq = 1; seq <= 4; ++seq) {
+    IngestOk("prod-01", Flapping(seq, t0 + static_cast<int64_t>(seq) * 1000));
+  }
+  EXPECT_EQ(EntriesWithAction(*store_, "transition").size(), AllTransitions(*store_).size());
+}
+
+// Rewrites the audit family of a closed store directly, as an intruder with
+// the data directory could.
+void EditAudit(const std::string& dir,
+               const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& edit) {
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir, cfs, &handles, &db).ok());
+  rocksdb::ColumnFamilyHandle* audit = nullptr;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "audit") audit = handles[i];
+  }
+  ASSERT_NE(audit, nullptr);
+  edit(db, audit);
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
+}
+
+std::string SeqKey(uint64_t seq) {
+  std::string k;
+  AppendU64(k, seq);
+  return k;
+}
+
+class AuditRetentionTest : public StoreTest {
+ protected:
+  // Entries 1..n, entry i at i seconds past t0.
+  void WriteEntries(int from, int to) {
+    for (int i = from; i <= to; ++i) {
+      ASSERT_TRUE(store_
+                      ->Audit({"alice", "attest", absl::StrCat("check-", i), "ok"},
+                              absl::FromUnixMillis(kT0 + i * 1000))
+                      .ok());
+    }
+  }
+  std::vector<StoredAuditEntry> All() {
+    auto all = store_->AuditEntries();
+    EXPECT_TRUE(all.ok()) << all.status();
+    return all.ok() ? *all : std::vector<StoredAuditEntry>();
+  }
+  AuditVerification Verify(const std::vector<StoredAuditEntry>& entries) {
+    auto [seq, hash] = store_->AuditHead();
+    return VerifyAuditChain(entries, seq, hash);
+  }
+  static std::vector<v1::AuditEntry> Plain(const std::vector<StoredAuditEntry>& stored) {
+    std::vector<v1::AuditEntry> out;
+    for (const auto& s : stored) out.push_back(s.entry);
+    return out;
+  }
+  static constexpr int64_t kT0 = 1'800'000'000'000;
+};
+
+TEST_F(AuditRetentionTest, PrunedTrailVerifiesFromItsCheckpoint) {
+  WriteEntries(1, 10);
+  const std::vector<StoredAuditEntry> before = All();
+  ASSERT_EQ(before.size(), 10u);
+
+  // Entries 1..5 are older than the cutoff.
+  auto dropped = store_->PruneAudit(absl::FromUnixMillis(kT0 + 5500), "older than 7 days",
+                                    absl::FromUnixMillis(kT0 + 20'000));
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_EQ(*dropped, 5u);
+  const std::vector<StoredAuditEntry> after = All();
+  ASSERT_EQ(after.size(), 6u);  // 6..10 and the checkpoint
+  EXPECT_EQ(after.front().key_seq, 6u);
+  AuditCheckpoint c;
+  ASSERT_TRUE(ParseAuditCheckpoint(after.back().entry, &c)) << after.back().entry.detail();
+  EXPECT_EQ(after.back().key_seq, 11u);
+  EXPECT_EQ(c.first_pruned, 1u);
+  EXPECT_EQ(c.first_kept, 6u);
+  EXPECT_EQ(c.last_pruned_hash, before[4].entry.hash());
+  EXPECT_EQ(after.back().entry.prev_hash(), before[9].entry.hash());
+  AuditVerification v = Verify(after);
+  EXPECT_TRUE(v.ok) << (v.problems.empty() ? "" : v.problems[0]);
+
+  // Anchors: a kept entry holds; the last pruned one holds through the
+  // checkpoint; an older one is pruned, neither proven nor broken.
+  AuditVerification kept = VerifyAuditAnchor(Plain(after), 7, before[6].entry.hash());
+  EXPECT_TRUE(kept.ok);
+  AuditVerification last = VerifyAuditAnchor(Plain(after), 5, before[4].entry.hash());
+  EXPECT_TRUE(last.ok) << (last.problems.empty() ? "" : last.problems[0]);
+  AuditVerification old = VerifyAuditAnchor(Plain(after), 3, before[2].entry.hash());
+  EXPECT_FALSE(old.ok);
+  EXPECT_TRUE(old.pruned);
+  ASSERT_EQ(old.problems.size(), 1u);
+  EXPECT_THAT(old.problems[0], ::testing::HasSubstr("entry 3 was pruned"));
+  // The wrong hash for the last pruned entry is a rewrite, not a pruning.
+  AuditVerification wrong = VerifyAuditAnchor(Plain(after), 5, before[3].entry.hash());
+  EXPECT_FALSE(wrong.ok);
+  EXPECT_FALSE(wrong.pruned);
+}
+
+TEST_F(AuditRetentionTest, TamperingAfterAPruneIsStillFound) {
+  WriteEntries(1, 10);
+  ASSERT_TRUE(store_
+                  ->PruneAudit(absl::FromUnixMillis(kT0 + 5500), "older than 7 days",
+                               absl::FromUnixMillis(kT0 + 20'000))
+                  .ok());
+  const std::vector<StoredAuditEntry> pruned = All();
+
+  // A kept entry modified.
+  std::vector<StoredAuditEntry> modified = pruned;
+  modified[1].entry.set_detail("rewritten");
+  AuditVerification m = Verify(modified);
+  EXPECT_FALSE(m.ok);
+  ASSERT_FALSE(m.problems.empty());
+  EXPECT_THAT(m.problems[0], ::testing::HasSubstr("entry 7: modified"));
+
+  // The first kept entries removed as well: the checkpoint says where the
+  // trail starts.
+  std::vector<StoredAuditEntry> cut(pruned.begin() + 2, pruned.end());
+  AuditVerification r = Verify(cut);
+  EXPECT_FALSE(r.ok);
+  ASSERT_FALSE(r.problems.empty());
+  EXPECT_THAT(r.problems[0], ::testing::HasSubstr("entry 6 to 7: removed"));
+  EXPECT_FALSE(VerifyAuditAnchor(Plain(cut), 9, pruned[3].entry.hash()).ok);
+
+  // The checkpoint itself edited (to claim more was pruned) breaks the chain.
+  std::vector<StoredAuditEntry> forged = pruned;
+  forged.back().entry.set_detail(
+      absl::StrReplaceAll(forged.back().entry.detail(), {{"first kept: 6", "first kept: 7"}}));
+  EXPECT_FALSE(Verify(forged).ok);
+}
+
+TEST_F(AuditRetentionTest, LaterPrunesCarryTheChainOverOlderCheckpoints) {
+  WriteEntries(1, 10);
+  ASSERT_TRUE(store_
+                  ->PruneAudit(absl::FromUnixMillis(kT0 + 5500), "older than 7 days",
+                               absl::FromUnixMillis(kT0 + 20'000))
+                  .ok());
+  WriteEntries(30, 33);  // entries 12..15, at 30..33 s
+  const std::vector<StoredAuditEntry> before = All();
+  // Now everything up to the first checkpoint (entry 11, at 20 s) goes.
+  auto dropped = store_->PruneAudit(absl::FromUnixMillis(kT0 + 25'000), "older than 7 days",
+                                    absl::FromUnixMillis(kT0 + 40'000));
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_EQ(*dropped, 6u);  // 6..11
+  const std::vector<StoredAuditEntry> after = All();
+  EXPECT_EQ(after.front().key_seq, 12u);
+  AuditVerification v = Verify(after);
+  EXPECT_TRUE(v.ok) << (v.problems.empty() ? "" : v.problems[0]);
+  AuditCheckpoint c;
+  ASSERT_TRUE(ParseAuditCheckpoint(after.back().entry, &c));
+  EXPECT_EQ(c.first_pruned, 6u);
+  EXPECT_EQ(c.first_kept, 12u);
+  EXPECT_TRUE(VerifyAuditAnchor(Plain(after), 11, before[5].entry.hash()).ok);
+  EXPECT_TRUE(VerifyAuditAnchor(Plain(after), 7, before[1].entry.hash()).pruned);
+  // Survives a reopen: the head and the checkpoint are in the store.
+  Reopen();
+  EXPECT_TRUE(Verify(All()).ok);
+  // Nothing old enough: nothing pruned, no checkpoint.
+  const size_t n = All().size();
+  auto none = store_->PruneAudit(absl::FromUnixMillis(kT0 + 25'000), "older than 7 days",
+                                 absl::FromUnixMillis(kT0 + 50'000));
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0u);
+  EXPECT_EQ(All().size(), n);
+}
+
+TEST_F(AuditRetentionTest, ATamperedTrailIsNotPruned) {
+  WriteEntries(1, 10);
+  store_.reset();
+  EditAudit(tmp_.Join("db"), [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* audit) {
+    std::string value;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), audit, SeqKey(3), &value).ok());
+    v1::AuditEntry e;
+    ASSERT_TRUE(e.ParseFromString(value));
+    e.set_actor("mallory");  // the hash no longer matches
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), audit, SeqKey(3), e.SerializeAsString()).ok());
+  });
+  Reopen();
+  auto dropped = store_->PruneAudit(absl::FromUnixMillis(kT0 + 5500), "older than 7 days",
+                                    absl::FromUnixMillis(kT0 + 20'000));
+  EXPECT_TRUE(absl::IsFailedPrecondition(dropped.status())) << dropped.status();
+  EXPECT_EQ(All().size(), 10u);  // the evidence stays
+  EXPECT_FALSE(Verify(All()).ok);
 }
 
 TEST(StoreOpen, UnusableDirectoryIsAnError) {
