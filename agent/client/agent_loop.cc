@@ -35,6 +35,21 @@ absl::Duration Backoff(int attempt, absl::Duration initial, absl::Duration max,
   return d * jitter(rng);
 }
 
+absl::Duration RetryAfter(const absl::Status& status) {
+  if (!absl::IsResourceExhausted(status)) return absl::ZeroDuration();
+  const absl::string_view message = status.message();
+  const size_t at = message.rfind("retry in ");
+  if (at == absl::string_view::npos) return absl::ZeroDuration();
+  absl::string_view rest = message.substr(at + 9);
+  const size_t end = rest.find('s');
+  int64_t seconds = 0;
+  if (end == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(0, end), &seconds) ||
+      seconds <= 0) {
+    return absl::ZeroDuration();
+  }
+  return absl::Seconds(std::min<int64_t>(seconds, 3600));
+}
+
 AgentLoop::AgentLoop(v1::AgentConfig config, HostEnv& env, Spool& spool,
                      std::shared_ptr<grpc::Channel> channel)
     : config_(std::move(config)),
@@ -330,6 +345,8 @@ absl::Status AgentLoop::DeliverOnce() {
     }
     Log(absl::StrCat("delivery failed: ", last.ToString()));
     absl::Duration wait = Backoff(attempt, absl::Milliseconds(200), absl::Seconds(5), rng_);
+    // Over the collector's report budget: sooner would be refused again.
+    wait = std::max(wait, RetryAfter(last));
     if (absl::Now() + wait >= deadline) break;
     if (!SleepUnlessStopped(wait)) break;
   }
@@ -346,9 +363,20 @@ void AgentLoop::RunForever() {
     bool welcomed = false;
     absl::Status s = Session(Mode::kForever, absl::InfiniteFuture(), next_collect, welcomed);
     if (Stopped()) return;
-    if (welcomed) attempt = 0;
-    absl::Duration wait =
-        Backoff(attempt++, absl::Seconds(1), absl::Seconds(config_.max_backoff_seconds()), rng_);
+    // A collector that welcomed the agent and then refused a report for
+    // lack of room (RESOURCE_EXHAUSTED) is not a reason to hurry back.
+    if (welcomed && !absl::IsResourceExhausted(s)) attempt = 0;
+    absl::Duration wait;
+    if (absl::Duration after = RetryAfter(s); after > absl::ZeroDuration()) {
+      // Over the report budget: back when the collector says a report gets
+      // through (one reconnect per report it lets through, never sooner),
+      // plus a random second so a fleet does not come back at once.
+      wait = std::min(after + Backoff(0, absl::Seconds(1), absl::Seconds(1), rng_),
+                      absl::Seconds(config_.max_backoff_seconds()));
+    } else {
+      wait =
+          Backoff(attempt++, absl::Seconds(1), absl::Seconds(config_.max_backoff_seconds()), rng_);
+    }
     Log(absl::StrCat("stream ended (", s.ToString(), "); reconnecting in ",
                      absl::FormatDuration(absl::Trunc(wait, absl::Milliseconds(100)))));
     absl::Time reconnect = absl::Now() + wait;

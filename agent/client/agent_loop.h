@@ -35,6 +35,10 @@ namespace preflight::agent {
 absl::Duration Backoff(int attempt, absl::Duration initial, absl::Duration max,
                        std::mt19937_64& rng);
 
+// When the collector says to retry: its report budget refuses a report with
+// RESOURCE_EXHAUSTED and "... retry in <N>s". Zero for any other status.
+absl::Duration RetryAfter(const absl::Status& status);
+
 class AgentLoop {
  public:
   AgentLoop(v1::AgentConfig config, HostEnv& env, Spool& spool,

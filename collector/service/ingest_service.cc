@@ -233,6 +233,17 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
       return;
     }
     absl::Time now = state_.clock();
+    // The host's report budget, before anything is stored: a report over it
+    // is refused, not acked, and stays in the agent's spool.
+    const ReportBudget::Decision budget = service_.budget_.Take(host.id(), now);
+    if (!budget.allowed) {
+      RefuseOverBudget(report, budget);
+      return;
+    }
+    if (budget.by_credit) {
+      Log(absl::StrCat("report ", host.id(), " #", report.sequence(),
+                       " let through on a refresh credit (the collector asked for it)"));
+    }
     auto result = state_.store->Ingest(host.id(), report, now, [&](const v1::FactReport& r) {
       return Evaluate(state_.registry, host, state_.settings.policy, r, now);
     });
@@ -241,8 +252,12 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
       std::this_thread::sleep_for(absl::ToChronoMilliseconds(state_.hooks.hold_before_ack));
     }
     if (!result.ok()) {
-      Log(absl::StrCat("cannot store report ", report.sequence(), " of ", host.id(), ": ",
-                       result.status().ToString()));
+      // A storage error is logged once by the store (and counted in its
+      // Health), not once per refused delivery.
+      if (state_.store->Health().ok()) {
+        Log(absl::StrCat("cannot store report ", report.sequence(), " of ", host.id(), ": ",
+                         result.status().ToString()));
+      }
       absl::MutexLock lock(&mu_);
       --in_flight_;
       RequestFinishLocked(
@@ -267,6 +282,33 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
     SendLocked(std::move(ack));
     StartReadLocked();
     MaybeFinishLocked();
+  }
+
+  // Ingest pool: `report` is over the host's budget. The stream ends with
+  // RESOURCE_EXHAUSTED (the agent keeps the report and sends it again
+  // later); the first refusal of the host per minute is logged and audited,
+  // with how many were not since the one before.
+  void RefuseOverBudget(const v1::FactReport& report, const ReportBudget::Decision& budget)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    const ReportBudget& limits = service_.budget_;
+    const int64_t retry_s = absl::ToInt64Seconds(budget.retry_after);
+    const std::string message =
+        absl::StrCat("host '", host_->id(), "' is over its report budget (", limits.per_minute(),
+                     " reports per minute, bursts of ", limits.burst(),
+                     "; collector config max_reports_per_minute, report_burst): report #",
+                     report.sequence(), " not stored, keep it and retry in ", retry_s, "s");
+    {
+      absl::MutexLock lock(&mu_);
+      RequestFinishLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message));
+    }
+    if (budget.report) {
+      AuditRefusal(budget.suppressed == 0
+                       ? message
+                       : absl::StrCat(message, " (and ", budget.suppressed,
+                                      " report(s) refused over the budget since the last "
+                                      "refusal logged, not logged one by one)"));
+    }
+    TaskDone();
   }
 
   // A reaction refuses the stream: no more reads or messages but acks, and
@@ -388,6 +430,8 @@ bool IngestService::RequestCollect(const std::string& host, const std::string& r
   auto it = streams_.find(host);
   if (it == streams_.end()) return false;
   it->second->SendCollectNow(requested_by);
+  // The report asked for gets through even if the host's budget is spent.
+  budget_.GrantCredit(host, state_.clock());
   return true;
 }
 

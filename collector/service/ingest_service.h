@@ -15,6 +15,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/service/collector_state.h"
+#include "collector/service/report_budget.h"
 #include "preflight/v1/ingest.grpc.pb.h"
 
 namespace preflight::collector {
@@ -46,6 +47,10 @@ class IngestService final : public v1::Ingest::CallbackService {
   void Unregister(const std::string& host, IngestReactor* reactor) ABSL_LOCKS_EXCLUDED(mu_);
 
   CollectorState& state_;
+  // Reports per host (collector config max_reports_per_minute, report_burst);
+  // RequestCollect grants the host a credit. Locks inside (a leaf).
+  ReportBudget budget_{state_.settings.config.max_reports_per_minute(),
+                       state_.settings.config.report_burst()};
   // Taken before any IngestReactor's mutex, never after.
   mutable absl::Mutex mu_;
   std::map<std::string, IngestReactor*> streams_ ABSL_GUARDED_BY(mu_);

@@ -74,6 +74,7 @@ void TestCluster::StartCollector(const std::vector<std::string>& extra) {
   config.mutable_tls()->set_crl_file(pki_->crl());  // revocation on, as in production
   *config.mutable_inventory() = inventory_;
   *config.mutable_policy() = policy_;
+  config.MergeFrom(collector_extra_);
   std::string text;
   google::protobuf::TextFormat::PrintToString(config, &text);
   std::string config_path = dir_.Join("collector.textproto");

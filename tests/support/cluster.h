@@ -29,6 +29,9 @@ class TestCluster {
   // Starts the collector and waits until it listens. `extra` flags are
   // appended (e.g. test hooks). Fails the test if it does not come up.
   void StartCollector(const std::vector<std::string>& extra = {});
+  // Fields merged into the collector's configuration at its next start
+  // (limits, retention).
+  void SetCollectorConfig(const v1::CollectorConfig& extra) { collector_extra_ = extra; }
   // Sends `sig` and waits for the process to end.
   void StopCollector(int sig);
   bool collector_running();
@@ -63,6 +66,7 @@ class TestCluster {
   std::unique_ptr<TestPki> pki_;
   v1::Inventory inventory_;
   v1::Policy policy_;
+  v1::CollectorConfig collector_extra_;
   std::unique_ptr<Process> collector_;
   int port_ = 0;
   int starts_ = 0;

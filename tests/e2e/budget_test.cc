@@ -1,0 +1,192 @@
+// The per-host report budget with real processes: a flood is refused
+// (RESOURCE_EXHAUSTED, audited once per window) without growing the store
+// beyond the budget, and delivered later from the agent's spool; a reconnect
+// backlog within the burst and a report asked for by refresh get through.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "tests/support/cluster.h"
+#include "tests/support/json.h"
+
+namespace preflight::testing {
+namespace {
+
+constexpr char kBudgetRefusal[] = "over its report budget";
+
+int PendingInSpool(const std::string& spool) {
+  int n = 0;
+  DIR* d = opendir((spool + "/reports").c_str());
+  if (d == nullptr) return 0;
+  while (struct dirent* e = readdir(d)) n += absl::EndsWith(e->d_name, ".pb") ? 1 : 0;
+  closedir(d);
+  return n;
+}
+
+int Count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+class BudgetTest : public ::testing::Test {
+ protected:
+  BudgetTest() : cluster_(OneManager()), root_(FixtureRoot("opencrvs-manager")) {}
+
+  void Budget(uint32_t per_minute, uint32_t burst) {
+    v1::CollectorConfig c;
+    c.set_max_reports_per_minute(per_minute);
+    c.set_report_burst(burst);
+    cluster_.SetCollectorConfig(c);
+  }
+
+  // `n` reports collected into the agent's spool while no collector listens.
+  void Prefill(int n) {
+    for (int i = 0; i < n; ++i) {
+      RunResult r = cluster_.AgentOnce("prod-01", root_, 1);
+      ASSERT_NE(r.exit_code, 0) << "delivered with no collector?\n" << r.err;
+    }
+    ASSERT_EQ(PendingInSpool(spool()), n);
+  }
+
+  // The audit entries refusing prod-01's reports for its budget.
+  std::vector<std::string> BudgetRefusalsAudited() {
+    RunResult audit = cluster_.Ctl({"audit", "--format", "json"});
+    EXPECT_EQ(audit.exit_code, 0) << audit.err;
+    std::vector<std::string> out;
+    const google::protobuf::Value json = ParseJson(audit.out);
+    for (const auto& e : Field(json, "entries").list_value().values()) {
+      if (Field(e, "action").string_value() == "refused" &&
+          absl::StrContains(Field(e, "detail").string_value(), kBudgetRefusal)) {
+        EXPECT_EQ(Field(e, "actor").string_value(), "prod-01");
+        out.push_back(Field(e, "detail").string_value());
+      }
+    }
+    return out;
+  }
+
+  std::string spool() const { return cluster_.SpoolDir("prod-01"); }
+
+  // Whether the agent daemon has collected report `seq` into its spool.
+  bool DaemonCollected(uint64_t seq) const {
+    return absl::StrContains(ReadFile(spool() + "/../daemon.err"),
+                             absl::StrCat("collected report ", seq, " "));
+  }
+
+  TestCluster cluster_;
+  std::string root_;
+};
+
+TEST_F(BudgetTest, FloodIsRefusedAuditedOnceAndDeliveredLater) {
+  // Bursts of 5, then one report every 5 s.
+  Budget(12, 5);
+  Prefill(8);
+  cluster_.StartCollector();
+  const absl::Time start = absl::Now();
+
+  // Two runs of the agent, each with more than the budget: refused with the
+  // status and the limit, the rest kept in the spool.
+  RunResult first = cluster_.AgentOnce("prod-01", root_, 4);
+  RunResult second = cluster_.AgentOnce("prod-01", root_, 4);
+  const absl::Duration elapsed = absl::Now() - start;
+  for (const RunResult* r : {&first, &second}) {
+    EXPECT_NE(r->exit_code, 0) << r->err;
+    EXPECT_TRUE(absl::StrContains(r->err, "RESOURCE_EXHAUSTED")) << r->err;
+    EXPECT_TRUE(absl::StrContains(r->err, kBudgetRefusal)) << r->err;
+    EXPECT_TRUE(absl::StrContains(r->err, "12 reports per minute, bursts of 5")) << r->err;
+    EXPECT_TRUE(absl::StrContains(r->err, "retry in ")) << r->err;
+  }
+  // Two refusals (at least) within a minute: one audit entry, one log line.
+  EXPECT_EQ(BudgetRefusalsAudited().size(), 1u);
+  EXPECT_EQ(Count(cluster_.collector_log(), kBudgetRefusal), 1) << cluster_.collector_log();
+
+  cluster_.StopCollector(SIGTERM);
+  const std::map<uint64_t, int> during = StoredSequences(cluster_.data_dir());
+  // Stored: the burst and at most what the rate earned meanwhile.
+  const size_t earned = static_cast<size_t>(absl::ToDoubleSeconds(elapsed) / 5) + 1;
+  EXPECT_GE(during.size(), 5u);
+  EXPECT_LE(during.size(), 5u + earned) << "in " << elapsed;
+  for (const auto& [seq, times] : during) EXPECT_EQ(times, 1) << seq;
+  const int pending = PendingInSpool(spool());
+  EXPECT_EQ(pending + static_cast<int>(during.size()), 10);  // nothing lost
+
+  // Later, the agent delivers everything, at the budget's pace, without
+  // hammering the collector in between.
+  cluster_.StartCollector();
+  auto agent = cluster_.StartAgent("prod-01", root_);
+  // Its first report is the 11th (8 + 2 + 1).
+  EXPECT_TRUE(WaitFor([&] { return DaemonCollected(11) && PendingInSpool(spool()) == 0; },
+                      absl::Seconds(150)))
+      << PendingInSpool(spool()) << " still pending\n"
+      << cluster_.collector_log();
+  agent->Signal(SIGTERM);
+  agent->Wait(absl::Seconds(10));
+  const std::string agent_log = ReadFile(spool() + "/../daemon.err");
+  cluster_.StopCollector(SIGTERM);
+  const std::map<uint64_t, int> after = StoredSequences(cluster_.data_dir());
+  ASSERT_FALSE(after.empty());
+  EXPECT_GE(after.size(), 11u);
+  EXPECT_EQ(after.rbegin()->first, after.size());  // 1..N, no gap
+  for (const auto& [seq, times] : after) EXPECT_EQ(times, 1) << seq;
+  // One reconnect per report the budget let through, not a retry loop.
+  const int reconnects = Count(agent_log, "reconnecting in");
+  EXPECT_LE(reconnects, static_cast<int>(after.size() - during.size()) + 2) << agent_log;
+}
+
+TEST_F(BudgetTest, ReconnectBacklogWithinTheBurstAndRefreshGetThrough) {
+  // Bursts of 8, then one report a minute: the budget does not refill
+  // during the test.
+  Budget(1, 8);
+  Prefill(7);
+  cluster_.StartCollector();
+  // The daemon delivers the backlog and its first report: 8, the burst.
+  auto agent = cluster_.StartAgent("prod-01", root_);
+  ASSERT_TRUE(WaitFor([&] { return DaemonCollected(8) && PendingInSpool(spool()) == 0; },
+                      absl::Seconds(60)))
+      << cluster_.collector_log();
+  EXPECT_FALSE(absl::StrContains(cluster_.collector_log(), kBudgetRefusal))
+      << cluster_.collector_log();
+
+  // The budget is spent; the operator asks for a report all the same.
+  RunResult refresh = cluster_.Ctl({"refresh", "prod-01", "--wait"});
+  EXPECT_EQ(refresh.exit_code, 0) << refresh.out << refresh.err << cluster_.collector_log();
+  // (--wait accepts a report collected up to a second before the request:
+  // the one asked for is the next.)
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return absl::StrContains(cluster_.collector_log(), "stored report prod-01") &&
+               absl::StrContains(cluster_.collector_log(), "#9 let through on a refresh credit");
+      },
+      absl::Seconds(30)))
+      << cluster_.collector_log();
+  EXPECT_TRUE(WaitFor([&] { return absl::StrContains(cluster_.collector_log(), " #9\n"); },
+                      absl::Seconds(30)))
+      << cluster_.collector_log();
+  agent->Signal(SIGTERM);
+  agent->Wait(absl::Seconds(10));
+
+  // A report nobody asked for is refused: the budget was indeed spent.
+  RunResult extra = cluster_.AgentOnce("prod-01", root_, 3);
+  EXPECT_NE(extra.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(extra.err, kBudgetRefusal)) << extra.err;
+  EXPECT_EQ(PendingInSpool(spool()), 1)
+      << cluster_.collector_log() << ReadFile(spool() + "/../daemon.err") << extra.err;
+  EXPECT_EQ(BudgetRefusalsAudited().size(), 1u);
+
+  cluster_.StopCollector(SIGTERM);
+  // The backlog, the daemon's report and the refreshed one, each once.
+  std::map<uint64_t, int> expected;
+  for (uint64_t seq = 1; seq <= 9; ++seq) expected[seq] = 1;
+  EXPECT_EQ(StoredSequences(cluster_.data_dir()), expected);
+}
+
+}  // namespace
+}  // namespace preflight::testing
