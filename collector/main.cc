@@ -2,6 +2,7 @@
 // readiness, stores history in RocksDB, and answers preflightctl.
 #include <google/protobuf/text_format.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -19,6 +20,8 @@
 #include "collector/config.h"
 #include "collector/service/collector_state.h"
 #include "collector/service/handshake_refusals.h"
+#include "collector/service/health.h"
+#include "collector/service/listener.h"
 #include "collector/service/ingest_service.h"
 #include "collector/service/query_service.h"
 #include "proto/wire/flags.h"
@@ -51,6 +54,11 @@ const flags::Program& Program() {
                .kind = Kind::kBool,
                .help = "load and validate the configuration, inventory and policy, print a "
                        "summary and exit (0 valid, 2 invalid)"},
+              {.name = "health",
+               .kind = Kind::kBool,
+               .help = "check the running collector's health_file and exit: 0 healthy, 1 "
+                       "unhealthy (the problems are printed) or not running (the file is "
+                       "older than 15 s)"},
               {.name = "port-file",
                .value_name = "FILE",
                .help = "after binding, write the port to FILE (useful with port 0)"},
@@ -208,6 +216,19 @@ int PrintSummary(const CollectorState& state) {
   return 0;
 }
 
+// --health: what the running collector last wrote to its health_file.
+int CheckHealthCommand(const CollectorState& state) {
+  const std::string& path = state.settings.config.health_file();
+  if (path.empty()) {
+    return UsageError(absl::StrCat(state.config_path, ": health_file is not set, so the "
+                                                      "collector writes no health file"));
+  }
+  std::string message;
+  const int code = CheckHealthFile(path, absl::Now(), absl::Seconds(15), &message);
+  std::printf("%s\n", message.c_str());
+  return code;
+}
+
 // Revocation, the server's credentials, the store, the audit of
 // configuration changes, a first prune and the worker pool; an exit code when
 // one fails.
@@ -250,53 +271,150 @@ void WarnAboutCrl(const CollectorState& state) {
   if (!warning.empty()) Log(absl::StrCat("WARNING: ", warning));
 }
 
+// One gRPC server and its services. gRPC cannot restart a server, so a
+// listener that stopped accepting is replaced by a new Served on the same
+// port.
+struct Served {
+  std::unique_ptr<IngestService> ingest;
+  std::unique_ptr<QueryService> query;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+
+  // On `listen` (host:port, port 0 picks one).
+  static std::optional<Served> Start(CollectorState& state,
+                                     std::shared_ptr<grpc::ServerCredentials> creds,
+                                     const std::string& listen) {
+    const auto& cfg = state.settings.config;
+    Served s;
+    s.ingest = std::make_unique<IngestService>(state);
+    s.query = std::make_unique<QueryService>(state, s.ingest.get());
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(listen, creds, &s.port);
+    builder.RegisterService(s.ingest.get());
+    builder.RegisterService(s.query.get());
+    builder.SetMaxReceiveMessageSize(static_cast<int>(cfg.max_report_bytes()));
+    // Idle sockets hold descriptors: a handshake has a deadline, a
+    // connection without calls is closed, a silent peer is pinged and
+    // dropped. Agents ping every 60 s (proto/wire/tls.cc).
+    builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                               static_cast<int>(cfg.handshake_timeout_seconds()) * 1000);
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                               static_cast<int>(cfg.max_connection_idle_seconds()) * 1000);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                               static_cast<int>(cfg.keepalive_seconds()) * 1000);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 30'000);
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 16);
+    s.server = builder.BuildAndStart();
+    if (s.server == nullptr || s.port == 0) return std::nullopt;
+    return s;
+  }
+
+  void Stop() {
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    server->Wait();
+  }
+
+  // grpc.health.v1: "" and the ingest service follow `health`; queries
+  // (reads) stay served.
+  void SetHealth(const Health& health) {
+    grpc::HealthCheckServiceInterface* service = server->GetHealthCheckService();
+    if (service == nullptr) return;
+    service->SetServingStatus(health.ok());
+    service->SetServingStatus("preflight.v1.Ingest", health.ok());
+    service->SetServingStatus("preflight.v1.Query", true);
+  }
+};
+
 // Serves until SIGTERM or SIGINT, pruning history hourly, looking for a
-// changed CRL every `crl_poll` (ending the streams it revokes) and warning
-// about the CRL's nextUpdate daily meanwhile.
+// changed CRL every `crl_poll` (ending the streams it revokes), warning about
+// the CRL's nextUpdate daily, and every 2 s: storage recovery, health (log,
+// health service, health file) and the listener (rebuilt on the same port
+// once descriptors are free if gRPC gave it up).
 int Serve(CollectorState& state, std::shared_ptr<grpc::ServerCredentials> creds,
           const std::string& port_file, const sigset_t& stop, absl::Duration crl_poll) {
   const auto& cfg = state.settings.config;
-  IngestService ingest(state);
-  QueryService query(state, &ingest);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(cfg.listen(), creds, &port);
-  builder.RegisterService(&ingest);
-  builder.RegisterService(&query);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(cfg.max_report_bytes()));
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 30'000);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
+  grpc::EnableDefaultHealthCheckService(true);
+  InstallGrpcLogHook();
+  std::optional<Served> served = Served::Start(state, creds, cfg.listen());
+  if (!served.has_value()) {
     Log(absl::StrCat("cannot listen on ", cfg.listen()));
     return 1;
   }
-  std::string host_part = cfg.listen().substr(0, cfg.listen().rfind(':'));
-  Log(absl::StrCat("listening on ", host_part, ":", port, " (trust domain ", cfg.trust_domain(),
-                   ", ", state.settings.inventory.hosts_size(), " inventory hosts, store ",
+  const std::string host_part = cfg.listen().substr(0, cfg.listen().rfind(':'));
+  const std::string bound = absl::StrCat(host_part, ":", served->port);
+  Log(absl::StrCat("listening on ", bound, " (trust domain ", cfg.trust_domain(), ", ",
+                   state.settings.inventory.hosts_size(), " inventory hosts, store ",
                    cfg.data_dir(), ")"));
   if (!port_file.empty()) {
-    std::ofstream(port_file) << port << "\n";
+    std::ofstream(port_file) << served->port << "\n";
   }
-  ingest.EnforceRevocation();
+  served->ingest->EnforceRevocation();
   WarnAboutCrl(state);
   absl::Time next_prune = absl::Now() + absl::Hours(1);
   absl::Time next_crl_warning = absl::Now() + absl::Hours(24);
+  absl::Time next_health = absl::Now();
+  std::string listener_problem;  // "" while the listener accepts
+  std::string last_health = "ok";
   int sig = -1;
   int exit_code = 0;
   while (sig < 0) {
-    absl::Time wake = std::min(next_prune, next_crl_warning);
+    absl::Time wake = std::min({next_prune, next_crl_warning, next_health});
     if (crl_poll > absl::ZeroDuration()) wake = std::min(wake, absl::Now() + crl_poll);
     wake = std::min(wake, absl::Now() + Store::kRecoveryInterval);
     struct timespec wait = absl::ToTimespec(std::max(wake - absl::Now(), absl::Milliseconds(1)));
     sig = sigtimedwait(&stop, nullptr, &wait);
-    if (sig < 0 && errno == EAGAIN) {
-      if (crl_poll > absl::ZeroDuration()) ingest.EnforceRevocation();
+    const int wait_errno = errno;  // what runs below may change errno
+    if (sig < 0 && wait_errno == EAGAIN) {
+      if (crl_poll > absl::ZeroDuration()) served->ingest->EnforceRevocation();
       // A storage error (full disk) clears here once its cause is gone.
       if (absl::Status store = state.store->TryRecover(); !store.ok()) {
         Log(absl::StrCat(store.message(), "; exiting (status 1) for a restart"));
         exit_code = 1;
         sig = 0;
+      }
+      if (std::optional<std::string> failed = TakeListenerFailure(); failed.has_value()) {
+        listener_problem = absl::StrCat("gRPC stopped accepting connections on ", bound, " (",
+                                        *failed, ")");
+        Log(absl::StrCat(listener_problem, "; ", OpenDescriptors(), " of ", DescriptorLimit(),
+                         " descriptors open; the server is rebuilt once 1/8 are free"));
+      }
+      if (!listener_problem.empty()) {
+        const int open = OpenDescriptors(), limit = DescriptorLimit();
+        if (open >= 0 && limit > 0 && open < limit - limit / 8) {
+          Log(absl::StrCat("rebuilding the server on ", bound, " (", open, " of ", limit,
+                           " descriptors open); open streams end and agents reconnect"));
+          served->Stop();
+          served.reset();
+          served = Served::Start(state, creds, bound);
+          if (!served.has_value()) {
+            Log(absl::StrCat("cannot listen on ", bound, " again; exiting (status 1) for a "
+                             "restart"));
+            return 1;
+          }
+          (void)state.store->Audit(
+              {"collector", "listener-rebuilt", bound,
+               absl::StrCat("after: ", listener_problem, "; ", open, " of ", limit,
+                            " descriptors open at the rebuild")},
+              state.clock());
+          listener_problem.clear();
+          Log(absl::StrCat("listening on ", bound, " again"));
+        }
+      }
+      if (absl::Now() >= next_health) {
+        const Health health = CheckHealth(state, listener_problem);
+        served->SetHealth(health);
+        if (health.Summary() != last_health) {
+          Log(absl::StrCat("health: ", health.Summary()));
+          last_health = health.Summary();
+        }
+        if (!cfg.health_file().empty()) {
+          if (absl::Status w = WriteHealthFile(cfg.health_file(), health, absl::Now()); !w.ok()) {
+            Log(absl::StrCat("health file: ", w.message()));
+          }
+        }
+        next_health = absl::Now() + absl::Seconds(2);
       }
       if (absl::Now() >= next_prune) {
         PruneHistory(state);
@@ -307,11 +425,11 @@ int Serve(CollectorState& state, std::shared_ptr<grpc::ServerCredentials> creds,
         next_crl_warning = absl::Now() + absl::Hours(24);
       }
     }
-    if (sig < 0 && errno != EAGAIN && errno != EINTR) sig = 0;
+    if (sig < 0 && wait_errno != EAGAIN && wait_errno != EINTR) sig = 0;
   }
   if (exit_code == 0) Log(absl::StrCat("signal ", sig, ", shutting down"));
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  server->Wait();
+  served->Stop();
+  served.reset();
   state.pool.reset();
   state.store.reset();
   return exit_code;
@@ -328,6 +446,8 @@ int main(int argc, char** argv) {
   CollectorState state;
   if (auto exit = Configure(flags, state)) return *exit;
   if (flags.Bool("check-config")) return PrintSummary(state);
+  if (flags.Bool("health")) return CheckHealthCommand(state);
+  Log(RaiseDescriptorLimit());
   std::shared_ptr<grpc::ServerCredentials> creds;
   HandshakeRefusals refusals(state);
   if (auto exit = Open(state, refusals, creds)) return *exit;

@@ -186,11 +186,12 @@ class HealthListener : public rocksdb::EventListener {
   const char* Name() const override { return "PreflightHealthListener"; }
   void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* error) override {
     if (error == nullptr || error->ok()) return;
-    const char* what = reason == rocksdb::BackgroundErrorReason::kFlush           ? "flush"
-                       : reason == rocksdb::BackgroundErrorReason::kCompaction    ? "compaction"
-                       : reason == rocksdb::BackgroundErrorReason::kManifestWrite ? "manifest write"
-                                                                                  : "write";
-    store_->NoteBackgroundError(FromRocksStatus(*error, absl::StrCat("store ", what)));
+    const char* what = reason == rocksdb::BackgroundErrorReason::kFlush        ? "a flush"
+                       : reason == rocksdb::BackgroundErrorReason::kCompaction ? "a compaction"
+                       : reason == rocksdb::BackgroundErrorReason::kManifestWrite
+                           ? "a manifest write"
+                           : "a write";
+    store_->NoteBackgroundError(FromRocksStatus(*error, "store"), what);
   }
   void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status error,
                             bool* auto_recovery) override {
@@ -257,6 +258,15 @@ absl::Status Store::OpenDb() {
   options.max_open_files = 512;
   options.keep_log_file_num = 5;
   options.info_log = std::make_shared<RocksLogger>();
+  // No hidden reservations on a filling disk: RocksDB would fallocate
+  // write_buffer_size * 1.1 (70 MiB) ahead for each new write-ahead log,
+  // taking what is left of a nearly full file system while the collector
+  // looks healthy. Space is taken as data is written.
+  options.allow_fallocate = false;
+  // The write-ahead logs, kept until every column family flushed what they
+  // hold, stay under 64 MiB (by default 4 x 9 x 64 MiB: a rarely written
+  // family such as waivers would keep gigabytes of logs).
+  options.max_total_wal_size = 64 << 20;
   options.listeners.push_back(std::make_shared<HealthListener>(this));
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options)},
@@ -467,12 +477,11 @@ v1::AuditEntry TransitionSummary(absl::string_view host, absl::Time start, uint6
   e.set_actor("collector");
   e.set_action("transitions-not-audited");
   e.set_subject(std::string(host));
-  e.set_detail(absl::StrCat(
-      not_audited, " verdict transition(s) of ", host, " in the hour from ",
-      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", start, absl::UTCTimeZone()),
-      " were stored but not audited one by one (collector config "
-      "max_audited_transitions_per_hour ",
-      per_hour, "); preflightctl history ", host, " lists them"));
+  e.set_detail(absl::StrCat(not_audited, " verdict transition(s) of ", host, " in the hour from ",
+                            absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", start, absl::UTCTimeZone()),
+                            " were stored but not audited one by one (collector config "
+                            "max_audited_transitions_per_hour ",
+                            per_hour, "); preflightctl history ", host, " lists them"));
   return e;
 }
 }  // namespace
@@ -595,8 +604,8 @@ absl::Status Store::RefuseWrite(bool report) {
   return HealthLocked();
 }
 
-void Store::NoteBackgroundError(const absl::Status& error) {
-  NoteError(error, false, "a background flush or compaction");
+void Store::NoteBackgroundError(const absl::Status& error, absl::string_view source) {
+  NoteError(error, false, source);
 }
 
 void Store::NoteError(const absl::Status& error, bool report, absl::string_view source) {
@@ -625,7 +634,7 @@ absl::Status Store::HealthLocked() const {
       health_error_.code(),
       absl::StrCat("storage error since ",
                    absl::FormatTime("%Y-%m-%d %H:%M:%SZ", episode_since_, absl::UTCTimeZone()),
-                   " (", episode_refused_, " report(s) refused): ", health_error_.message(),
+                   " (", episode_refused_, " report deliveries refused): ", health_error_.message(),
                    waiting));
 }
 
@@ -683,7 +692,7 @@ absl::Status Store::TryRecover() {
   entry.set_detail(absl::StrCat(
       "storage error from ", absl::FormatTime("%Y-%m-%d %H:%M:%SZ", since, absl::UTCTimeZone()),
       " for ", absl::FormatDuration(absl::Trunc(now - since, absl::Seconds(1))), " (",
-      cause.message(), "); ", refused, " report(s) refused (not acked) meanwhile"));
+      cause.message(), "); ", refused, " report deliveries refused (not acked) meanwhile"));
   rocksdb::WriteBatch batch;
   if (absl::Status audited = WriteWithAudit(&batch, {entry}); !audited.ok()) {
     return absl::OkStatus();  // in error again (logged); the episode goes on
@@ -695,7 +704,8 @@ absl::Status Store::TryRecover() {
   }
   StoreLog(absl::StrCat("storage error cleared after ",
                         absl::FormatDuration(absl::Trunc(now - since, absl::Seconds(1))), "; ",
-                        refused, " report(s) were refused meanwhile; storing reports again"));
+                        refused,
+                        " report deliveries were refused meanwhile; storing reports again"));
   return absl::OkStatus();
 }
 
@@ -938,8 +948,8 @@ absl::StatusOr<uint64_t> Store::PruneAudit(absl::Time before, absl::string_view 
           e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()));
       if (parsed && e.at_unix_ms() >= cutoff) break;
       // What is pruned must chain, or pruning would hide the evidence.
-      const bool follows =
-          dropped == 0 || (seq == checkpoint.first_kept && e.prev_hash() == checkpoint.last_pruned_hash);
+      const bool follows = dropped == 0 || (seq == checkpoint.first_kept &&
+                                            e.prev_hash() == checkpoint.last_pruned_hash);
       if (!parsed || e.seq() != seq || !follows || AuditHash(e.prev_hash(), e) != e.hash()) {
         return absl::FailedPreconditionError(
             absl::StrCat("audit entry ", seq,

@@ -73,7 +73,8 @@ class Store {
 
   // The store's health: OK, or the storage error in force (a failed write, a
   // failed flush or compaction: a full disk, an I/O error), saying since when
-  // and how many reports were refused meanwhile. While it is not OK every
+  // and how many report deliveries were refused meanwhile (an agent's
+  // retries of one report count each). While it is not OK every
   // write is refused with it (reads still work). Never touches the disk;
   // cheap; any thread.
   absl::Status Health() const ABSL_LOCKS_EXCLUDED(health_mu_);
@@ -86,7 +87,8 @@ class Store {
   // it. Waits for every other call to the store to finish.
   absl::Status TryRecover() ABSL_LOCKS_EXCLUDED(db_mu_, health_mu_, audit_mu_);
   // For the RocksDB event listener (any thread, no lock held).
-  void NoteBackgroundError(const absl::Status& error) ABSL_LOCKS_EXCLUDED(health_mu_);
+  void NoteBackgroundError(const absl::Status& error, absl::string_view source)
+      ABSL_LOCKS_EXCLUDED(health_mu_);
 
   struct IngestResult {
     bool duplicate = false;  // (host, instance, sequence) was stored before
@@ -157,8 +159,8 @@ class Store {
   // days"). The entries to drop must chain (each hash recomputes from its
   // predecessor): a trail that does not is not pruned (FailedPrecondition),
   // so that pruning never hides tampering. Returns how many entries went.
-  absl::StatusOr<uint64_t> PruneAudit(absl::Time before, absl::string_view reason,
-                                      absl::Time now) ABSL_LOCKS_EXCLUDED(db_mu_, audit_mu_);
+  absl::StatusOr<uint64_t> PruneAudit(absl::Time before, absl::string_view reason, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(db_mu_, audit_mu_);
 
   // At most `per_hour` verdict transitions of a host are audited one by one
   // per hour (0: all of them, the default until set); the others are stored
