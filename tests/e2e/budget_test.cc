@@ -14,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "collector/audit/audit_chain.h"
+#include "collector/store/store.h"
 #include "tests/support/cluster.h"
 #include "tests/support/json.h"
 
@@ -186,6 +188,66 @@ TEST_F(BudgetTest, ReconnectBacklogWithinTheBurstAndRefreshGetThrough) {
   std::map<uint64_t, int> expected;
   for (uint64_t seq = 1; seq <= 9; ++seq) expected[seq] = 1;
   EXPECT_EQ(StoredSequences(cluster_.data_dir()), expected);
+}
+
+// Audit retention with the real collector and preflightctl: a trail with
+// entries older than audit_retention_days is pruned at start behind a
+// checkpoint; it still verifies, an anchor of a kept entry holds, and an
+// anchor of a pruned one is reported as pruned (exit 3), not as broken.
+TEST(AuditRetentionE2e, PrunedTrailVerifiesAndOldAnchorsSayPruned) {
+  TestCluster cluster(OneManager());
+  std::vector<v1::AuditEntry> old;
+  {
+    // Ten entries from 30 days ago, written through the store as the
+    // collector writes them.
+    auto store = collector::Store::Open(cluster.data_dir());
+    ASSERT_TRUE(store.ok()) << store.status();
+    const absl::Time then = absl::Now() - absl::Hours(24 * 30);
+    for (int i = 1; i <= 10; ++i) {
+      ASSERT_TRUE((*store)
+                      ->Audit({"alice", "attest", absl::StrCat("check-", i), "old"},
+                              then + absl::Seconds(i))
+                      .ok());
+    }
+    auto entries = (*store)->AuditEntries();
+    ASSERT_TRUE(entries.ok());
+    for (const auto& e : *entries) old.push_back(e.entry);
+  }
+  ASSERT_EQ(old.size(), 10u);
+  v1::CollectorConfig retention;
+  retention.set_audit_retention_days(7);
+  cluster.SetCollectorConfig(retention);
+  cluster.StartCollector();
+  EXPECT_TRUE(
+      WaitFor([&] { return absl::StrContains(cluster.collector_log(), "pruned 10 audit entries"); },
+              absl::Seconds(30)))
+      << cluster.collector_log();
+
+  RunResult verify = cluster.Ctl({"audit", "--verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  EXPECT_TRUE(absl::StrContains(verify.out, "chain verified: every entry from 11 on is intact"))
+      << verify.out;
+  EXPECT_TRUE(absl::StrContains(verify.out, "checkpoint")) << verify.out;
+
+  // The last pruned entry's anchor holds through the checkpoint.
+  const std::string last = collector::FormatAuditAnchor(10, old[9].hash());
+  RunResult holds = cluster.Ctl({"audit", "--verify", "--anchor", last});
+  EXPECT_EQ(holds.exit_code, 0) << holds.out << holds.err;
+  EXPECT_TRUE(absl::StrContains(holds.out, "anchor holds")) << holds.out;
+
+  // An older one can no longer be checked: said so, neither held nor broken.
+  const std::string pruned = collector::FormatAuditAnchor(4, old[3].hash());
+  RunResult gone = cluster.Ctl({"audit", "--verify", "--anchor", pruned});
+  EXPECT_EQ(gone.exit_code, 3) << gone.out << gone.err;
+  EXPECT_TRUE(absl::StrContains(gone.out, "ANCHOR PRUNED")) << gone.out;
+  EXPECT_TRUE(absl::StrContains(gone.out, "entry 4 was pruned")) << gone.out;
+  EXPECT_FALSE(absl::StrContains(gone.out, "DOES NOT HOLD")) << gone.out;
+
+  // A wrong hash for the last pruned entry is a rewrite, not a pruning.
+  const std::string forged = collector::FormatAuditAnchor(10, old[8].hash());
+  RunResult broken = cluster.Ctl({"audit", "--verify", "--anchor", forged});
+  EXPECT_EQ(broken.exit_code, 1) << broken.out << broken.err;
+  EXPECT_TRUE(absl::StrContains(broken.out, "ANCHOR DOES NOT HOLD")) << broken.out;
 }
 
 }  // namespace
