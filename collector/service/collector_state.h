@@ -63,6 +63,11 @@
 //                          chain is written in order.
 //   WorkerPool::mu_        a pool's queue (a leaf: nothing is taken under it).
 //   RevocationChecker, RefusalLimiter: their own mutexes, leaves.
+//   ReportBudget (IngestService::budget_): a leaf; RequestCollect grants a
+//                          credit holding IngestService::mu_, the ingest
+//                          pool takes a token before Store::Ingest.
+//   Store::transition_audit_mu_  a leaf, taken under a host lock and let go
+//                          before audit_mu_.
 //   CollectorState         written by main before the server starts and
 //                          read-only afterwards, so unlocked: config_path,
 //                          settings, registry, host_index, hooks. `clock`
