@@ -261,6 +261,36 @@ TEST_F(CollectorSettingsTest, DuplicateHostInlineIsAnError) {
   EXPECT_THAT(s.status().message(), HasSubstr("a-1"));
 }
 
+TEST_F(CollectorSettingsTest, BudgetAndRetentionDefaults) {
+  WriteConfig(absl::StrCat("trust_domain: \"test.local\"\n", kTls));
+  auto s = collector::LoadCollectorSettings(path_);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->config.max_reports_per_minute(), 12u);
+  EXPECT_EQ(s->config.report_burst(), 1000u);
+  EXPECT_EQ(s->config.max_audited_transitions_per_hour(), 60u);
+  EXPECT_EQ(s->config.audit_retention_days(), 0u);  // kept forever
+}
+
+TEST_F(CollectorSettingsTest, AbsurdBudgetAndRetentionAreErrorsNamingTheLine) {
+  WriteConfig(absl::StrCat("trust_domain: \"test.local\"\n", kTls,
+                           "max_reports_per_minute: 100000\n"
+                           "report_burst: 5000000\n"
+                           "max_audited_transitions_per_hour: 9000000\n"
+                           "audit_retention_days: 1\n"));
+  auto s = collector::LoadCollectorSettings(path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  for (const char* field :
+       {"max_reports_per_minute 100000", "report_burst 5000000",
+        "max_audited_transitions_per_hour 9000000", "audit_retention_days 1 is under 7"}) {
+    EXPECT_THAT(s.status().message(), HasSubstr(field));
+  }
+  // Each where it is set (lines 3 to 6).
+  for (int line = 3; line <= 6; ++line) {
+    EXPECT_THAT(s.status().message(), HasSubstr(absl::StrCat(path_, ":", line, ":")));
+  }
+}
+
 TEST_F(CollectorSettingsTest, MissingTrustDomainIsAnError) {
   WriteConfig(kTls);
   auto s = collector::LoadCollectorSettings(path_);
