@@ -316,10 +316,15 @@ absl::StatusOr<CollectorSettings> LoadCollectorSettings(const std::string& path)
   resolve(c.mutable_data_dir());
   resolve(c.mutable_inventory_file());
   resolve(c.mutable_policy_file());
+  if (!c.health_file().empty()) resolve(c.mutable_health_file());
   if (c.listen().empty()) c.set_listen("127.0.0.1:7443");
   if (c.data_dir().empty()) c.set_data_dir("/var/lib/preflight-collector");
   if (c.worker_threads() == 0) c.set_worker_threads(2);
   if (c.max_report_bytes() == 0) c.set_max_report_bytes(4 << 20);
+  if (c.max_streams_per_host() == 0) c.set_max_streams_per_host(4);
+  if (c.handshake_timeout_seconds() == 0) c.set_handshake_timeout_seconds(10);
+  if (c.max_connection_idle_seconds() == 0) c.set_max_connection_idle_seconds(300);
+  if (c.keepalive_seconds() == 0) c.set_keepalive_seconds(120);
   if (c.history_retention_days() == 0) c.set_history_retention_days(400);
   if (c.max_reports_per_minute() == 0) c.set_max_reports_per_minute(12);
   if (c.report_burst() == 0) c.set_report_burst(1000);

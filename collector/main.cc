@@ -21,8 +21,8 @@
 #include "collector/service/collector_state.h"
 #include "collector/service/handshake_refusals.h"
 #include "collector/service/health.h"
-#include "collector/service/listener.h"
 #include "collector/service/ingest_service.h"
+#include "collector/service/listener.h"
 #include "collector/service/query_service.h"
 #include "proto/wire/flags.h"
 #include "proto/wire/status.h"
@@ -220,8 +220,9 @@ int PrintSummary(const CollectorState& state) {
 int CheckHealthCommand(const CollectorState& state) {
   const std::string& path = state.settings.config.health_file();
   if (path.empty()) {
-    return UsageError(absl::StrCat(state.config_path, ": health_file is not set, so the "
-                                                      "collector writes no health file"));
+    return UsageError(absl::StrCat(state.config_path,
+                                   ": health_file is not set, so the "
+                                   "collector writes no health file"));
   }
   std::string message;
   const int code = CheckHealthFile(path, absl::Now(), absl::Seconds(15), &message);
@@ -357,6 +358,7 @@ int Serve(CollectorState& state, std::shared_ptr<grpc::ServerCredentials> creds,
   absl::Time next_health = absl::Now();
   std::string listener_problem;  // "" while the listener accepts
   std::string last_health = "ok";
+  bool health_file_ok = true;
   int sig = -1;
   int exit_code = 0;
   while (sig < 0) {
@@ -375,9 +377,12 @@ int Serve(CollectorState& state, std::shared_ptr<grpc::ServerCredentials> creds,
         sig = 0;
       }
       if (std::optional<std::string> failed = TakeListenerFailure(); failed.has_value()) {
-        listener_problem = absl::StrCat("gRPC stopped accepting connections on ", bound, " (",
-                                        *failed, ")");
-        Log(absl::StrCat(listener_problem, "; ", OpenDescriptors(), " of ", DescriptorLimit(),
+        listener_problem =
+            absl::StrCat("gRPC stopped accepting connections on ", bound, " (", *failed, ")");
+        const int open = OpenDescriptors();
+        Log(absl::StrCat(listener_problem, "; ",
+                         open >= 0 ? absl::StrCat(open) : "all (none free to count them)", " of ",
+                         DescriptorLimit(),
                          " descriptors open; the server is rebuilt once 1/8 are free"));
       }
       if (!listener_problem.empty()) {
@@ -389,15 +394,15 @@ int Serve(CollectorState& state, std::shared_ptr<grpc::ServerCredentials> creds,
           served.reset();
           served = Served::Start(state, creds, bound);
           if (!served.has_value()) {
-            Log(absl::StrCat("cannot listen on ", bound, " again; exiting (status 1) for a "
+            Log(absl::StrCat("cannot listen on ", bound,
+                             " again; exiting (status 1) for a "
                              "restart"));
             return 1;
           }
-          (void)state.store->Audit(
-              {"collector", "listener-rebuilt", bound,
-               absl::StrCat("after: ", listener_problem, "; ", open, " of ", limit,
-                            " descriptors open at the rebuild")},
-              state.clock());
+          (void)state.store->Audit({"collector", "listener-rebuilt", bound,
+                                    absl::StrCat("after: ", listener_problem, "; ", open, " of ",
+                                                 limit, " descriptors open at the rebuild")},
+                                   state.clock());
           listener_problem.clear();
           Log(absl::StrCat("listening on ", bound, " again"));
         }
@@ -410,9 +415,10 @@ int Serve(CollectorState& state, std::shared_ptr<grpc::ServerCredentials> creds,
           last_health = health.Summary();
         }
         if (!cfg.health_file().empty()) {
-          if (absl::Status w = WriteHealthFile(cfg.health_file(), health, absl::Now()); !w.ok()) {
-            Log(absl::StrCat("health file: ", w.message()));
-          }
+          // Logged once until it works again (no descriptor, full /run).
+          absl::Status w = WriteHealthFile(cfg.health_file(), health, absl::Now());
+          if (!w.ok() && health_file_ok) Log(absl::StrCat("health file: ", w.message()));
+          health_file_ok = w.ok();
         }
         next_health = absl::Now() + absl::Seconds(2);
       }

@@ -95,6 +95,8 @@ void TestCluster::StartCollector(const std::vector<std::string>& extra) {
   ASSERT_TRUE(up) << "collector did not start:\n" << ReadFile(log);
 }
 
+pid_t TestCluster::collector_pid() const { return collector_ ? collector_->pid() : 0; }
+
 void TestCluster::StopCollector(int sig) {
   ASSERT_NE(collector_, nullptr);
   collector_->Signal(sig);

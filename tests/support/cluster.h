@@ -35,6 +35,8 @@ class TestCluster {
   // Sends `sig` and waits for the process to end.
   void StopCollector(int sig);
   bool collector_running();
+  // The running collector's process id (0 when none was started).
+  pid_t collector_pid() const;
   int port() const { return port_; }
   std::string target() const;
   std::string collector_log() const;
