@@ -1,5 +1,7 @@
 #include "collector/store/store.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <openssl/sha.h>
@@ -8,6 +10,7 @@
 #include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
@@ -16,6 +19,7 @@
 #include <set>
 
 #include "absl/hash/hash.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -202,6 +206,24 @@ class HealthListener : public rocksdb::EventListener {
  private:
   Store* const store_;
 };
+
+// What reopening needs: kRecoveryFreeBytes, plus the write-ahead logs'
+// size (DB::Open replays them into new table files).
+uint64_t RecoveryNeeds(const std::string& dir) {
+  uint64_t needed = Store::kRecoveryFreeBytes;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (struct dirent* e = readdir(d)) {
+      absl::string_view name(e->d_name);
+      struct stat st;
+      if (absl::EndsWith(name, ".log") &&
+          fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        needed += static_cast<uint64_t>(st.st_size);
+      }
+    }
+    closedir(d);
+  }
+  return needed;
+}
 
 uint64_t FreeBytes(const std::string& dir) {
   struct statvfs st;
@@ -617,6 +639,8 @@ void Store::NoteError(const absl::Status& error, bool report, absl::string_view 
     episode_open_ = true;
     episode_since_ = absl::Now();
   }
+  free_bytes_ = FreeBytes(dir_);
+  needed_bytes_ = RecoveryNeeds(dir_);
   // The first retry only after the interval: the cause is rarely gone at once.
   next_recovery_ = absl::Now() + kRecoveryInterval;
   StoreLog(absl::StrCat("storage error in ", source, ": ", error.message(),
@@ -626,9 +650,9 @@ void Store::NoteError(const absl::Status& error, bool report, absl::string_view 
 absl::Status Store::HealthLocked() const {
   if (health_error_.ok()) return absl::OkStatus();
   std::string waiting;
-  if (free_bytes_ < kRecoveryFreeBytes) {
-    waiting = absl::StrCat("; recovery waits for ", Bytes(kRecoveryFreeBytes), " free in ", dir_,
-                           " (", Bytes(free_bytes_), " at the last look)");
+  if (free_bytes_ < needed_bytes_) {
+    waiting = absl::StrCat("; recovery waits for ", Bytes(needed_bytes_), " free in ", dir_, " (",
+                           Bytes(free_bytes_), " at the last look)");
   }
   return absl::Status(
       health_error_.code(),
@@ -652,7 +676,8 @@ absl::Status Store::TryRecover() {
     if (now < next_recovery_) return absl::OkStatus();
     next_recovery_ = now + kRecoveryInterval;
     free_bytes_ = FreeBytes(dir_);
-    if (free_bytes_ < kRecoveryFreeBytes) return absl::OkStatus();
+    needed_bytes_ = RecoveryNeeds(dir_);
+    if (free_bytes_ < needed_bytes_) return absl::OkStatus();
     cause = health_error_;
   }
   if (absl::IsDataLoss(cause)) {

@@ -21,11 +21,11 @@
 // RocksDB's own recovery is off (its DB::Resume keeps a write-ahead log that
 // failed and aborts on the next write to it; its automatic recovery waits for
 // 64 MiB free); TryRecover instead closes and reopens the database once
-// kRecoveryFreeBytes are free again, which starts a new log, and then writes
-// an audit entry saying how long the error lasted and how many reports were
-// refused. RocksDB's informational log goes to the collector's log (stderr),
-// never to a file in the data directory: appending to that file after it hit
-// a full disk aborts the process in RocksDB 7.8.
+// kRecoveryFreeBytes (plus the logs' size) are free again, which starts a
+// new log, and then writes an audit entry saying how long the error lasted
+// and how many report deliveries were refused. RocksDB's informational log goes to the collector's
+// log (stderr), never to a file in the data directory: appending to that file after it hit a full
+// disk aborts the process in RocksDB 7.8.
 #ifndef PREFLIGHT_COLLECTOR_STORE_STORE_H_
 #define PREFLIGHT_COLLECTOR_STORE_STORE_H_
 
@@ -66,7 +66,8 @@ class Store {
   ~Store();
 
   // Free space in the data directory's file system before TryRecover reopens
-  // the database after a storage error.
+  // the database after a storage error, besides the size of the write-ahead
+  // logs (reopening replays them into table files).
   static constexpr uint64_t kRecoveryFreeBytes = 8 << 20;
   // How often TryRecover tries.
   static constexpr absl::Duration kRecoveryInterval = absl::Seconds(2);
@@ -250,7 +251,9 @@ class Store {
   uint64_t episode_refused_ ABSL_GUARDED_BY(health_mu_) = 0;
   absl::Time next_recovery_ ABSL_GUARDED_BY(health_mu_);
   int failed_reopens_ ABSL_GUARDED_BY(health_mu_) = 0;
-  uint64_t free_bytes_ ABSL_GUARDED_BY(health_mu_) = 0;  // at the last recovery attempt
+  // Free and needed space in dir_ at the error or the last recovery attempt.
+  uint64_t free_bytes_ ABSL_GUARDED_BY(health_mu_) = 0;
+  uint64_t needed_bytes_ ABSL_GUARDED_BY(health_mu_) = kRecoveryFreeBytes;
 };
 
 }  // namespace preflight::collector
