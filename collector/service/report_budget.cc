@@ -52,20 +52,34 @@ void ReportBudget::SweepLocked(absl::Time now) {
   sweep_at_ = std::max(kMaxTracked, buckets_.size() * 2);
 }
 
-ReportBudget::Decision ReportBudget::Take(absl::string_view host, absl::Time now) {
+ReportBudget::Decision ReportBudget::Take(absl::string_view host, uint64_t fingerprint,
+                                          absl::Time now) {
   absl::MutexLock lock(&mu_);
   Bucket& b = BucketLocked(host, now);
   Decision d;
+  if (fingerprint != 0 &&
+      std::find(b.recent.begin(), b.recent.end(), fingerprint) != b.recent.end()) {
+    d.allowed = true;
+    d.resend = true;
+    return d;
+  }
+  auto remember = [&] {
+    if (fingerprint == 0) return;
+    b.recent[b.next_recent] = fingerprint;
+    b.next_recent = (b.next_recent + 1) % kRecentReports;
+  };
   if (b.credits > 0 && now >= b.credits_until) b.credits = 0;
   if (b.credits > 0) {
     --b.credits;
     d.allowed = true;
     d.by_credit = true;
+    remember();
     return d;
   }
   if (b.units >= kUnit) {
     b.units -= kUnit;
     d.allowed = true;
+    remember();
     return d;
   }
   // Whole seconds, rounded up (at least one): the next token is there then.

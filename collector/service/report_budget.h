@@ -8,6 +8,12 @@
 //           in one go.
 //   rate    reports per minute a host earns back, up to the burst. Normal
 //           operation is one report per interval (default 5 minutes).
+//   resend  a report let through moments ago and sent again (its ack was
+//           lost with the connection) is a duplicate the store acks without
+//           writing: it passes without a token, or an agent whose budget
+//           is spent could never clear it from its spool. The last
+//           kRecentReports let through per host are remembered by
+//           fingerprint (instance, sequence and content).
 //   credit  a report the collector asked for (preflightctl refresh sends
 //           CollectNow): each request grants the host one credit (at most
 //           kMaxCredits, each for kCreditLifetime), spent before any token,
@@ -24,6 +30,7 @@
 #ifndef PREFLIGHT_COLLECTOR_SERVICE_REPORT_BUDGET_H_
 #define PREFLIGHT_COLLECTOR_SERVICE_REPORT_BUDGET_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -40,6 +47,7 @@ class ReportBudget {
   static constexpr int kMaxCredits = 4;
   static constexpr absl::Duration kCreditLifetime = absl::Minutes(10);
   static constexpr size_t kMaxTracked = 20000;
+  static constexpr int kRecentReports = 4;
 
   // `per_minute` and `burst` of 0 take the defaults (12 and 1000, as in
   // collector/config.cc).
@@ -49,6 +57,7 @@ class ReportBudget {
   struct Decision {
     bool allowed = false;
     bool by_credit = false;  // let through by a refresh credit
+    bool resend = false;     // the same report as one let through recently
     // Refused, and the first refusal of the host in the window: log and
     // audit it, saying `suppressed` refusals were not since the last one.
     bool report = false;
@@ -56,8 +65,13 @@ class ReportBudget {
     // Refused: when the next report would be let through.
     absl::Duration retry_after;
   };
-  // One report of `host` received at `now`.
-  Decision Take(absl::string_view host, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  // One report of `host` received at `now`; `fingerprint` identifies its
+  // agent instance, sequence and content (0: none, never a resend).
+  Decision Take(absl::string_view host, uint64_t fingerprint, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  Decision Take(absl::string_view host, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_) {
+    return Take(host, 0, now);
+  }
   // The collector asked `host` for a report (refresh).
   void GrantCredit(absl::string_view host, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -77,6 +91,8 @@ class ReportBudget {
     absl::Time credits_until;
     absl::Time last_reported = absl::InfinitePast();
     int64_t suppressed = 0;
+    std::array<uint64_t, kRecentReports> recent{};  // fingerprints let through
+    int next_recent = 0;
   };
   Bucket& BucketLocked(absl::string_view host, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RefillLocked(Bucket& b, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

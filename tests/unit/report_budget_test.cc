@@ -116,6 +116,30 @@ TEST(ReportBudget, CreditsAreCappedAndExpire) {
   EXPECT_FALSE(later.Take("web-1", after).allowed);
 }
 
+TEST(ReportBudget, AReportSentAgainAfterALostAckPassesWithoutAToken) {
+  ReportBudget budget(1, 2);
+  ASSERT_TRUE(budget.Take("web-1", 101, kT0).allowed);
+  ASSERT_TRUE(budget.Take("web-1", 102, kT0).allowed);
+  EXPECT_FALSE(budget.Take("web-1", 103, kT0).allowed);  // spent
+  // The connection broke before the acks of 101 and 102: sent again, they
+  // pass (the store acks them as duplicates), and cost nothing.
+  ReportBudget::Decision again = budget.Take("web-1", 102, kT0);
+  EXPECT_TRUE(again.allowed);
+  EXPECT_TRUE(again.resend);
+  EXPECT_TRUE(budget.Take("web-1", 101, kT0).resend);
+  EXPECT_FALSE(budget.Take("web-1", 103, kT0).allowed);
+  // Another host's fingerprints are not this host's.
+  ASSERT_EQ(Allowed(budget, "web-2", 2, kT0), 2);
+  EXPECT_FALSE(budget.Take("web-2", 101, kT0).allowed);
+  // Only the last few are remembered; a refused report never is.
+  ReportBudget many(60, 10);
+  for (uint64_t f = 1; f <= 10; ++f) ASSERT_TRUE(many.Take("web-1", f, kT0).allowed);
+  EXPECT_FALSE(many.Take("web-1", 1, kT0).allowed);
+  EXPECT_TRUE(many.Take("web-1", 10, kT0).resend);
+  EXPECT_FALSE(many.Take("web-1", 11, kT0).allowed);
+  EXPECT_FALSE(many.Take("web-1", 11, kT0).resend);
+}
+
 TEST(ReportBudget, ClockGoingBackEarnsNothing) {
   ReportBudget budget(60, 1);
   ASSERT_TRUE(budget.Take("web-1", kT0).allowed);
