@@ -120,6 +120,10 @@ TEST_P(StorageFullTest, SurvivesFullDiskAtManyLevelsAndRecoversInProcess) {
     EXPECT_FALSE(Stored());
     RunResult status = Status();
     EXPECT_TRUE(absl::StrContains(status.out, "\"storage_error\"")) << status.out << status.err;
+    EXPECT_TRUE(absl::StrContains(status.out, "No space left on device")) << status.out;
+    RunResult text = cluster_.Ctl({"status"});
+    EXPECT_TRUE(absl::StrContains(text.out, "STORAGE ERROR: reports are not stored nor acked"))
+        << text.out << text.err;
     // Reads work while writes fail.
     RunResult host = cluster_.Ctl({"host", "prod-01", "--format", "json"});
     EXPECT_EQ(host.exit_code, 0) << host.out << host.err;
@@ -143,6 +147,7 @@ TEST_P(StorageFullTest, SurvivesFullDiskAtManyLevelsAndRecoversInProcess) {
               << absl::FormatDuration(absl::Now() - freed) << " after the filler went\n";
     status = Status();
     EXPECT_FALSE(absl::StrContains(status.out, "storage_error")) << status.out;
+    EXPECT_FALSE(absl::StrContains(cluster_.Ctl({"status"}).out, "STORAGE ERROR"));
   }
 
   const std::string log = cluster_.collector_log();
