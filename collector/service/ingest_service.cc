@@ -1,10 +1,12 @@
 #include "collector/service/ingest_service.h"
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <thread>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "collector/readiness/engine.h"
@@ -22,6 +24,14 @@ bool ValidInstance(absl::string_view s) {
     if (!absl::ascii_isxdigit(c)) return false;
   }
   return true;
+}
+
+// Tells a report sent again (same instance, sequence and content) from
+// any other, for the report budget; never 0.
+uint64_t ReportFingerprint(const v1::FactReport& report) {
+  const uint64_t h = absl::Hash<std::string>()(absl::StrCat(
+      report.agent_instance(), "#", report.sequence(), "#", report.SerializeAsString()));
+  return h == 0 ? 1 : h;
 }
 
 }  // namespace
@@ -127,11 +137,11 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
     delete this;
   }
 
-  // Main thread, holding the service's mutex (so the reactor is not done
-  // yet): the CRL now refuses this stream's certificate. The stream ends
-  // with `why` once the refusal is audited on the ingest pool. False if the
-  // stream was ending anyway.
-  bool EndForRevocation(const absl::Status& why) ABSL_LOCKS_EXCLUDED(mu_) {
+  // Any thread holding the service's mutex (so the reactor is not done
+  // yet): the CRL now refuses this stream's certificate, or a newer stream
+  // of the same host replaces it. The stream ends with `why` once the
+  // refusal is audited on the ingest pool. False if it was ending anyway.
+  bool EndStream(const absl::Status& why) ABSL_LOCKS_EXCLUDED(mu_) {
     const std::string message = absl::StrCat(identity_, ": ", why.message());
     {
       absl::MutexLock lock(&mu_);
@@ -235,7 +245,8 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
     absl::Time now = state_.clock();
     // The host's report budget, before anything is stored: a report over it
     // is refused, not acked, and stays in the agent's spool.
-    const ReportBudget::Decision budget = service_.budget_.Take(host.id(), now);
+    const ReportBudget::Decision budget =
+        service_.budget_.Take(host.id(), ReportFingerprint(report), now);
     if (!budget.allowed) {
       RefuseOverBudget(report, budget);
       return;
@@ -416,6 +427,20 @@ void IngestService::Register(const std::string& host, IngestReactor* reactor) {
   absl::MutexLock lock(&mu_);
   streams_[host] = reactor;
   open_.insert(reactor);
+  // At most max_streams_per_host at once: the oldest goes. A reconnecting
+  // agent is served at once (its old stream may linger until keepalive
+  // notices), and a client opening streams in a loop holds only a few.
+  std::vector<IngestReactor*>& mine = per_host_[host];
+  mine.push_back(reactor);
+  const size_t cap = std::max<uint32_t>(1, state_.settings.config.max_streams_per_host());
+  while (mine.size() > cap) {
+    IngestReactor* oldest = mine.front();
+    mine.erase(mine.begin());
+    const bool ended = oldest->EndStream(absl::ResourceExhaustedError(
+        absl::StrCat("more than ", cap, " streams of host ", host,
+                     " at once (max_streams_per_host): the oldest is ended, a newer one goes on")));
+    if (ended) Log(absl::StrCat("ended the oldest stream of ", host, ": over ", cap, " at once"));
+  }
 }
 
 void IngestService::Unregister(const std::string& host, IngestReactor* reactor) {
@@ -423,6 +448,10 @@ void IngestService::Unregister(const std::string& host, IngestReactor* reactor) 
   open_.erase(reactor);
   auto it = streams_.find(host);
   if (it != streams_.end() && it->second == reactor) streams_.erase(it);
+  if (auto mine = per_host_.find(host); mine != per_host_.end()) {
+    std::erase(mine->second, reactor);
+    if (mine->second.empty()) per_host_.erase(mine);
+  }
 }
 
 bool IngestService::RequestCollect(const std::string& host, const std::string& requested_by) {
@@ -459,7 +488,7 @@ int IngestService::EnforceRevocation() {
   // before deleting it.
   for (IngestReactor* reactor : open_) {
     absl::Status verdict = state_.revocation->CheckSerialAsLoaded(reactor->serial());
-    if (!verdict.ok() && reactor->EndForRevocation(verdict)) ++ended;
+    if (!verdict.ok() && reactor->EndStream(verdict)) ++ended;
   }
   if (ended > 0) Log(absl::StrCat("ended ", ended, " open stream(s) the CRL now refuses"));
   return ended;

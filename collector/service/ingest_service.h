@@ -11,8 +11,10 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/service/collector_state.h"
 #include "collector/service/report_budget.h"
@@ -56,6 +58,8 @@ class IngestService final : public v1::Ingest::CallbackService {
   std::map<std::string, IngestReactor*> streams_ ABSL_GUARDED_BY(mu_);
   // Every admitted stream not yet done (a host may briefly have two).
   std::set<IngestReactor*> open_ ABSL_GUARDED_BY(mu_);
+  // The open streams of each host, oldest first (max_streams_per_host).
+  absl::flat_hash_map<std::string, std::vector<IngestReactor*>> per_host_ ABSL_GUARDED_BY(mu_);
   // The CRL EnforceRevocation last judged the open streams by.
   uint64_t enforced_generation_ ABSL_GUARDED_BY(mu_) = 0;
   bool enforced_expired_ ABSL_GUARDED_BY(mu_) = false;

@@ -293,5 +293,69 @@ TEST_F(RefusalTest, OversizedReportIsRefusedAndCollectorSurvives) {
   EXPECT_EQ(acks, 1);
 }
 
+// One host certificate holds at most max_streams_per_host (default 4)
+// streams: each newer one ends the oldest, with a clear status, logged and
+// audited; the newest ones stay served.
+TEST_F(RefusalTest, StreamsPerHostAreCappedOldestEnds) {
+  constexpr int kStreams = 6, kCap = 4;
+  struct Open {  // members in the order they must be made (and go in reverse)
+    std::unique_ptr<v1::Ingest::Stub> stub;
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReaderWriter<v1::AgentMessage, v1::CollectorMessage>> stream;
+  };
+  std::vector<std::unique_ptr<Open>> streams;
+  for (int i = 0; i < kStreams; ++i) {
+    auto o = std::make_unique<Open>();
+    o->stub = v1::Ingest::NewStub(Channel(cluster_.pki().HostTls("prod-01")));
+    o->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    o->stream = o->stub->Stream(&o->ctx);
+    ASSERT_TRUE(o->stream->Write(Hello("prod-01")));
+    v1::CollectorMessage welcome;
+    ASSERT_TRUE(o->stream->Read(&welcome));  // admitted: the welcome comes after
+    ASSERT_TRUE(welcome.has_welcome());
+    streams.push_back(std::move(o));
+  }
+  // The two oldest were ended.
+  for (int i = 0; i < kStreams - kCap; ++i) {
+    v1::CollectorMessage m;
+    while (streams[i]->stream->Read(&m)) {
+    }
+    grpc::Status s = streams[i]->stream->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+    EXPECT_TRUE(absl::StrContains(s.error_message(), "max_streams_per_host")) << s.error_message();
+  }
+  // The newest are still served: a report on the last one is acked.
+  ASSERT_TRUE(streams.back()->stream->Write(Report("prod-01", 1)));
+  v1::CollectorMessage ack;
+  ASSERT_TRUE(streams.back()->stream->Read(&ack));
+  EXPECT_TRUE(ack.has_ack()) << ack.DebugString();
+  // The newest close normally.
+  for (int i = kStreams - kCap; i < kStreams; ++i) {
+    streams[i]->stream->WritesDone();
+    v1::CollectorMessage m;
+    while (streams[i]->stream->Read(&m)) {
+    }
+    grpc::Status s = streams[i]->stream->Finish();
+    EXPECT_TRUE(s.ok()) << i << ": " << s.error_message();
+  }
+  const std::string log = cluster_.collector_log();
+  int ended = 0;
+  for (size_t at = log.find("ended the oldest stream of prod-01"); at != std::string::npos;
+       at = log.find("ended the oldest stream of prod-01", at + 1)) {
+    ++ended;
+  }
+  EXPECT_EQ(ended, kStreams - kCap) << log;
+  RunResult audit = cluster_.Ctl({"audit", "--format", "json"});
+  int audited = 0;
+  const google::protobuf::Value json = ParseJson(audit.out);
+  for (const auto& e : Field(json, "entries").list_value().values()) {
+    if (Field(e, "action").string_value() == "refused" &&
+        absl::StrContains(Field(e, "detail").string_value(), "max_streams_per_host")) {
+      ++audited;
+    }
+  }
+  EXPECT_EQ(audited, kStreams - kCap) << audit.out;
+}
+
 }  // namespace
 }  // namespace preflight::testing
