@@ -8,11 +8,18 @@
 // Threads
 //   main         loads the configuration, opens the store, audits config
 //                changes, starts the gRPC server, then waits for SIGTERM or
-//                SIGINT, pruning history hourly (Store::Prune). On a signal:
-//                Server::Shutdown + Wait (every call finishes, which needs the
-//                pools below), then the ingest pool and the store go.
-//   gRPC         gRPC's own threads (pollers and the callback executor; gRPC
-//                sizes them). They run IngestService::Stream (the reactor's
+//                SIGINT, pruning history hourly (Store::Prune), and every 2 s:
+//                Store::TryRecover (a storage error clears by reopening the
+//                database), the health (log, grpc.health.v1, health_file) and
+//                the listener: if gRPC gave it up (listener.h), main shuts the
+//                server down and builds a new one on the same port. On a
+//                signal: Server::Shutdown + Wait (every call finishes, which
+//                needs the pools below), then the ingest pool and the store go.
+//   gRPC         gRPC's own threads (pollers, handshakers and the callback
+//                executor; gRPC sizes them). A handshake's client certificate
+//                is judged there (proto/wire/tls_verifier.h); a refusal is
+//                logged there and its audit entry posted to the ingest pool
+//                (HandshakeRefusals). They run IngestService::Stream (the reactor's
 //                constructor), the reactions (OnReadDone, OnWriteDone,
 //                OnCancel, OnDone) and the QueryService handlers. A reaction
 //                is fast: it checks the message in memory, changes the
@@ -56,13 +63,17 @@
 //                          posted to a pool while it is held.
 //   QueryService::change_mu_  one attestation or waiver change at a time
 //                          (each reads what is in force, then writes).
+//   Store::db_mu_          held shared by every store call, exclusively by
+//                          Store::TryRecover while it reopens the database;
+//                          taken before the host locks and audit_mu_.
 //   Store host locks       one ingest per host at a time (the host's latest
 //                          facts and verdicts are read, then replaced).
 //   Store::audit_mu_       the audit chain's head; held across the synced
 //                          write of any batch carrying audit entries, so the
 //                          chain is written in order.
 //   WorkerPool::mu_        a pool's queue (a leaf: nothing is taken under it).
-//   RevocationChecker, RefusalLimiter: their own mutexes, leaves.
+//   RevocationChecker, RefusalLimiter, HandshakeRefusals, Store::health_mu_,
+//                          the gRPC log hook's (listener.cc): leaves.
 //   ReportBudget (IngestService::budget_): a leaf; RequestCollect grants a
 //                          credit holding IngestService::mu_, the ingest
 //                          pool takes a token before Store::Ingest.
