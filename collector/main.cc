@@ -291,7 +291,7 @@ struct Served {
     s.query = std::make_unique<QueryService>(state, s.ingest.get());
     grpc::ServerBuilder builder;
     builder.AddListeningPort(listen, creds, &s.port);
-    builder.RegisterService(s.ingest.get());
+    builder.RegisterCallbackGenericService(s.ingest.get());
     builder.RegisterService(s.query.get());
     builder.SetMaxReceiveMessageSize(static_cast<int>(cfg.max_report_bytes()));
     // Idle sockets hold descriptors: a handshake has a deadline, a

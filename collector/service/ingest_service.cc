@@ -41,9 +41,14 @@ uint64_t ReportFingerprint(const v1::FactReport& report) {
 // pool (collector_state.h). The reactor deletes itself in OnDone, which gRPC
 // calls only after Finish, and Finish happens only once nothing is in
 // flight: no write, no task on the pool.
-class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage> {
+//
+// The stream carries raw bytes (a generic service, see ingest_service.h) and
+// the reactor parses each message itself, so that a message that is not a
+// preflight.v1.AgentMessage is refused with a reason, logged and audited;
+// with the generated service gRPC reports it as a plain end of stream.
+class IngestReactor : public grpc::ServerGenericBidiReactor {
  public:
-  IngestReactor(IngestService& service, grpc::CallbackServerContext* context)
+  IngestReactor(IngestService& service, grpc::GenericCallbackServerContext* context)
       : service_(service),
         state_(service.state_),
         peer_(context->peer()),
@@ -56,6 +61,16 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
     if (!ok) {  // the agent half-closed, or the stream broke
       absl::MutexLock lock(&mu_);
       RequestFinishLocked(grpc::Status::OK);
+      return;
+    }
+    const size_t size = in_bytes_.Length();
+    in_.Clear();
+    if (grpc::Status parsed =
+            grpc::SerializationTraits<v1::AgentMessage>::Deserialize(&in_bytes_, &in_);
+        !parsed.ok()) {
+      Refuse(grpc::StatusCode::INVALID_ARGUMENT,
+             absl::StrCat("unreadable message (", size,
+                          " bytes): not a preflight.v1.AgentMessage: ", parsed.error_message()));
       return;
     }
     if (in_.has_hello()) {
@@ -365,12 +380,19 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
   }
 
   void StartReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!finish_requested_) StartRead(&in_);
+    if (!finish_requested_) StartRead(&in_bytes_);
   }
 
   void SendLocked(v1::CollectorMessage message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finish_requested_ && !message.has_ack()) return;
-    out_.push_back(std::move(message));
+    grpc::ByteBuffer bytes;
+    bool own_buffer = false;
+    if (!grpc::SerializationTraits<v1::CollectorMessage>::Serialize(message, &bytes, &own_buffer)
+             .ok()) {
+      Log(absl::StrCat("cannot serialize a message to ", peer_));
+      return;
+    }
+    out_.push_back(std::move(bytes));
     if (!writing_) {
       writing_ = true;
       StartWrite(&out_.front());
@@ -405,12 +427,13 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
   std::string identity_;
   std::string serial_;
   // Only the reaction of the one read in flight, and the task it posts,
-  // touch it.
+  // touch them: the bytes read, and the message parsed from them.
+  grpc::ByteBuffer in_bytes_;
   v1::AgentMessage in_;
 
   absl::Mutex mu_;
   bool registered_ ABSL_GUARDED_BY(mu_) = false;
-  std::deque<v1::CollectorMessage> out_ ABSL_GUARDED_BY(mu_);
+  std::deque<grpc::ByteBuffer> out_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // tasks posted to the pool, not yet done
   bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;
@@ -418,8 +441,23 @@ class IngestReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Colle
   grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
 };
 
-grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>* IngestService::Stream(
-    grpc::CallbackServerContext* context) {
+namespace {
+
+// Any method but Ingest.Stream that reaches the generic service.
+class UnknownMethod : public grpc::ServerGenericBidiReactor {
+ public:
+  explicit UnknownMethod(const std::string& method) {
+    Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                        absl::StrCat("no method ", method, " on the collector")));
+  }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+grpc::ServerGenericBidiReactor* IngestService::CreateReactor(
+    grpc::GenericCallbackServerContext* context) {
+  if (context->method() != kStreamMethod) return new UnknownMethod(context->method());
   return new IngestReactor(*this, context);
 }
 

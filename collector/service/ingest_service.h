@@ -7,6 +7,8 @@
 #ifndef PREFLIGHT_COLLECTOR_SERVICE_INGEST_SERVICE_H_
 #define PREFLIGHT_COLLECTOR_SERVICE_INGEST_SERVICE_H_
 
+#include <grpcpp/generic/async_generic_service.h>
+
 #include <cstdint>
 #include <map>
 #include <set>
@@ -24,12 +26,19 @@ namespace preflight::collector {
 
 class IngestReactor;
 
-class IngestService final : public v1::Ingest::CallbackService {
+// preflight.v1.Ingest/Stream as a generic (raw bytes) callback service,
+// registered with ServerBuilder::RegisterCallbackGenericService: the reactor
+// parses each message itself, so an unparsable one is refused with a reason
+// (INVALID_ARGUMENT), logged and audited. On the wire it is the service of
+// ingest.proto; agents use its generated stub.
+class IngestService final : public grpc::CallbackGenericService {
  public:
+  static constexpr char kStreamMethod[] = "/preflight.v1.Ingest/Stream";
+
   explicit IngestService(CollectorState& state) : state_(state) {}
 
-  grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>* Stream(
-      grpc::CallbackServerContext* context) override;
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override;
 
   // Asks the connected agent of `host` to collect now. False if not
   // connected. Any thread; it only queues a message on the stream.

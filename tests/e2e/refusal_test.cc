@@ -1,6 +1,7 @@
 // Refusals at the collector, with real certificates and a real collector
 // process: each is refused with a clear status and logged.
 #include <google/protobuf/text_format.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -355,6 +356,59 @@ TEST_F(RefusalTest, StreamsPerHostAreCappedOldestEnds) {
     }
   }
   EXPECT_EQ(audited, kStreams - kCap) << audit.out;
+}
+
+// Bytes that are not a protobuf message at all, on an admitted stream: the
+// collector says so (INVALID_ARGUMENT, with the size), logs and audits it,
+// instead of ending the stream as if the agent had said goodbye.
+TEST_F(RefusalTest, GarbageMessageIsRefusedWithAReason) {
+  grpc::GenericStub stub(Channel(cluster_.pki().HostTls("prod-01")));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  grpc::CompletionQueue cq;
+  auto call = stub.PrepareCall(&ctx, "/preflight.v1.Ingest/Stream", &cq);
+  void* tag = nullptr;
+  bool ok = false;
+  auto step = [&](intptr_t want) {
+    EXPECT_TRUE(cq.Next(&tag, &ok));
+    EXPECT_EQ(reinterpret_cast<intptr_t>(tag), want);
+    return ok;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(step(1));
+  const std::string garbage = "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01";
+  grpc::Slice slice(garbage);
+  grpc::ByteBuffer bytes(&slice, 1);
+  call->Write(bytes, reinterpret_cast<void*>(2));
+  step(2);
+  grpc::ByteBuffer reply;
+  call->Read(&reply, reinterpret_cast<void*>(3));
+  EXPECT_FALSE(step(3));  // no welcome: the stream ends
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(4));
+  step(4);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  const std::string want = absl::StrCat("unreadable message (", garbage.size(), " bytes)");
+  EXPECT_TRUE(absl::StrContains(status.error_message(), want)) << status.error_message();
+  EXPECT_TRUE(
+      WaitFor([&] { return absl::StrContains(cluster_.collector_log(), want); }, absl::Seconds(10)))
+      << cluster_.collector_log();
+  RunResult audit = cluster_.Ctl({"audit", "--format", "json"});
+  const google::protobuf::Value json = ParseJson(audit.out);
+  int audited = 0;
+  for (const auto& e : Field(json, "entries").list_value().values()) {
+    audited += absl::StrContains(Field(e, "detail").string_value(), want) ? 1 : 0;
+  }
+  EXPECT_EQ(audited, 1) << audit.out;
+  // The same stream with a well-formed report still works.
+  int acks = 0;
+  EXPECT_TRUE(StreamWith(Channel(cluster_.pki().HostTls("prod-01")),
+                         {Hello("prod-01"), Report("prod-01", 1)}, &acks)
+                  .ok());
+  EXPECT_EQ(acks, 1);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
 }
 
 }  // namespace
