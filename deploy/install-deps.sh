@@ -23,6 +23,9 @@ packages=(
   libpam0g-dev libpam-google-authenticator
   # Renders the HTML export in the export test (headless).
   chromium libpng-dev
+  # Field conditions: a small ext4 image for the full-disk tests (mkfs.ext4,
+  # mount -o loop), prlimit for the descriptor-exhaustion test.
+  e2fsprogs mount util-linux
 )
 missing=()
 for p in "${packages[@]}"; do
