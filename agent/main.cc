@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <optional>
@@ -142,7 +143,12 @@ int Deliver(const v1::AgentConfig& config, const std::string& config_path, HostE
   if (config.collector().empty()) {
     return UsageError(absl::StrCat(config_path, ": 'collector' (host:port) is required"));
   }
-  auto channel = MakeChannel(config.collector(), config.tls());
+  // gRPC's reconnect backoff (up to 120 s) would otherwise outlast the
+  // agent's own: after a collector outage the agent would retry into a
+  // channel that fails every call at once until gRPC's wait is over.
+  auto channel =
+      MakeChannel(config.collector(), config.tls(),
+                  static_cast<int>(std::min<uint32_t>(config.max_backoff_seconds(), 3600) * 1000));
   if (!channel.ok()) return UsageError(absl::StrCat(config_path, ": ", channel.status().message()));
   Spool::Limits limits;
   limits.max_reports = config.spool_max_reports();

@@ -29,8 +29,13 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials
 
 // A channel to `target` with the credentials above (and the server name
 // override when set), with keepalive so a dead peer is noticed.
+// `max_reconnect_backoff_ms` > 0 caps gRPC's own wait between connection
+// attempts (default up to 120 s): after failed attempts the channel fails
+// every call at once until that wait is over, whatever the caller's retry
+// policy; the agent caps it at its max_backoff_seconds.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& target,
-                                                           const v1::TlsFiles& files);
+                                                           const v1::TlsFiles& files,
+                                                           int max_reconnect_backoff_ms = 0);
 
 }  // namespace preflight
 
