@@ -16,6 +16,7 @@
 #include "collector/store/keys.h"
 #include "collector/store/store.h"
 #include "tests/support/golden.h"
+#include "tests/support/json.h"
 #include "tests/support/temp_dir.h"
 
 namespace preflight::testing {
@@ -170,6 +171,14 @@ RunResult TestCluster::CtlAs(const v1::TlsFiles& tls, const std::vector<std::str
                                    tls.key_file(),    "--ca",          tls.ca_file()};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunProcess(argv, absl::Seconds(30));
+}
+
+std::vector<google::protobuf::Value> TestCluster::AuditEntries() {
+  RunResult audit = Ctl({"audit", "--format", "json"});
+  EXPECT_EQ(audit.exit_code, 0) << audit.err;
+  const google::protobuf::Value json = ParseJson(audit.out);
+  const auto& entries = Field(json, "entries").list_value().values();
+  return std::vector<google::protobuf::Value>(entries.begin(), entries.end());
 }
 
 v1::Inventory OneManager() {

@@ -5,6 +5,8 @@
 #ifndef PREFLIGHT_TESTS_SUPPORT_CLUSTER_H_
 #define PREFLIGHT_TESTS_SUPPORT_CLUSTER_H_
 
+#include <google/protobuf/struct.pb.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -59,6 +61,10 @@ class TestCluster {
   RunResult Ctl(const std::vector<std::string>& args);
   // preflightctl with other credentials (an auditor's, a host's).
   RunResult CtlAs(const v1::TlsFiles& tls, const std::vector<std::string>& args);
+  // Every audit entry, oldest first, as `preflightctl audit --format json`
+  // gives them (fields actor, action, subject, detail, ...); a failing
+  // preflightctl fails the test.
+  std::vector<google::protobuf::Value> AuditEntries();
 
   TestPki& pki() { return *pki_; }
   TempDir& dir() { return dir_; }
