@@ -30,6 +30,9 @@
 //                       be stored; the other hosts must go on
 //   --seed N            random seed (default: from the clock; printed)
 //
+// PREFLIGHT_SOAK_DEBUG=1 in the environment: the proxy logs each connection
+// (how it ended, bytes each way) on stderr.
+//
 // Invariants (exit 1 when one breaks): the collector comes back after every
 // kill, some report is acked within --recover-timeout of each restart that
 // waits for one, every sequence an agent saw acked (gone from its spool) is
@@ -50,6 +53,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -327,6 +331,8 @@ class CuttingProxy {
     const int fds[2] = {client, server};  // [0] agent side, [1] collector side
     bool open_in[2] = {true, true};       // still reading from fds[i]
     char buf[16384];
+    int64_t moved[2] = {0, 0};
+    const char* why = "both ended";
     while (!stop_ && (open_in[0] || open_in[1])) {
       pollfd p[2] = {{open_in[0] ? fds[0] : -1, POLLIN, 0}, {open_in[1] ? fds[1] : -1, POLLIN, 0}};
       if (poll(p, 2, 100) <= 0) continue;
@@ -336,9 +342,11 @@ class CuttingProxy {
         ssize_t n = recv(fds[i], buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
+          why = i == 0 ? "agent side error" : "collector side error";
           broken = true;
           break;
         }
+        moved[i] += n;
         if (n == 0) {
           open_in[i] = false;
           shutdown(fds[1 - i], SHUT_WR);
@@ -355,9 +363,17 @@ class CuttingProxy {
           return;
         }
         if (counted) budget -= n;
-        if (!WriteAll(fds[1 - i], buf, static_cast<size_t>(n))) broken = true;
+        if (!WriteAll(fds[1 - i], buf, static_cast<size_t>(n))) {
+          why = "write failed";
+          broken = true;
+        }
       }
       if (broken) break;
+    }
+    if (getenv("PREFLIGHT_SOAK_DEBUG") != nullptr) {
+      std::fprintf(stderr, "proxy: %s, up %lld down %lld, open %d %d\n", why,
+                   static_cast<long long>(moved[0]), static_cast<long long>(moved[1]), open_in[0],
+                   open_in[1]);
     }
     Reset(client);
     Reset(server);
@@ -401,6 +417,60 @@ uint64_t LastSequence(const std::string& spool) {
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(spool + "/sequence")), &last)) return 0;
   return last;
 }
+
+// The reports of a spool acked so far (see AckWatch).
+int64_t AckedOf(const std::string& spool) {
+  const uint64_t last = LastSequence(spool);
+  std::set<uint64_t> pending;
+  ListSpool(spool, &pending, nullptr);
+  int64_t n = static_cast<int64_t>(last);
+  for (uint64_t s : pending)
+    if (s <= last) --n;
+  return n;
+}
+
+// --disk-fill: the collector's data directory is a tmpfs of its own, so it
+// can be filled without filling the machine's disk; unmounted on the way out
+// (before the test directory goes).
+class DataMount {
+ public:
+  bool Mount(const std::string& dir) {
+    MakeDirs(dir);
+    if (mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=4g,mode=0700") != 0) {
+      std::fprintf(stderr, "cannot mount a tmpfs on %s: %s\n", dir.c_str(), std::strerror(errno));
+      return false;
+    }
+    dir_ = dir;
+    return true;
+  }
+  // Shrinks the file system to what it holds plus `room`, then fills that
+  // with a file: writes fail with ENOSPC until Free.
+  bool Fill(uint64_t room) {
+    struct statvfs v;
+    if (statvfs(dir_.c_str(), &v) != 0) return false;
+    const uint64_t used = (v.f_blocks - v.f_bfree) * v.f_frsize;
+    const std::string size = absl::StrCat("size=", used + room);
+    if (mount("tmpfs", dir_.c_str(), "tmpfs", MS_REMOUNT, size.c_str()) != 0) return false;
+    int fd = open(Filler().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    std::string zeros(4096, '\0');
+    while (write(fd, zeros.data(), zeros.size()) > 0) {
+    }
+    close(fd);
+    return true;
+  }
+  bool Free() {
+    unlink(Filler().c_str());
+    return mount("tmpfs", dir_.c_str(), "tmpfs", MS_REMOUNT, "size=4g") == 0;
+  }
+  ~DataMount() {
+    if (!dir_.empty() && umount2(dir_.c_str(), 0) != 0) umount2(dir_.c_str(), MNT_DETACH);
+  }
+
+ private:
+  std::string Filler() const { return dir_ + "/soak-filler"; }
+  std::string dir_;
+};
 
 // Watches the agents' spools every 25 ms and records when acks were seen, to
 // time the recoveries. A spool's acked reports: every sequence handed out and
@@ -559,21 +629,102 @@ class Soak {
     return p;
   }
 
+  // --revoke: host 0's certificate is revoked while its stream is open.
+  void RevokeMidStream(const std::string& spool);
+  // --disk-fill: the data directory fills up for a few seconds.
+  void FillDisk(AckWatch& watch);
+
   const Options o_;
   std::mt19937_64 rng_;
   Watchdog watchdog_;
   TestCluster cluster_;
+  DataMount mount_;  // before cluster_ goes
   CuttingProxy proxy_;
+  // What the optional faults did, one line each.
+  std::vector<std::string> notes_;
+  bool revoked_ = false;
+  int64_t acked_when_revoked_ = 0;
   std::string root_;
   std::vector<std::string> failures_;
 };
 
+void Soak::RevokeMidStream(const std::string& spool) {
+  const std::string host = HostName(0);
+  // Its stream is open: a report of it is acked by this collector.
+  const int64_t before = AckedOf(spool);
+  if (!WaitFor([&] { return AckedOf(spool) > before; }, absl::Seconds(30))) {
+    Fail(host + " was not streaming before its revocation");
+    return;
+  }
+  const int64_t streaming = AckedOf(spool);
+  const std::string log_path = cluster_.dir().Join(absl::StrCat("agent-", host, "/daemon.err"));
+  const size_t log_at = ReadFile(log_path).size();
+  const absl::Time at = absl::Now();
+  Say("revoking " + host);
+  cluster_.pki().Revoke(cluster_.pki().HostTls(host).cert_file());
+  const bool ended = WaitFor(
+      [&] {
+        return absl::StrContains(ReadFile(log_path).substr(log_at),
+                                 "stream ended (PERMISSION_DENIED");
+      },
+      absl::Seconds(15));
+  if (!ended) {
+    Fail(host + ": its stream was not ended within 15 s of the revocation");
+    return;
+  }
+  revoked_ = true;
+  acked_when_revoked_ = AckedOf(spool);
+  notes_.push_back(absl::StrCat("revocation: ", host, "'s open stream ended ",
+                                Seconds(absl::Now() - at), " after its certificate was revoked (",
+                                acked_when_revoked_ - streaming,
+                                " more report(s) acked meanwhile)"));
+}
+
+void Soak::FillDisk(AckWatch& watch) {
+  const std::string marker = "reports are refused (not acked) until it clears";
+  auto refusals = [&] {
+    int n = 0;
+    for (absl::string_view line : absl::StrSplit(cluster_.collector_log(), '\n'))
+      n += absl::StrContains(line, marker) ? 1 : 0;
+    return n;
+  };
+  const int refusals_before = refusals();
+  const int64_t acks_before = watch.acks();
+  const absl::Time at = absl::Now();
+  if (!mount_.Fill(64 << 10)) {
+    Fail(absl::StrCat("cannot fill the data directory: ", std::strerror(errno)));
+    return;
+  }
+  const bool refused = WaitFor([&] { return refusals() > refusals_before; }, absl::Seconds(20));
+  const absl::Duration to_refusal = absl::Now() - at;
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const int64_t acks_while_full = watch.acks() - acks_before;
+  if (!cluster_.collector_running()) {
+    Fail("the collector died while its disk was full");
+    return;
+  }
+  const absl::Time freed = absl::Now();
+  if (!mount_.Free()) Fail(absl::StrCat("cannot free the data directory: ", std::strerror(errno)));
+  if (!WaitFor([&] { return watch.FirstAckAfter(freed) != absl::InfiniteFuture(); },
+               absl::Seconds(o_.recover_timeout))) {
+    Fail(absl::StrCat("no report acked within ", o_.recover_timeout, " s of the disk's room"));
+    return;
+  }
+  notes_.push_back(absl::StrCat(
+      "disk fill: ",
+      refused ? absl::StrCat("reports refused ", Seconds(to_refusal), " after the disk filled")
+              : "no refusal logged within 20 s",
+      " (", acks_while_full, " acked before it); acked again ",
+      Seconds(watch.FirstAckAfter(freed) - freed), " after room came back, same process"));
+}
+
 int Soak::Run() {
   const absl::Time began = absl::Now();
-  if (o_.disk_fill || o_.revoke) {
-    std::fprintf(stderr, "preflight_fault_soak: --disk-fill and --revoke are not there yet\n");
+  if (o_.disk_fill && geteuid() != 0) {
+    std::fprintf(stderr, "preflight_fault_soak: --disk-fill needs root (a tmpfs is mounted)\n");
     return 2;
   }
+  if (o_.disk_fill && !mount_.Mount(cluster_.data_dir())) return 2;
   Say(absl::StrCat("fault soak: ", o_.kills, " kills, ", o_.agents, " agents, seed ", o_.seed,
                    ", dir ", cluster_.dir().path()));
   root_ = FixtureRoot("opencrvs-manager");
@@ -615,6 +766,19 @@ int Soak::Run() {
         break;
       }
     }
+    // The optional faults come in a pause of the others (no cuts, no kill),
+    // so that what they do is theirs.
+    if (o_.revoke && k == o_.kills / 2) {
+      proxy_.SetCutRate(0);
+      RevokeMidStream(spools[0]);
+      proxy_.SetCutRate(o_.cut_rate);
+    }
+    if (o_.disk_fill && k == o_.kills / 3) {
+      proxy_.SetCutRate(0);
+      FillDisk(watch);
+      proxy_.SetCutRate(o_.cut_rate);
+    }
+    if (Failed()) break;
     const absl::Duration delay = absl::Milliseconds(
         std::uniform_int_distribution<int>(o_.kill_min_ms, o_.kill_max_ms)(rng_));
     std::this_thread::sleep_for(absl::ToChronoMilliseconds(delay));
@@ -651,9 +815,13 @@ int Soak::Run() {
                 absl::Seconds(o_.recover_timeout))) {
       recoveries.push_back(watch.FirstAckAfter(listening) - restarted);
     }
-    if (!WaitFor([&] { return watch.DrainedSince(calm).size() == spools.size(); },
-                 absl::Seconds(o_.recover_timeout))) {
+    // A revoked host's reports stay in its spool.
+    auto all_drained = [&] {
       drained = watch.DrainedSince(calm);
+      if (revoked_) drained.insert(0);
+      return drained.size() == spools.size();
+    };
+    if (!WaitFor(all_drained, absl::Seconds(o_.recover_timeout))) {
       for (size_t i = 0; i < spools.size(); ++i) {
         if (drained.count(i) == 0) Fail(HostName(static_cast<int>(i)) + ": spool never drained");
       }
@@ -677,6 +845,14 @@ int Soak::Run() {
     const uint64_t last = LastSequence(spools[static_cast<size_t>(i)]);
     if (last == 0) Fail(host + ": the agent made no report");
     pending_end += static_cast<int64_t>(pending.size());
+    if (i == 0 && revoked_) {
+      const int64_t after = AckedOf(spools[0]) - acked_when_revoked_;
+      if (after != 0)
+        Fail(absl::StrCat(host, ": ", after, " report(s) acked after its revocation"));
+      notes_.push_back(absl::StrCat("revocation: ", after, " report(s) of ", host,
+                                    " acked after it (must be 0); ", pending.size(),
+                                    " left in its spool"));
+    }
     std::map<uint64_t, int> stored = StoredSequences(cluster_.data_dir(), host);
     for (uint64_t s = 1; s <= last; ++s) {
       auto it = stored.find(s);
@@ -738,6 +914,7 @@ int Soak::Run() {
       static_cast<long long>(proxy_.cuts_up()),
       static_cast<long long>(proxy_.cuts() - proxy_.cuts_up()),
       static_cast<long long>(proxy_.refused()));
+  for (const std::string& note : notes_) std::printf("%s\n", note.c_str());
   std::printf("soak took %s\n", Seconds(absl::Now() - began).c_str());
   if (Failed()) {
     std::printf("\nFAILED (%zu): the test directory is kept: %s\n", failures_.size(),
