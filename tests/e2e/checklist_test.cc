@@ -220,26 +220,6 @@ TEST_F(ChecklistTest, RefreshWaitsForNewVerdicts) {
   EXPECT_TRUE(absl::StrContains(cluster_.Ctl({"audit"}).out, "refresh prod-01"));
 }
 
-// Edits RocksDB's audit family directly while the collector is down.
-void EditAudit(const std::string& dir,
-               const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& edit) {
-  std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir, cfs, &handles, &db).ok());
-  rocksdb::ColumnFamilyHandle* audit = nullptr;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == "audit") audit = handles[i];
-  }
-  ASSERT_NE(audit, nullptr);
-  edit(db, audit);
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  delete db;
-}
-
 std::string Key(uint64_t seq) {
   std::string k;
   for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>((seq >> (8 * i)) & 0xff));

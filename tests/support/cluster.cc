@@ -2,6 +2,7 @@
 
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -179,6 +180,25 @@ std::vector<google::protobuf::Value> TestCluster::AuditEntries() {
   const google::protobuf::Value json = ParseJson(audit.out);
   const auto& entries = Field(json, "entries").list_value().values();
   return std::vector<google::protobuf::Value>(entries.begin(), entries.end());
+}
+
+void EditAudit(const std::string& dir,
+               const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& edit) {
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir, cfs, &handles, &db).ok());
+  rocksdb::ColumnFamilyHandle* audit = nullptr;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "audit") audit = handles[i];
+  }
+  ASSERT_NE(audit, nullptr);
+  edit(db, audit);
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
 }
 
 v1::Inventory OneManager() {

@@ -8,6 +8,7 @@
 #include <google/protobuf/struct.pb.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +18,11 @@
 #include "tests/support/pki.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
 
 namespace preflight::testing {
 
@@ -92,6 +98,12 @@ v1::Inventory OneManager();
 // one process).
 std::map<uint64_t, int> StoredSequences(const std::string& data_dir,
                                         const std::string& host = "prod-01");
+
+// Rewrites the audit family of a closed store in `dir` directly, as an
+// intruder holding the data directory could (RocksDB allows one process:
+// the collector must be stopped).
+void EditAudit(const std::string& dir,
+               const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& edit);
 
 }  // namespace preflight::testing
 

@@ -18,11 +18,13 @@
 #include "collector/checks/check.h"
 #include "collector/readiness/engine.h"
 #include "collector/store/keys.h"
+#include "tests/support/cluster.h"
 #include "tests/support/temp_dir.h"
 
 namespace preflight::collector {
 namespace {
 
+using ::preflight::testing::EditAudit;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
@@ -414,27 +416,6 @@ TEST_F(StoreTest, WithoutACapEveryTransitionIsAudited) {
     IngestOk("prod-01", Flapping(seq, t0 + static_cast<int64_t>(seq) * 1000));
   }
   EXPECT_EQ(EntriesWithAction(*store_, "transition").size(), AllTransitions(*store_).size());
-}
-
-// Rewrites the audit family of a closed store directly, as an intruder with
-// the data directory could.
-void EditAudit(const std::string& dir,
-               const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& edit) {
-  std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir, cfs, &handles, &db).ok());
-  rocksdb::ColumnFamilyHandle* audit = nullptr;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == "audit") audit = handles[i];
-  }
-  ASSERT_NE(audit, nullptr);
-  edit(db, audit);
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  delete db;
 }
 
 std::string SeqKey(uint64_t seq) {
