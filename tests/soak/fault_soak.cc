@@ -788,7 +788,9 @@ int Soak::Run() {
     }
     cluster_.StopCollector(SIGKILL);
     const absl::Time ack = watch.FirstAckAfter(listening);
-    if (ack != absl::InfiniteFuture()) {
+    if (k == 0) {
+      // Not a restart yet: the collector started before the agents.
+    } else if (ack != absl::InfiniteFuture()) {
       recoveries.push_back(ack - restarted);
       unrecovered_in_a_row = 0;
     } else {
