@@ -119,6 +119,10 @@ class IngestReactor : public grpc::ServerGenericBidiReactor {
     }
     {
       absl::MutexLock lock(&mu_);
+      // A read that completes after Finish (the stream was ended meanwhile,
+      // e.g. for revocation or max_streams_per_host) posts nothing: OnDone
+      // may delete the reactor before a task on the pool would run.
+      if (finished_) return;
       ++in_flight_;
     }
     state_.pool->Post([this, report = std::move(report)]() mutable { StoreReport(report); });
@@ -342,6 +346,7 @@ class IngestReactor : public grpc::ServerGenericBidiReactor {
   void Refuse(grpc::StatusCode code, const std::string& message) ABSL_LOCKS_EXCLUDED(mu_) {
     {
       absl::MutexLock lock(&mu_);
+      if (finished_) return;  // as in OnReadDone: nothing may be posted after Finish
       ++in_flight_;
       RequestFinishLocked(grpc::Status(code, message));
     }
