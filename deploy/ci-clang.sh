@@ -9,7 +9,7 @@
 #                                          they run included.
 #   libFuzzer                              (PREFLIGHT_FUZZ) every fuzz target of
 #                                          tests/fuzz runs for
-#                                          $PREFLIGHT_FUZZ_SECONDS (default 8)
+#                                          $PREFLIGHT_FUZZ_SECONDS (default 5)
 #                                          from its seed corpus; a crash fails
 #                                          the step and leaves its input in
 #                                          $build/fuzz-artifacts.
@@ -80,7 +80,7 @@ ctest --output-on-failure -j "$jobs" --timeout 600 -I "0,0,0,$numbers" || status
 # A fixed seed ($PREFLIGHT_FUZZ_SEED, default 1) makes a CI failure
 # reproducible with the same command; set it to 0 for a random seed when
 # fuzzing longer on demand.
-seconds=${PREFLIGHT_FUZZ_SECONDS:-8}
+seconds=${PREFLIGHT_FUZZ_SECONDS:-5}
 seed=${PREFLIGHT_FUZZ_SEED:-1}
 artifacts=$build/fuzz-artifacts
 rm -rf "$artifacts" "$build/fuzz-scratch"
