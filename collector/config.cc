@@ -325,6 +325,7 @@ absl::StatusOr<CollectorSettings> LoadCollectorSettings(const std::string& path)
   if (c.handshake_timeout_seconds() == 0) c.set_handshake_timeout_seconds(10);
   if (c.max_connection_idle_seconds() == 0) c.set_max_connection_idle_seconds(300);
   if (c.keepalive_seconds() == 0) c.set_keepalive_seconds(120);
+  if (c.max_queries_per_identity() == 0) c.set_max_queries_per_identity(8);
   if (c.history_retention_days() == 0) c.set_history_retention_days(400);
   if (c.max_reports_per_minute() == 0) c.set_max_reports_per_minute(12);
   if (c.report_burst() == 0) c.set_report_burst(1000);
@@ -348,6 +349,11 @@ absl::StatusOr<CollectorSettings> LoadCollectorSettings(const std::string& path)
     errors.Add("max_audited_transitions_per_hour",
                absl::StrCat("max_audited_transitions_per_hour ",
                             c.max_audited_transitions_per_hour(), " is over 100000"));
+  }
+  if (c.max_queries_per_identity() > 1000) {
+    errors.Add("max_queries_per_identity",
+               absl::StrCat("max_queries_per_identity ", c.max_queries_per_identity(),
+                            " is over 1000: no limit at all"));
   }
   if (c.audit_retention_days() > 0 && c.audit_retention_days() < 7) {
     errors.Add("audit_retention_days",

@@ -72,6 +72,11 @@ const flags::Program& Program() {
                .value_name = "N",
                .help = "wait N ms after storing a report, before acking it",
                .group = kTesting},
+              {.name = "test-hold-query-ms",
+               .kind = Kind::kInt,
+               .value_name = "N",
+               .help = "wait N ms before answering each preflightctl call",
+               .group = kTesting},
               {.name = "test-crl-poll-ms",
                .kind = Kind::kInt,
                .value_name = "N",
@@ -198,6 +203,7 @@ std::optional<int> Configure(const flags::Parsed& flags, CollectorState& state) 
   state.config_path = flags.String("config");
   state.hooks.hold_before_store = absl::Milliseconds(flags.Int("test-hold-before-store-ms"));
   state.hooks.hold_before_ack = absl::Milliseconds(flags.Int("test-hold-before-ack-ms"));
+  state.hooks.hold_query = absl::Milliseconds(flags.Int("test-hold-query-ms"));
   auto settings = LoadCollectorSettings(state.config_path);
   if (!settings.ok()) return UsageError(settings.status().message());
   state.settings = std::move(*settings);

@@ -114,6 +114,7 @@ namespace preflight::collector {
 struct TestHooks {
   absl::Duration hold_before_store;  // after a report is received
   absl::Duration hold_before_ack;    // after it is durably stored
+  absl::Duration hold_query;         // before a preflightctl call is answered
 };
 
 // At most one pass per key per `window`: refusals for an expired or unusable

@@ -7,9 +7,11 @@
 #define PREFLIGHT_COLLECTOR_SERVICE_QUERY_SERVICE_H_
 
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/service/collector_state.h"
 #include "collector/service/ingest_service.h"
@@ -59,6 +61,8 @@ class QueryService final : public v1::Query::CallbackService {
 
   // On the query pool: authorizes the caller for `access`, runs `body`, and
   // finishes the call with the status. Returns the call's reactor at once.
+  // A caller with max_queries_per_identity calls in hand already is refused
+  // at once, on the gRPC thread, without queueing (see Admit).
   grpc::ServerUnaryReactor* OnPool(grpc::CallbackServerContext* context, const char* method,
                                    Access access, Body body);
   // Reads: operators and auditors. Changes: operators only. A refusal is
@@ -70,8 +74,20 @@ class QueryService final : public v1::Query::CallbackService {
   absl::StatusOr<v1::HostStatus> HostStatusOf(const v1::InventoryHost& host,
                                               const std::vector<v1::Waiver>* waivers = nullptr);
 
+  // Counts a call of `caller` (its certificate's identity, else its address)
+  // in; false, and nothing counted, when it has max_queries_per_identity in
+  // hand already. Leave() counts one out.
+  bool Admit(const std::string& caller) ABSL_LOCKS_EXCLUDED(in_hand_mu_);
+  void Leave(const std::string& caller) ABSL_LOCKS_EXCLUDED(in_hand_mu_);
+  // Logs and (on the pool) audits a refusal by Admit, once per caller per
+  // minute.
+  void RefuseBusy(const std::string& caller, const std::string& peer, const char* method);
+
   CollectorState& state_;
   IngestService* ingest_;
+  absl::Mutex in_hand_mu_;
+  absl::flat_hash_map<std::string, int> in_hand_ ABSL_GUARDED_BY(in_hand_mu_);
+  RefusalLimiter busy_refusals_{absl::Minutes(1)};
   // Attest and Waive each read what is in force, then write: one at a time.
   absl::Mutex change_mu_;
   // Last, so it goes first: its destructor answers the calls in hand, which

@@ -4,10 +4,15 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+
+#include <thread>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "preflight/v1/ingest.grpc.pb.h"
 #include "preflight/v1/query.grpc.pb.h"
 #include "proto/wire/textproto.h"
@@ -301,6 +306,65 @@ TEST_F(RefusalTest, OversizedReportIsRefusedAndCollectorSurvives) {
                  {Hello("prod-01"), Report("prod-01", 2)}, &acks);
   EXPECT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(acks, 1);
+}
+
+// One certificate has at most max_queries_per_identity preflightctl calls in
+// hand: more are refused at once (not queued behind the pool), logged and
+// audited once a minute; another identity is served meanwhile, and the
+// flooding one again once its calls are answered.
+TEST_F(RefusalTest, QueriesInHandAreCappedPerIdentity) {
+  constexpr int kCap = 2, kCalls = 6;
+  cluster_.StopCollector(SIGTERM);
+  v1::CollectorConfig c;
+  c.set_max_queries_per_identity(kCap);
+  cluster_.SetCollectorConfig(c);
+  // Each answer waits 3 s: alice's first calls are still in hand when her
+  // others arrive (the processes start within that).
+  cluster_.StartCollector({"--test-hold-query-ms", "3000"});
+  cluster_.pki().IssueAuditor("bob");
+
+  std::vector<RunResult> alice(kCalls);
+  std::vector<std::thread> calls;
+  for (int i = 0; i < kCalls; ++i) {
+    calls.emplace_back([&, i] { alice[i] = cluster_.Ctl({"checks"}); });
+  }
+  absl::SleepFor(absl::Milliseconds(500));
+  RunResult bob = cluster_.CtlAs(cluster_.pki().AuditorTls("bob"), {"checks"});
+  for (auto& t : calls) t.join();
+
+  int served = 0, refused = 0;
+  for (const RunResult& r : alice) {
+    if (r.exit_code == 0) {
+      ++served;
+    } else {
+      ++refused;
+      EXPECT_EQ(r.exit_code, 3) << r.err;
+      EXPECT_TRUE(absl::StrContains(r.err, "too many calls in hand for operator/alice")) << r.err;
+      EXPECT_TRUE(absl::StrContains(r.err, "max_queries_per_identity 2")) << r.err;
+    }
+  }
+  EXPECT_EQ(served, kCap);
+  EXPECT_EQ(refused, kCalls - kCap);
+  EXPECT_EQ(bob.exit_code, 0) << bob.err;
+  EXPECT_EQ(cluster_.Ctl({"checks"}).exit_code, 0) << "alice not served once her calls ended";
+
+  // One log line and one audit entry for the four refusals of the minute.
+  const std::string log = cluster_.collector_log();
+  size_t lines = 0;
+  for (size_t at = log.find("(max_queries_per_identity)"); at != std::string::npos;
+       at = log.find("(max_queries_per_identity)", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 1u) << log;
+  int audited = 0;
+  for (const auto& e : cluster_.AuditEntries()) {
+    if (Field(e, "action").string_value() == "refused" &&
+        absl::StrContains(Field(e, "detail").string_value(), "max_queries_per_identity")) {
+      ++audited;
+      EXPECT_EQ(Field(e, "actor").string_value(), "operator/alice");
+    }
+  }
+  EXPECT_EQ(audited, 1);
 }
 
 // One host certificate holds at most max_streams_per_host (default 4)
