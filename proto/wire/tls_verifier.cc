@@ -38,10 +38,17 @@ std::string TlsRefusal::ToString() const {
 }
 
 absl::StatusOr<ClientChainVerifier> ClientChainVerifier::Create(absl::string_view ca_pem) {
-  if (ReadCertificates(ca_pem).empty()) {
-    return absl::InvalidArgumentError("the CA file holds no PEM certificate");
+  std::vector<X509Ptr> cas = ReadCertificates(ca_pem);
+  if (cas.empty()) return absl::InvalidArgumentError("the CA file holds no PEM certificate");
+  std::shared_ptr<X509_STORE> store(X509_STORE_new(), X509_STORE_free);
+  if (store == nullptr) return absl::ResourceExhaustedError("out of memory for the CA store");
+  for (X509Ptr& ca : cas) {
+    if (X509_STORE_add_cert(store.get(), ca.get()) != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot use a CA certificate: ", DrainOpenSslErrors()));
+    }
   }
-  return ClientChainVerifier(std::string(ca_pem));
+  return ClientChainVerifier(std::move(store));
 }
 
 absl::Status ClientChainVerifier::Verify(absl::string_view leaf_pem, absl::string_view chain_pem,
@@ -65,19 +72,17 @@ absl::Status ClientChainVerifier::Verify(absl::string_view leaf_pem, absl::strin
   // Declared before the context that refers to them, so they outlive it.
   std::vector<X509Ptr> chain = ReadCertificates(chain_pem);
 
-  X509StorePtr store(X509_STORE_new());
   X509StackPtr untrusted(sk_X509_new_null());
   X509StoreCtxPtr ctx(X509_STORE_CTX_new());
-  if (store == nullptr || untrusted == nullptr || ctx == nullptr) {
+  if (untrusted == nullptr || ctx == nullptr) {
     return refuse("out of memory while checking the certificate");
   }
-  for (X509Ptr& ca : ReadCertificates(ca_pem_)) X509_STORE_add_cert(store.get(), ca.get());
   // The chain the peer sent (beyond its leaf) may carry intermediates; they
   // are only candidates, never trusted by themselves.
   for (X509Ptr& c : chain) {
     if (X509_cmp(c.get(), cert) != 0) sk_X509_push(untrusted.get(), c.get());
   }
-  if (X509_STORE_CTX_init(ctx.get(), store.get(), cert, untrusted.get()) != 1) {
+  if (X509_STORE_CTX_init(ctx.get(), store_.get(), cert, untrusted.get()) != 1) {
     return refuse(absl::StrCat("cannot check the certificate: ", DrainOpenSslErrors()));
   }
   X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT);

@@ -12,7 +12,10 @@
 #ifndef PREFLIGHT_PROTO_WIRE_TLS_VERIFIER_H_
 #define PREFLIGHT_PROTO_WIRE_TLS_VERIFIER_H_
 
+#include <openssl/x509.h>
+
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -48,8 +51,10 @@ class ClientChainVerifier {
                       TlsRefusal* refusal) const;
 
  private:
-  explicit ClientChainVerifier(std::string ca_pem) : ca_pem_(std::move(ca_pem)) {}
-  std::string ca_pem_;
+  explicit ClientChainVerifier(std::shared_ptr<X509_STORE> store) : store_(std::move(store)) {}
+  // The CA certificates, parsed once; shared by every handshake (OpenSSL
+  // locks a store inside, as it does for an SSL_CTX's).
+  std::shared_ptr<X509_STORE> store_;
 };
 
 }  // namespace preflight
