@@ -118,6 +118,14 @@ void WriteHost(JsonWriter& w, const v1::HostStatus& h) {
     for (const std::string& m : h.collected_without()) w.String(m);
     w.EndArray();
   }
+  if (!h.cert_serial().empty()) {
+    // The client certificate of its latest stream, as the collector read it.
+    w.Key("certificate").BeginObject();
+    w.Key("serial").String(h.cert_serial());
+    w.Key("not_after").String(Rfc3339(h.cert_not_after_unix_ms()));
+    if (!h.cert_warning().empty()) w.Key("warning").String(h.cert_warning());
+    w.EndObject();
+  }
   w.Key("checks").BeginArray();
   for (const v1::CheckResult& c : h.checks()) WriteCheck(w, c);
   w.EndArray();
@@ -220,6 +228,11 @@ std::string StatusJson(const v1::FleetStatus& fleet) {
   w.EndArray();
   if (!fleet.crl_warning().empty()) w.Key("crl_warning").String(fleet.crl_warning());
   if (!fleet.storage_error().empty()) w.Key("storage_error").String(fleet.storage_error());
+  if (!fleet.cert_warnings().empty()) {
+    w.Key("cert_warnings").BeginArray();
+    for (const std::string& c : fleet.cert_warnings()) w.String(c);
+    w.EndArray();
+  }
   w.EndObject();
   return w.Finish();
 }
@@ -308,6 +321,9 @@ std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now) {
   if (!fleet.crl_warning().empty()) {
     absl::StrAppend(&out, Wrap(absl::StrCat("WARNING: ", fleet.crl_warning()), kWidth, 2), "\n\n");
   }
+  for (const std::string& c : fleet.cert_warnings()) {
+    absl::StrAppend(&out, Wrap(absl::StrCat("WARNING: ", c), kWidth, 2), "\n\n");
+  }
   if (!fleet.storage_error().empty()) {
     absl::StrAppend(&out,
                     Wrap(absl::StrCat("STORAGE ERROR: reports are not stored nor acked: ",
@@ -331,6 +347,9 @@ std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now) {
       absl::StrAppend(
           &out, absl::StrFormat("%-16s %-12s %-12s %4s %4s %4s %4s  %s\n", Fit(h.host_id(), 16),
                                 Fit(h.environment(), 12), last, "-", "-", "-", "-", ready));
+    }
+    if (!h.cert_warning().empty()) {
+      absl::StrAppend(&out, "  CERT    ", Wrap(h.cert_warning(), kWidth, 10), "\n");
     }
     if (!h.reported()) continue;
     for (const v1::CheckResult& r : h.checks()) {

@@ -221,6 +221,13 @@ class IngestReactor : public grpc::ServerGenericBidiReactor {
       TaskDone();
       return;
     }
+    // The certificate as the collector reads it (its notAfter is shown in
+    // status, from 30 days before): a renewed one shows here at once.
+    if (auto cert = SummaryOfPeer(*auth_); cert.ok()) {
+      Log(absl::StrCat("stream of host ", host->id(), " opened: certificate serial ", cert->serial,
+                       ", notAfter ", FormatCrlTime(cert->not_after)));
+      service_.RecordCertificate(host->id(), *std::move(cert));
+    }
     // Set once, before the first read; read-only from then on.
     host_ = host;
     service_.Register(host_->id(), this);
@@ -484,6 +491,18 @@ void IngestService::Register(const std::string& host, IngestReactor* reactor) {
                      " at once (max_streams_per_host): the oldest is ended, a newer one goes on")));
     if (ended) Log(absl::StrCat("ended the oldest stream of ", host, ": over ", cap, " at once"));
   }
+}
+
+void IngestService::RecordCertificate(const std::string& host, CertSummary cert) {
+  absl::MutexLock lock(&mu_);
+  certs_[host] = std::move(cert);
+}
+
+std::optional<CertSummary> IngestService::CertificateOf(const std::string& host) const {
+  absl::MutexLock lock(&mu_);
+  auto it = certs_.find(host);
+  if (it == certs_.end()) return std::nullopt;
+  return it->second;
 }
 
 void IngestService::Unregister(const std::string& host, IngestReactor* reactor) {

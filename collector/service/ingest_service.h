@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "collector/service/collector_state.h"
 #include "collector/service/report_budget.h"
 #include "preflight/v1/ingest.grpc.pb.h"
+#include "proto/wire/revocation.h"
 
 namespace preflight::collector {
 
@@ -52,10 +54,15 @@ class IngestService final : public grpc::CallbackGenericService {
   // Returns how many streams it ended.
   int EnforceRevocation() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // The client certificate of a host's latest admitted stream since the
+  // collector started, as read at the handshake; nullopt if none yet.
+  std::optional<CertSummary> CertificateOf(const std::string& host) const ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   friend class IngestReactor;
   void Register(const std::string& host, IngestReactor* reactor) ABSL_LOCKS_EXCLUDED(mu_);
   void Unregister(const std::string& host, IngestReactor* reactor) ABSL_LOCKS_EXCLUDED(mu_);
+  void RecordCertificate(const std::string& host, CertSummary cert) ABSL_LOCKS_EXCLUDED(mu_);
 
   CollectorState& state_;
   // Reports per host (collector config max_reports_per_minute, report_burst);
@@ -72,6 +79,8 @@ class IngestService final : public grpc::CallbackGenericService {
   // The CRL EnforceRevocation last judged the open streams by.
   uint64_t enforced_generation_ ABSL_GUARDED_BY(mu_) = 0;
   bool enforced_expired_ ABSL_GUARDED_BY(mu_) = false;
+  // CertificateOf.
+  absl::flat_hash_map<std::string, CertSummary> certs_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace preflight::collector

@@ -2,16 +2,19 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "collector/audit/audit_chain.h"
 #include "collector/readiness/engine.h"
 #include "collector/store/fact_diff.h"
+#include "proto/wire/revocation.h"
 #include "proto/wire/status.h"
+#include "proto/wire/textproto.h"
 
 namespace preflight::collector {
 
@@ -60,71 +63,46 @@ absl::StatusOr<PeerIdentity> QueryService::Authorize(grpc::CallbackServerContext
   return id;
 }
 
-bool QueryService::Admit(const std::string& caller) {
-  absl::MutexLock lock(&in_hand_mu_);
-  int& n = in_hand_[caller];
-  if (n >= static_cast<int>(state_.settings.config.max_queries_per_identity())) {
-    if (n == 0) in_hand_.erase(caller);
-    return false;
-  }
-  ++n;
-  return true;
-}
-
-void QueryService::Leave(const std::string& caller) {
-  absl::MutexLock lock(&in_hand_mu_);
-  auto it = in_hand_.find(caller);
-  if (it != in_hand_.end() && --it->second <= 0) in_hand_.erase(it);
-}
-
-void QueryService::RefuseBusy(const std::string& caller, const std::string& peer,
-                              const char* method) {
-  int64_t suppressed = 0;
-  if (!busy_refusals_.Allow(caller, state_.clock(), &suppressed)) return;
-  std::string detail = absl::StrCat(
-      caller, " has ", state_.settings.config.max_queries_per_identity(),
-      " calls in hand already (max_queries_per_identity); refused at once, not queued");
-  if (suppressed > 0) {
-    absl::StrAppend(&detail, " (and ", suppressed, " refusal(s) not logged in the minute before)");
-  }
-  Log(absl::StrCat("refused ", peer, " ", method, ": ", detail));
-  // The audit entry is a synced write: not on the gRPC thread.
-  pool_.Post([this, caller, method, detail] {
-    absl::Status audited =
-        state_.store->Audit({caller, "refused", std::string(method), detail}, state_.clock());
-    if (!audited.ok()) Log(absl::StrCat("cannot audit a refusal: ", audited.message()));
-  });
-}
-
 grpc::ServerUnaryReactor* QueryService::OnPool(grpc::CallbackServerContext* context,
                                                const char* method, Access access, Body body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // Counted by certificate identity: one operator's script in a loop must
-  // not queue the pool up for the others. Authorization proper runs on the
-  // pool (it may audit).
-  auto id =
-      IdentityFromAuthContext(*context->auth_context(), state_.settings.config.trust_domain());
-  std::string caller = id.ok() ? id->ToString() : context->peer();
-  if (!Admit(caller)) {
-    RefuseBusy(caller, context->peer(), method);
-    reactor->Finish(grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("too many calls in hand for ", caller, " (max_queries_per_identity ",
-                     state_.settings.config.max_queries_per_identity(), "); try again")));
-    return reactor;
-  }
   // `context` and the request and response `body` holds stay valid until
   // the reactor is done, which is after Finish.
-  pool_.Post(
-      [this, context, reactor, method, access, body = std::move(body), caller = std::move(caller)] {
-        if (state_.hooks.hold_query > absl::ZeroDuration()) absl::SleepFor(state_.hooks.hold_query);
-        absl::StatusOr<PeerIdentity> id = Authorize(context, method, access);
-        absl::Status status = id.ok() ? body(*id) : id.status();
-        Leave(caller);
-        reactor->Finish(ToGrpcStatus(status));
-      });
+  pool_.Post([this, context, reactor, method, access, body = std::move(body)] {
+    absl::StatusOr<PeerIdentity> caller = Authorize(context, method, access);
+    absl::Status status = caller.ok() ? body(*caller) : caller.status();
+    reactor->Finish(ToGrpcStatus(status));
+  });
   return reactor;
 }
+
+namespace {
+
+// The collector's own certificate and the CA(s) it trusts, read now: one
+// warning per certificate expiring within 30 days.
+std::vector<std::string> OwnCertificateWarnings(const v1::TlsFiles& tls, absl::Time now) {
+  std::vector<std::string> out;
+  auto each = [&](const std::string& file, const std::string& what, const std::string& todo) {
+    auto pem = ReadFileToString(file);
+    if (!pem.ok()) {
+      out.push_back(absl::StrCat("cannot read ", what, " ", file, ": ", pem.status().message()));
+      return;
+    }
+    for (const CertSummary& c : SummariesOfPem(*pem)) {
+      std::string w =
+          CertExpiryWarning(absl::StrCat(what, " ", file, " ", c.subject), c, now, todo);
+      if (!w.empty()) out.push_back(std::move(w));
+    }
+  };
+  each(tls.cert_file(), "the collector's certificate",
+       "renew it with `preflight-certs renew collector.pem` and restart the collector");
+  each(tls.ca_file(), "the CA certificate",
+       "every certificate it issued stops working then; roll over to a new CA "
+       "(`preflight-certs rollover`, certs/README.md)");
+  return out;
+}
+
+}  // namespace
 
 absl::StatusOr<v1::HostStatus> QueryService::HostStatusOf(const v1::InventoryHost& host,
                                                           const std::vector<v1::Waiver>* waivers) {
@@ -134,8 +112,18 @@ absl::StatusOr<v1::HostStatus> QueryService::HostStatusOf(const v1::InventoryHos
     ASSIGN_OR_RETURN(own, state_.store->Waivers(host.id()));
     waivers = &own;
   }
-  return BuildHostStatus(state_.registry, host, state_.settings.policy, latest, state_.clock(),
-                         *waivers);
+  v1::HostStatus status = BuildHostStatus(state_.registry, host, state_.settings.policy, latest,
+                                          state_.clock(), *waivers);
+  if (std::optional<CertSummary> cert =
+          ingest_ != nullptr ? ingest_->CertificateOf(host.id()) : std::nullopt) {
+    status.set_cert_serial(cert->serial);
+    status.set_cert_not_after_unix_ms(absl::ToUnixMillis(cert->not_after));
+    status.set_cert_warning(CertExpiryWarning(
+        absl::StrCat("the certificate of host ", host.id()), *cert, state_.clock(),
+        absl::StrCat("renew it with `preflight-certs renew hosts/", host.id(),
+                     ".pem` and install it on the host (the agent picks it up when it reconnects)")));
+  }
+  return status;
 }
 
 grpc::ServerUnaryReactor* QueryService::GetFleetStatus(grpc::CallbackServerContext* context,
@@ -172,6 +160,10 @@ grpc::ServerUnaryReactor* QueryService::GetFleetStatus(grpc::CallbackServerConte
       response->set_audit_head(hash);
       // From a week before the CRL's nextUpdate: nobody is locked out by surprise.
       response->set_crl_warning(CrlWarning(state_.CrlStateNow()));
+      // From 30 days before the collector's or the CA's certificate expires.
+      for (std::string& w : OwnCertificateWarnings(state_.settings.config.tls(), state_.clock())) {
+        response->add_cert_warnings(std::move(w));
+      }
       // Reads work while writes fail: say that reports are not stored.
       if (absl::Status health = state_.store->Health(); !health.ok()) {
         response->set_storage_error(std::string(health.message()));
@@ -225,8 +217,9 @@ grpc::ServerUnaryReactor* QueryService::Attest(grpc::CallbackServerContext* cont
           return absl::InvalidArgumentError(absl::StrCat(
               "'", request->check_id(), "' is not a manual item (preflightctl checks lists them)"));
         }
-        std::vector<std::string> envs = ManualEnvironments(
-            check->info, state_.settings.policy, InventoryEnvironments(state_.settings.inventory));
+        std::vector<std::string> envs =
+            ManualEnvironments(check->info, state_.settings.policy,
+                               InventoryEnvironments(state_.settings.inventory));
         if (std::find(envs.begin(), envs.end(), request->environment()) == envs.end()) {
           return absl::InvalidArgumentError(absl::StrCat(request->check_id(), " is signed off for ",
                                                          absl::StrJoin(envs, ", "), ", not '",

@@ -50,6 +50,51 @@ absl::StatusOr<std::string> SerialOfPeer(const grpc::AuthContext& context) {
   return serial;
 }
 
+std::vector<CertSummary> SummariesOfPem(absl::string_view pem) {
+  std::vector<CertSummary> out;
+  BioPtr bio = MemoryBio(pem);
+  if (bio == nullptr) return out;
+  while (X509* raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    X509Ptr cert(raw);
+    CertSummary s;
+    s.serial = HexSerial(X509_get0_serialNumber(cert.get()));
+    BioPtr name(BIO_new(BIO_s_mem()));
+    if (name != nullptr) {
+      X509_NAME_print_ex(name.get(), X509_get_subject_name(cert.get()), 0, XN_FLAG_RFC2253);
+      s.subject = MemoryBioContents(name.get());
+    }
+    // Unreadable: as if expired, so that it is named.
+    s.not_after = FromAsn1(X509_get0_notAfter(cert.get()), absl::InfinitePast());
+    out.push_back(std::move(s));
+  }
+  ERR_clear_error();  // the end of the input reads as an error
+  return out;
+}
+
+absl::StatusOr<CertSummary> SummaryOfPeer(const grpc::AuthContext& context) {
+  std::vector<grpc::string_ref> pems = context.FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  if (pems.empty()) return absl::UnauthenticatedError("no client certificate presented");
+  std::vector<CertSummary> certs =
+      SummariesOfPem(absl::string_view(pems[0].data(), pems[0].size()));
+  if (certs.empty()) return absl::UnauthenticatedError("unreadable client certificate");
+  return certs.front();
+}
+
+std::string CertExpiryWarning(absl::string_view what, const CertSummary& cert, absl::Time now,
+                              absl::string_view todo, absl::Duration ahead) {
+  const absl::Duration left = cert.not_after - now;
+  if (left > ahead) return "";
+  const std::string when = FormatCrlTime(cert.not_after);
+  if (left <= absl::ZeroDuration()) {
+    return absl::StrCat(what, " (serial ", cert.serial, ") expired on ", when, ": ", todo);
+  }
+  const int64_t days = absl::ToInt64Hours(left) / 24;
+  return absl::StrCat(
+      what, " (serial ", cert.serial, ") expires on ", when, " (in ",
+      days > 0 ? absl::StrCat(days, " day(s)") : absl::StrCat(absl::ToInt64Hours(left), " hour(s)"),
+      "): ", todo);
+}
+
 bool IsCrlStateRefusal(const absl::Status& status) {
   return !status.ok() && status.GetPayload(kCrlStatePayload).has_value();
 }

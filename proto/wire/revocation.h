@@ -18,6 +18,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -108,6 +109,27 @@ std::string CrlWarning(const CrlState& state, absl::Duration ahead = kCrlWarning
 
 // "2026-12-06 09:15:52 UTC".
 std::string FormatCrlTime(absl::Time t);
+
+// What a certificate says about itself, for expiry warnings.
+struct CertSummary {
+  std::string serial;   // upper-case hex
+  std::string subject;  // RFC 2253
+  absl::Time not_after = absl::InfinitePast();
+};
+
+// Certificates expiring within this are named in `preflightctl status`.
+inline constexpr absl::Duration kCertWarningAhead = absl::Hours(30 * 24);
+
+// Every certificate in `pem` (one, or a CA bundle), in order.
+std::vector<CertSummary> SummariesOfPem(absl::string_view pem);
+// The peer certificate of a TLS connection.
+absl::StatusOr<CertSummary> SummaryOfPeer(const grpc::AuthContext& context);
+
+// Empty while `cert` is valid for longer than `ahead` from `now`; otherwise
+// one line: "<what> (serial S) expires on DATE (in N days): <todo>", or
+// "... expired on DATE ...".
+std::string CertExpiryWarning(absl::string_view what, const CertSummary& cert, absl::Time now,
+                              absl::string_view todo, absl::Duration ahead = kCertWarningAhead);
 
 // Upper-case hex serial number of a PEM certificate.
 absl::StatusOr<std::string> SerialOfPem(absl::string_view pem);
