@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "collector/audit/audit_chain.h"
 #include "collector/readiness/engine.h"
@@ -63,16 +65,69 @@ absl::StatusOr<PeerIdentity> QueryService::Authorize(grpc::CallbackServerContext
   return id;
 }
 
+bool QueryService::Admit(const std::string& caller) {
+  absl::MutexLock lock(&in_hand_mu_);
+  int& n = in_hand_[caller];
+  if (n >= static_cast<int>(state_.settings.config.max_queries_per_identity())) {
+    if (n == 0) in_hand_.erase(caller);
+    return false;
+  }
+  ++n;
+  return true;
+}
+
+void QueryService::Leave(const std::string& caller) {
+  absl::MutexLock lock(&in_hand_mu_);
+  auto it = in_hand_.find(caller);
+  if (it != in_hand_.end() && --it->second <= 0) in_hand_.erase(it);
+}
+
+void QueryService::RefuseBusy(const std::string& caller, const std::string& peer,
+                              const char* method) {
+  int64_t suppressed = 0;
+  if (!busy_refusals_.Allow(caller, state_.clock(), &suppressed)) return;
+  std::string detail = absl::StrCat(
+      caller, " has ", state_.settings.config.max_queries_per_identity(),
+      " calls in hand already (max_queries_per_identity); refused at once, not queued");
+  if (suppressed > 0) {
+    absl::StrAppend(&detail, " (and ", suppressed, " refusal(s) not logged in the minute before)");
+  }
+  Log(absl::StrCat("refused ", peer, " ", method, ": ", detail));
+  // The audit entry is a synced write: not on the gRPC thread.
+  pool_.Post([this, caller, method, detail] {
+    absl::Status audited =
+        state_.store->Audit({caller, "refused", std::string(method), detail}, state_.clock());
+    if (!audited.ok()) Log(absl::StrCat("cannot audit a refusal: ", audited.message()));
+  });
+}
+
 grpc::ServerUnaryReactor* QueryService::OnPool(grpc::CallbackServerContext* context,
                                                const char* method, Access access, Body body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Counted by certificate identity: one operator's script in a loop must
+  // not queue the pool up for the others. Authorization proper runs on the
+  // pool (it may audit).
+  auto id =
+      IdentityFromAuthContext(*context->auth_context(), state_.settings.config.trust_domain());
+  std::string caller = id.ok() ? id->ToString() : context->peer();
+  if (!Admit(caller)) {
+    RefuseBusy(caller, context->peer(), method);
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("too many calls in hand for ", caller, " (max_queries_per_identity ",
+                     state_.settings.config.max_queries_per_identity(), "); try again")));
+    return reactor;
+  }
   // `context` and the request and response `body` holds stay valid until
   // the reactor is done, which is after Finish.
-  pool_.Post([this, context, reactor, method, access, body = std::move(body)] {
-    absl::StatusOr<PeerIdentity> caller = Authorize(context, method, access);
-    absl::Status status = caller.ok() ? body(*caller) : caller.status();
-    reactor->Finish(ToGrpcStatus(status));
-  });
+  pool_.Post(
+      [this, context, reactor, method, access, body = std::move(body), caller = std::move(caller)] {
+        if (state_.hooks.hold_query > absl::ZeroDuration()) absl::SleepFor(state_.hooks.hold_query);
+        absl::StatusOr<PeerIdentity> id = Authorize(context, method, access);
+        absl::Status status = id.ok() ? body(*id) : id.status();
+        Leave(caller);
+        reactor->Finish(ToGrpcStatus(status));
+      });
   return reactor;
 }
 
@@ -217,9 +272,8 @@ grpc::ServerUnaryReactor* QueryService::Attest(grpc::CallbackServerContext* cont
           return absl::InvalidArgumentError(absl::StrCat(
               "'", request->check_id(), "' is not a manual item (preflightctl checks lists them)"));
         }
-        std::vector<std::string> envs =
-            ManualEnvironments(check->info, state_.settings.policy,
-                               InventoryEnvironments(state_.settings.inventory));
+        std::vector<std::string> envs = ManualEnvironments(
+            check->info, state_.settings.policy, InventoryEnvironments(state_.settings.inventory));
         if (std::find(envs.begin(), envs.end(), request->environment()) == envs.end()) {
           return absl::InvalidArgumentError(absl::StrCat(request->check_id(), " is signed off for ",
                                                          absl::StrJoin(envs, ", "), ", not '",
