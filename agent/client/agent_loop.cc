@@ -1,5 +1,8 @@
 #include "agent/client/agent_loop.h"
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -15,7 +18,11 @@
 #include "absl/time/clock.h"
 #include "agent/facts/privileges.h"
 #include "proto/version.h"
+#include "proto/wire/openssl_ptr.h"
+#include "proto/wire/revocation.h"
 #include "proto/wire/status.h"
+#include "proto/wire/textproto.h"
+#include "proto/wire/tls.h"
 
 namespace preflight::agent {
 namespace {
@@ -67,6 +74,61 @@ AgentLoop::AgentLoop(v1::AgentConfig config, HostEnv& env, Spool& spool,
   while (std::getline(in, name)) {
     if (!name.empty()) collector_tls_hostnames_.push_back(name);
   }
+  tls_loaded_ = ReadTlsFiles();
+}
+
+std::string AgentLoop::ReadTlsFiles() const {
+  const v1::TlsFiles& tls = config_.tls();
+  std::string all;
+  for (const std::string* file : {&tls.cert_file(), &tls.key_file(), &tls.ca_file()}) {
+    if (file->empty()) return "";
+    auto content = ReadFileToString(*file);
+    if (!content.ok()) return "";
+    absl::StrAppend(&all, content->size(), ":", *content);
+  }
+  return all;
+}
+
+bool AgentLoop::TlsFilesChanged() {
+  if (tls_loaded_.empty() || config_.collector().empty()) return false;
+  const std::string now = ReadTlsFiles();
+  return !now.empty() && now != tls_loaded_;
+}
+
+void AgentLoop::ReloadTlsIfChanged() {
+  if (!TlsFilesChanged()) return;
+  const v1::TlsFiles& tls = config_.tls();
+  const std::string files = ReadTlsFiles();
+  auto cert = ReadFileToString(tls.cert_file());
+  auto key = ReadFileToString(tls.key_file());
+  if (!cert.ok() || !key.ok()) return;
+  // A certificate installed before its key (or the other way round) is not
+  // used until both are in place.
+  BioPtr cert_bio = MemoryBio(*cert);
+  BioPtr key_bio = MemoryBio(*key);
+  X509Ptr x509(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+  EvpPkeyPtr pkey(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  if (x509 == nullptr || pkey == nullptr || X509_check_private_key(x509.get(), pkey.get()) != 1) {
+    ERR_clear_error();
+    Log(absl::StrCat("TLS files changed but ", tls.cert_file(), " and ", tls.key_file(),
+                     " are not a certificate and its key (yet): keeping the previous ones"));
+    return;
+  }
+  auto channel =
+      MakeChannel(config_.collector(), tls,
+                  static_cast<int>(std::min<uint32_t>(config_.max_backoff_seconds(), 3600) * 1000));
+  if (!channel.ok()) {
+    Log(absl::StrCat("TLS files changed but cannot be used (", channel.status().message(),
+                     "): keeping the previous ones"));
+    return;
+  }
+  stub_ = v1::Ingest::NewStub(*channel);
+  tls_loaded_ = files;
+  std::vector<CertSummary> summary = SummariesOfPem(*cert);
+  Log(absl::StrCat("TLS files changed: now presenting certificate serial ",
+                   summary.empty() ? "?" : summary.front().serial, ", notAfter ",
+                   summary.empty() ? "?" : FormatCrlTime(summary.front().not_after), " (",
+                   tls.cert_file(), ")"));
 }
 
 std::string AgentLoop::HintsPath() const { return spool_.dir() + "/collector-tls-hostnames"; }
@@ -138,6 +200,8 @@ bool AgentLoop::Stopped() {
 
 absl::Status AgentLoop::Session(Mode mode, absl::Time deadline, absl::Time& next_collect,
                                 bool& welcomed) {
+  // A renewed certificate (or CA bundle) is used from the next connection on.
+  ReloadTlsIfChanged();
   grpc::ClientContext context;
   if (deadline != absl::InfiniteFuture()) context.set_deadline(absl::ToChronoTime(deadline));
   {
@@ -235,6 +299,13 @@ absl::Status AgentLoop::Session(Mode mode, absl::Time deadline, absl::Time& next
       absl::Status s = CollectIntoSpool();
       if (!s.ok()) Log(absl::StrCat("cannot spool report: ", s.message()));
       next_collect = absl::Now() + absl::Seconds(config_.interval_seconds());
+      // A stream lives as long as the collector does, and the certificate is
+      // presented only when it opens: a renewed one is taken up by
+      // reconnecting (the report just collected goes on the new stream).
+      if (TlsFilesChanged()) {
+        Log("TLS files changed: reconnecting to present the new certificate");
+        break;
+      }
     }
   }
   stream->WritesDone();

@@ -78,10 +78,24 @@ class AgentLoop {
 
   std::string HintsPath() const;
 
+  // The TLS files (cert_file, key_file, ca_file) as they are on disk now,
+  // concatenated; "" if one cannot be read.
+  std::string ReadTlsFiles() const;
+  // Delivery thread: true when the TLS files differ from those the channel
+  // was made with (a renewed certificate, a new CA bundle).
+  bool TlsFilesChanged();
+  // Delivery thread, between sessions: if the TLS files changed and make a
+  // usable pair (the key is the certificate's), a new channel with them
+  // replaces the old one, and the new certificate's serial and notAfter are
+  // logged. Otherwise the old channel stays (and this is retried later).
+  void ReloadTlsIfChanged();
+
   v1::AgentConfig config_;
   HostEnv& env_;
   Spool& spool_;
   std::unique_ptr<v1::Ingest::Stub> stub_;
+  // What ReadTlsFiles gave when the channel was made (delivery thread only).
+  std::string tls_loaded_;
   std::vector<std::unique_ptr<FactCollector>> collectors_;
   CollectOptions options_;
   std::mt19937_64 rng_;
