@@ -40,6 +40,9 @@ class TestCluster {
   // Fields merged into the collector's configuration at its next start
   // (limits, retention).
   void SetCollectorConfig(const v1::CollectorConfig& extra) { collector_extra_ = extra; }
+  // The inventory written at the collector's next start (a host removed,
+  // added). Certificates are issued only by the constructor.
+  void SetInventory(v1::Inventory inventory) { inventory_ = std::move(inventory); }
   // Sends `sig` and waits for the process to end.
   void StopCollector(int sig);
   bool collector_running();
