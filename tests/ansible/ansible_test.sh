@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# The Ansible roles (deploy/ansible), for real:
+#   1. ansible-playbook --syntax-check of the example playbook and inventories;
+#   2. ansible-lint --offline (production profile) over deploy/ansible;
+#   3. the playbook run with connection: local against this machine, every
+#      test host writing under its own directory in a temporary root: the
+#      collector's inventory generated from the test inventories (several
+#      environments and groups), the agents' keys made on the "hosts" and their
+#      requests signed by a real CA with certs/preflight-certs sign;
+#   4. the rendered files checked by the real programs (preflight-collector
+#      --check-config, preflight-agent --dry-run), the generated inventory
+#      compared with what the inventories say, and then the collector started
+#      on the rendered configuration and an enrolled agent delivering a report
+#      to it (preflightctl status shows it);
+#   5. a second run changes nothing; a run with a renewal window longer than
+#      the certificates re-signs them with the same keys; a host id that
+#      certs/preflight-certs would refuse stops the play.
+# Service steps (systemd enable/start, reload/restart handlers) need systemd
+# as init and are skipped here (preflight_manage_service=false); installing
+# the .deb is done only when PREFLIGHT_ANSIBLE_INSTALL_DEBS=1 and the
+# packages are in the build directory (it changes this machine).
+#
+# usage: ansible_test.sh SOURCE_DIR BUILD_DIR AGENT COLLECTOR PREFLIGHTCTL
+set -euo pipefail
+
+SRC=$(realpath "$1") BUILD=$(realpath "$2") AGENT=$(realpath "$3") COLLECTOR=$(realpath "$4") CTL=$(realpath "$5")
+PLAY_DIR=$SRC/deploy/ansible
+CERTS=$SRC/certs/preflight-certs
+HERE=$SRC/tests/ansible
+
+for tool in ansible-playbook ansible-lint openssl python3; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "SKIP: $tool is not installed (deploy/install-deps.sh installs it)"
+    exit 77
+  fi
+done
+if ! "$CERTS" help sign >/dev/null 2>&1; then
+  echo "SKIP: certs/preflight-certs has no 'sign' command yet; the roles enrol with it"
+  exit 77
+fi
+
+TMP=$(mktemp -d /tmp/preflight-ansible.XXXXXX)
+COLLECTOR_PID=""
+cleanup() {
+  if [[ -n $COLLECTOR_PID ]]; then kill "$COLLECTOR_PID" 2>/dev/null || true; wait "$COLLECTOR_PID" 2>/dev/null || true; fi
+  rm -rf -- "$TMP"
+}
+trap cleanup EXIT
+
+export ANSIBLE_CONFIG=$PLAY_DIR/ansible.cfg
+export ANSIBLE_HOME=$TMP/ansible-home
+export ANSIBLE_LOCAL_TEMP=$TMP/ansible-local
+export ANSIBLE_REMOTE_TEMP=$TMP/ansible-remote
+export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_RETRY_FILES_ENABLED=0
+export ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_INVENTORY_UNPARSED_WARNING=0
+export XDG_CACHE_HOME=$TMP/cache
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+T0=$(date +%s.%N)
+step_start=$T0
+step() {
+  local now; now=$(date +%s.%N)
+  awk -v a="$step_start" -v b="$now" 'BEGIN { printf "  (%.1f s)\n", b - a }'
+  step_start=$now
+  echo "== $*"
+}
+
+# ---------------------------------------------------------------- 1 syntax
+echo "== syntax-check: deploy/ansible/preflight.yml with the example inventories"
+(cd "$PLAY_DIR" && ansible-playbook --syntax-check -i inventory/production.yml \
+  -i inventory/staging.yml -i inventory/preflight.yml preflight.yml) >"$TMP/syntax.log" 2>&1 ||
+  { cat "$TMP/syntax.log"; fail "syntax-check"; }
+
+# ---------------------------------------------------------------- 2 lint
+step "ansible-lint --offline (production profile)"
+(cd "$PLAY_DIR" && ansible-lint --offline --nocolor --profile production) >"$TMP/lint.log" 2>&1 ||
+  { cat "$TMP/lint.log"; fail "ansible-lint"; }
+tail -n 1 "$TMP/lint.log"
+
+# ---------------------------------------------------------------- 3 run
+step "the operator's CA (preflight-certs init) and an operator certificate"
+PKI=$TMP/pki
+TD=test.preflight.example
+"$CERTS" --dir "$PKI" init --trust-domain "$TD" >/dev/null
+"$CERTS" --dir "$PKI" operator ops >/dev/null
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+ROOT=$TMP/hosts
+EMPTY=$TMP/empty-root
+mkdir -p "$ROOT" "$EMPTY"
+
+INVENTORIES=(-i "$HERE/inventory/production.yml" -i "$HERE/inventory/staging.yml"
+  -i "$HERE/inventory/qa.yml" -i "$HERE/inventory/collector.yml")
+# The hosts whose roles run (all hosts are this machine); the collector's
+# inventory is generated from every host of every inventory, --limit or not.
+LIMIT=preflight-01,prod-01,qa-1.internal
+
+cat >"$TMP/vars.yml" <<VARS
+preflight_test_root: $ROOT
+preflight_config_dir: "{{ preflight_test_root }}/{{ inventory_hostname }}/etc/preflight"
+preflight_pki_dir: $PKI
+preflight_certs: $CERTS
+preflight_package_source: none
+preflight_manage_service: false
+# Already root here: no sudo around every task.
+ansible_become: false
+preflight_agent_bin: $AGENT
+preflight_collector_bin: $COLLECTOR
+preflight_collector_group: root
+preflight_collector_listen: 127.0.0.1:$PORT
+preflight_collector_data_dir: $TMP/store
+preflight_collector_health_file: $TMP/health
+preflight_collector_ip: [127.0.0.1]
+preflight_agent_collector: 127.0.0.1:$PORT
+preflight_agent_server_name: preflight.opencrvs.example.gov
+preflight_agent_settings_extra:
+  spool_dir: "{{ preflight_test_root }}/{{ inventory_hostname }}/spool"
+  ack_timeout_seconds: 20
+VARS
+
+play() { # LOG ARGS...
+  local log=$1; shift
+  (cd "$PLAY_DIR" && ansible-playbook "${INVENTORIES[@]}" -e "@$TMP/vars.yml" "$@" preflight.yml) >"$log" 2>&1
+}
+recap() { sed -n '/^PLAY RECAP/,$p' "$1"; }
+
+step "ansible-playbook preflight.yml, connection: local, --limit $LIMIT"
+play "$TMP/run1.log" --limit "$LIMIT" || { cat "$TMP/run1.log"; fail "the playbook failed"; }
+recap "$TMP/run1.log"
+grep -q 'preflight_manage_service is false: preflight-collector.service was not' "$TMP/run1.log" ||
+  fail "the collector role did not say that it skipped the service"
+
+# ---------------------------------------------------------------- 4 results
+step "the generated inventory"
+CDIR=$ROOT/preflight-01/etc/preflight
+INV=$CDIR/inventory.textproto
+[[ -f $INV ]] || fail "no $INV"
+# What the test inventories say (group -> role; backup and jump groups keep
+# their environment; qa.yml renames one host and sets one environment).
+cat >"$TMP/inventory.expected" <<'EXPECTED'
+backup backup backup
+dev-01 development worker
+jump-01 jump jump
+prod-01 production manager
+prod-02 production worker
+prod-03 production worker
+qa-01 qa manager
+qa-backup backup backup
+staging-01 staging manager
+EXPECTED
+# One line per hosts { ... } entry: id environment roles.
+python3 - "$INV" >"$TMP/inventory.got" <<'PY'
+import re, sys
+for line in open(sys.argv[1]):
+    if not line.startswith("hosts {"):
+        continue
+    f = lambda k: re.findall(k + r': "([^"]*)"', line)
+    print(f("id")[0], f("environment")[0], "+".join(f("roles")))
+PY
+diff -u "$TMP/inventory.expected" "$TMP/inventory.got" || fail "the generated inventory differs"
+grep -q 'preflight-01' "$INV" && fail "the collector's own host (not an OpenCRVS server) is in its inventory"
+echo "ok: $(wc -l <"$TMP/inventory.got") hosts, roles and environments as the Ansible inventories say"
+
+step "preflight-collector --check-config on the rendered configuration"
+out=$("$COLLECTOR" --config "$CDIR/collector.textproto" --check-config) ||
+  fail "check-config refused the rendered configuration: $out"
+echo "$out"
+[[ $out == *"trust domain $TD, 9 inventory host(s)"* ]] || fail "check-config did not load 9 hosts of $TD: $out"
+[[ -f $CDIR/crl.pem && -f $CDIR/ca.pem && -f $CDIR/collector.pem && -f $CDIR/collector.key ]] ||
+  fail "the collector's CA, CRL, certificate or key is missing"
+
+step "keys made on the hosts, certificates from the CA"
+for h in preflight-01 prod-01 qa-1.internal; do
+  d=$ROOT/$h/etc/preflight
+  case $h in
+    preflight-01) cert=$d/collector.pem key=$d/collector.key uri="spiffe://$TD/collector" ;;
+    qa-1.internal) cert=$d/host.pem key=$d/host.key uri="spiffe://$TD/host/qa-01" ;;
+    *) cert=$d/host.pem key=$d/host.key uri="spiffe://$TD/host/$h" ;;
+  esac
+  openssl verify -no-CApath -no-CAstore -CAfile "$PKI/ca.pem" "$cert" >/dev/null || fail "$cert does not verify"
+  sans=$(openssl x509 -in "$cert" -noout -ext subjectAltName)
+  [[ $sans == *"URI:$uri"* ]] || fail "$cert is not for $uri: $sans"
+  [[ "$(openssl x509 -in "$cert" -noout -pubkey)" == "$(openssl pkey -in "$key" -pubout)" ]] ||
+    fail "$cert is not for the host's key $key"
+  [[ $(stat -c %a "$key") == 600 || ($h == preflight-01 && $(stat -c %a "$key") == 640) ]] ||
+    fail "$key has mode $(stat -c %a "$key")"
+  echo "ok: $h $uri"
+done
+[[ $(openssl x509 -in "$ROOT/preflight-01/etc/preflight/collector.pem" -noout -ext subjectAltName) == *"DNS:preflight.opencrvs.example.gov"* ]] ||
+  fail "the collector's certificate lacks its name"
+if find "$PKI" -name '*.key' ! -name ca.key ! -path '*/operators/*' | grep -q .; then
+  fail "a host key is in the CA directory: $(find "$PKI" -name '*.key')"
+fi
+[[ -f $PKI/hosts/qa-01.pem && -f $PKI/hosts/prod-01.pem ]] || fail "the CA did not record the certificates it signed"
+
+step "preflight-agent parses the rendered agent configuration"
+for h in prod-01 qa-1.internal; do
+  id=$h; [[ $h == qa-1.internal ]] && id=qa-01
+  "$AGENT" --config "$ROOT/$h/etc/preflight/agent.textproto" --dry-run --root "$EMPTY" >"$TMP/dry.json" ||
+    fail "preflight-agent refused $ROOT/$h/etc/preflight/agent.textproto"
+  grep -q "\"host_id\": \"$id\"" "$TMP/dry.json" || fail "$h's agent does not say host id $id"
+done
+grep -q 'tls_acme_file' "$ROOT/prod-01/etc/preflight/agent.textproto" &&
+  fail "the test's preflight_agent_settings_extra did not replace the group's"
+echo "ok"
+
+step "the collector on the rendered configuration; an enrolled agent reports to it"
+"$COLLECTOR" --config "$CDIR/collector.textproto" >"$TMP/collector.log" 2>&1 &
+COLLECTOR_PID=$!
+for _ in $(seq 100); do
+  grep -q ' ok' "$TMP/health" 2>/dev/null && break
+  kill -0 "$COLLECTOR_PID" 2>/dev/null || { cat "$TMP/collector.log"; fail "the collector exited"; }
+  sleep 0.1
+done
+"$AGENT" --config "$ROOT/prod-01/etc/preflight/agent.textproto" --once --root "$EMPTY" >"$TMP/agent.log" 2>&1 ||
+  { cat "$TMP/agent.log" "$TMP/collector.log"; fail "prod-01's agent did not deliver its report"; }
+OPS=(--collector "127.0.0.1:$PORT" --cert "$PKI/operators/ops.pem" --key "$PKI/operators/ops.key" --ca "$PKI/ca.pem")
+rc=0
+"$CTL" "${OPS[@]}" status --format json >"$TMP/status.json" || rc=$?
+(( rc <= 1 )) || { cat "$TMP/status.json"; fail "preflightctl status exited $rc"; }
+python3 - "$TMP/status.json" "$TMP/inventory.expected" <<'PY'
+import json, sys
+status = json.load(open(sys.argv[1]))
+hosts = {h["host"]: h for h in status["hosts"]}
+expected = {l.split()[0]: l.split()[1] for l in open(sys.argv[2]) if l.strip()}
+got = {h: v["environment"] for h, v in hosts.items()}
+assert got == expected, f"collector's hosts {got} != {expected}"
+assert hosts["prod-01"].get("last_report"), "prod-01 has no report"
+assert not hosts["staging-01"].get("last_report"), "staging-01 reported?"
+print("ok: the collector knows", len(hosts), "hosts; prod-01 reported at", hosts["prod-01"]["last_report"])
+PY
+kill "$COLLECTOR_PID"; wait "$COLLECTOR_PID" 2>/dev/null || true; COLLECTOR_PID=""
+
+# ---------------------------------------------------------------- 5 again
+# Each run costs seconds a task: one run checks both that nothing changes
+# (preflight-01, qa-1.internal) and renewal (prod-01, given a renewal window
+# longer than its certificate: re-signed, same key).
+step "a second run: nothing changes, except prod-01's certificate renewed with its key"
+before=$(openssl x509 -in "$ROOT/prod-01/etc/preflight/host.pem" -noout -serial)
+key_before=$(sha256sum <"$ROOT/prod-01/etc/preflight/host.key")
+play "$TMP/run2.log" --limit "$LIMIT" \
+  -e '{"preflight_agent_cert_renew_days": "{{ 900 if inventory_hostname == \"prod-01\" else 30 }}"}' ||
+  { cat "$TMP/run2.log"; fail "the second run failed"; }
+recap "$TMP/run2.log"
+for h in preflight-01 qa-1.internal; do
+  if ! recap "$TMP/run2.log" | grep -qE "^$h +: .* changed=0 "; then
+    grep -A2 '^changed:' "$TMP/run2.log" | head -40
+    fail "the second run changed something on $h"
+  fi
+done
+grep -q 'prod-01.*expires within 900 days; requesting a certificate' "$TMP/run2.log" ||
+  { cat "$TMP/run2.log"; fail "no renewal was asked for prod-01"; }
+grep -q 'qa-01.*requesting a certificate' "$TMP/run2.log" && fail "qa-01 was re-signed"
+after=$(openssl x509 -in "$ROOT/prod-01/etc/preflight/host.pem" -noout -serial)
+[[ $before != "$after" ]] || fail "prod-01's certificate was not re-issued"
+[[ $key_before == "$(sha256sum <"$ROOT/prod-01/etc/preflight/host.key")" ]] || fail "prod-01's key changed"
+openssl verify -no-CApath -no-CAstore -CAfile "$PKI/ca.pem" "$ROOT/prod-01/etc/preflight/host.pem" >/dev/null ||
+  fail "the renewed certificate does not verify"
+echo "ok: unchanged; prod-01 $before -> $after, same key"
+
+step "a host id that certs/preflight-certs refuses stops the collector before any change"
+inv_before=$(sha256sum <"$INV")
+if play "$TMP/run3.log" -i "$HERE/inventory/bad.yml" --limit preflight-01; then
+  fail "the collector role accepted the host id 'prod 04'"
+fi
+grep -q "host ids of 1-63 of" "$TMP/run3.log" || { cat "$TMP/run3.log"; fail "no clear message for the bad host id"; }
+grep -qE '^preflight-01 +: ok=[0-9]+ +changed=0 .*failed=1' "$TMP/run3.log" ||
+  { recap "$TMP/run3.log"; fail "the collector play changed something before failing"; }
+[[ $inv_before == "$(sha256sum <"$INV")" ]] || fail "the inventory changed although the play failed"
+echo "ok"
+
+# ---------------------------------------------------------------- packages
+step "the .deb install step"
+debs=("$BUILD"/preflight-agent_*.deb)
+if [[ ${PREFLIGHT_ANSIBLE_INSTALL_DEBS:-0} != 1 ]]; then
+  echo "SKIPPED: installing the packages (changes this machine): set PREFLIGHT_ANSIBLE_INSTALL_DEBS=1"
+elif [[ ! -f ${debs[0]} ]]; then
+  echo "SKIPPED: no preflight-agent_*.deb in $BUILD (run cpack -G DEB there)"
+else
+  echo "not implemented"
+fi
+
+step "done"
+awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "total %.1f s\n", b - a }'
