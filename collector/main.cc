@@ -3,11 +3,13 @@
 #include <google/protobuf/text_format.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <openssl/sha.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -17,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "collector/audit/audit_chain.h"
 #include "collector/config.h"
 #include "collector/service/collector_state.h"
 #include "collector/service/handshake_refusals.h"
@@ -26,6 +29,7 @@
 #include "collector/service/query_service.h"
 #include "proto/wire/flags.h"
 #include "proto/wire/status.h"
+#include "proto/wire/textproto.h"
 #include "proto/wire/tls.h"
 
 namespace preflight::collector {
@@ -85,7 +89,10 @@ const flags::Program& Program() {
                .group = kTesting},
           },
       .notes =
-          "Stops on SIGTERM/SIGINT after finishing the reports in hand.\n\n"
+          "Stops on SIGTERM/SIGINT after finishing the reports in hand. SIGHUP (systemctl "
+          "reload) re-reads the configuration, inventory, policy and TLS files: a "
+          "configuration that does not load is refused and the running one kept; an accepted "
+          "one is audited with what changed (open streams end; agents reconnect).\n\n"
           "exit codes: 0 ok, 1 runtime failure (cannot bind, cannot open the store), 2 "
           "usage or config error"};
   return *program;
@@ -93,13 +100,14 @@ const flags::Program& Program() {
 
 int UsageError(absl::string_view message) { return flags::UsageError(Program(), message); }
 
-// Blocks SIGTERM and SIGINT before any thread starts, so every thread
-// inherits the mask and only the main thread's wait sees them.
+// Blocks SIGTERM, SIGINT and SIGHUP (reload) before any thread starts, so
+// every thread inherits the mask and only the main thread's wait sees them.
 sigset_t BlockStopSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
 }
@@ -334,16 +342,150 @@ struct Served {
   }
 };
 
-// Serves until SIGTERM or SIGINT, pruning history hourly, looking for a
+// What the TLS files hold, to audit what a reload changed: SHA-256 of each
+// file's contents (the CRL's path too: a CRL re-signed is a change).
+std::map<std::string, std::string> TlsFingerprints(const v1::TlsFiles& tls) {
+  std::map<std::string, std::string> out;
+  auto add = [&](const char* field, const std::string& path) {
+    if (path.empty()) return;
+    auto bytes = ReadFileToString(path);
+    std::string digest = "unreadable";
+    if (bytes.ok()) {
+      unsigned char d[SHA256_DIGEST_LENGTH];
+      SHA256(reinterpret_cast<const unsigned char*>(bytes->data()), bytes->size(), d);
+      digest = HexOf(std::string(reinterpret_cast<const char*>(d), 8));
+    }
+    out[field] = absl::StrCat(path, " sha256 ", digest);
+  };
+  add("tls.cert_file", tls.cert_file());
+  add("tls.key_file", tls.key_file());
+  add("tls.ca_file", tls.ca_file());
+  add("tls.crl_file", tls.crl_file());
+  return out;
+}
+
+// The configuration's own settings (limits, paths), one per line, without
+// the inventory and policy (audited host by host and line by line).
+std::vector<std::string> ConfigLines(v1::CollectorConfig config) {
+  config.clear_inventory();
+  config.clear_policy();
+  std::string text;
+  google::protobuf::TextFormat::Printer printer;
+  printer.PrintToString(config, &text);
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+// "- old; + new" for the lines of `was` and `is` that differ.
+std::string LineChanges(const std::vector<std::string>& was, const std::vector<std::string>& is) {
+  std::vector<std::string> out;
+  for (const std::string& l : was) {
+    if (std::find(is.begin(), is.end(), l) == is.end()) out.push_back("- " + l);
+  }
+  for (const std::string& l : is) {
+    if (std::find(was.begin(), was.end(), l) == was.end()) out.push_back("+ " + l);
+  }
+  return absl::StrJoin(out, "; ");
+}
+
+// SIGHUP: loads the configuration file (and the inventory, policy and TLS
+// files it names) again. Anything that does not load or validate refuses the
+// whole reload; the running configuration is kept, and the refusal logged
+// and audited. Otherwise the server is rebuilt with it on the same port
+// (gRPC cannot swap a running server's credentials or services; open streams
+// end and agents reconnect at once, delivering from their spools), the
+// ingest pool drained and restarted, and every change audited: hosts added,
+// removed or changed, policy lines, configuration lines and TLS files.
+// `tls_loaded`: TlsFingerprints of the files in force, updated.
+void Reload(CollectorState& state, HandshakeRefusals& refusals,
+            std::shared_ptr<grpc::ServerCredentials>& creds, std::optional<Served>& served,
+            const std::string& bound, std::map<std::string, std::string>& tls_loaded) {
+  Log(absl::StrCat("SIGHUP: reloading ", state.config_path));
+  auto refuse = [&](absl::string_view why) {
+    Log(absl::StrCat("reload refused, the running configuration is kept: ", why));
+    absl::Status audited = state.store->Audit(
+        {"collector", "reload-refused", state.config_path, std::string(why)}, state.clock());
+    if (!audited.ok()) Log(absl::StrCat("cannot audit the refused reload: ", audited.message()));
+  };
+  auto loaded = LoadCollectorSettings(state.config_path);
+  if (!loaded.ok()) return refuse(loaded.status().message());
+  const v1::CollectorConfig& was = state.settings.config;
+  const v1::CollectorConfig& is = loaded->config;
+  if (is.listen() != was.listen() || is.data_dir() != was.data_dir()) {
+    return refuse(absl::StrCat("listen (", was.listen(), " -> ", is.listen(), ") and data_dir (",
+                               was.data_dir(), " -> ", is.data_dir(),
+                               ") change only with a restart"));
+  }
+  auto revocation = std::make_unique<RevocationChecker>(is.tls().crl_file(), is.tls().ca_file(),
+                                                        [&state] { return state.clock(); });
+  if (revocation->enabled()) {
+    if (absl::Status crl = revocation->Load(); !crl.ok()) {
+      return refuse(absl::StrCat(state.config_path, ": tls.crl_file: ", crl.message()));
+    }
+  }
+  // Read before the files are: a change made meanwhile shows at the next reload.
+  std::map<std::string, std::string> tls_now = TlsFingerprints(is.tls());
+  auto made = MakeServerCredentials(
+      is.tls(), [&refusals](const TlsRefusal& refusal) { refusals.Refused(refusal); });
+  if (!made.ok()) return refuse(absl::StrCat(state.config_path, ": ", made.status().message()));
+
+  const std::map<std::string, std::string> tls_was = std::move(tls_loaded);
+  tls_loaded = tls_now;
+  const std::vector<std::string> config_was = ConfigLines(was);
+  served->Stop();
+  served.reset();
+  state.pool.reset();  // runs the reports in hand with the old settings
+  state.settings = *std::move(loaded);
+  state.IndexHosts();
+  state.revocation = std::move(revocation);
+  creds = *std::move(made);
+  const auto& cfg = state.settings.config;
+  state.store->SetAuditedTransitionsPerHour(cfg.max_audited_transitions_per_hour());
+  state.pool = std::make_unique<WorkerPool>(static_cast<int>(cfg.worker_threads()));
+  served = Served::Start(state, creds, bound);
+  if (!served.has_value()) {
+    // The port was ours a moment ago; if it is gone, a restart is the way.
+    Log(absl::StrCat("cannot listen on ", bound, " after the reload; exiting (status 1)"));
+    std::exit(1);
+  }
+  served->ingest->EnforceRevocation();
+
+  std::vector<std::string> changes;
+  if (std::string c = LineChanges(config_was, ConfigLines(cfg)); !c.empty()) {
+    changes.push_back(absl::StrCat("configuration: ", c));
+  }
+  for (const auto& [field, now] : tls_now) {
+    auto before = tls_was.find(field);
+    if (before == tls_was.end() || before->second != now) {
+      changes.push_back(absl::StrCat(
+          field, ": ", before == tls_was.end() ? "(none)" : before->second, " -> ", now));
+    }
+  }
+  if (absl::Status audited = AuditConfigChanges(state); !audited.ok()) {
+    Log(absl::StrCat("cannot audit inventory and policy changes: ", audited.message()));
+  }
+  const std::string detail =
+      changes.empty() ? "no configuration or TLS file changed" : absl::StrJoin(changes, "; ");
+  absl::Status audited =
+      state.store->Audit({"collector", "reload", state.config_path, detail}, state.clock());
+  if (!audited.ok()) Log(absl::StrCat("cannot audit the reload: ", audited.message()));
+  Log(absl::StrCat("reloaded ", state.config_path, ": ", state.settings.inventory.hosts_size(),
+                   " inventory hosts; ", detail));
+}
+
+// Serves until SIGTERM or SIGINT, reloading on SIGHUP, pruning history hourly, looking for a
 // changed CRL every `crl_poll` (ending the streams it revokes), warning about
 // the CRL's nextUpdate daily, and every 2 s: storage recovery, health (log,
 // health service, health file) and the listener (rebuilt on the same port
 // once descriptors are free if gRPC gave it up).
-int Serve(CollectorState& state, std::shared_ptr<grpc::ServerCredentials> creds,
-          const std::string& port_file, const sigset_t& stop, absl::Duration crl_poll) {
+int Serve(CollectorState& state, HandshakeRefusals& refusals,
+          std::shared_ptr<grpc::ServerCredentials> creds, const std::string& port_file,
+          const sigset_t& stop, absl::Duration crl_poll) {
   const auto& cfg = state.settings.config;
   grpc::EnableDefaultHealthCheckService(true);
   InstallGrpcLogHook();
+  // What the TLS files held when they were loaded (just now, in Open), for
+  // the audit of what a reload changes.
+  std::map<std::string, std::string> tls_loaded = TlsFingerprints(cfg.tls());
   std::optional<Served> served = Served::Start(state, creds, cfg.listen());
   if (!served.has_value()) {
     Log(absl::StrCat("cannot listen on ", cfg.listen()));
@@ -374,6 +516,11 @@ int Serve(CollectorState& state, std::shared_ptr<grpc::ServerCredentials> creds,
     struct timespec wait = absl::ToTimespec(std::max(wake - absl::Now(), absl::Milliseconds(1)));
     sig = sigtimedwait(&stop, nullptr, &wait);
     const int wait_errno = errno;  // what runs below may change errno
+    if (sig == SIGHUP) {
+      Reload(state, refusals, creds, served, bound, tls_loaded);
+      sig = -1;
+      continue;
+    }
     if (sig < 0 && wait_errno == EAGAIN) {
       if (crl_poll > absl::ZeroDuration()) served->ingest->EnforceRevocation();
       // A storage error (full disk) clears here once its cause is gone.
@@ -464,5 +611,6 @@ int main(int argc, char** argv) {
   HandshakeRefusals refusals(state);
   if (auto exit = Open(state, refusals, creds)) return *exit;
   const int64_t crl_poll_ms = flags.Has("test-crl-poll-ms") ? flags.Int("test-crl-poll-ms") : 2000;
-  return Serve(state, creds, flags.String("port-file"), stop, absl::Milliseconds(crl_poll_ms));
+  return Serve(state, refusals, creds, flags.String("port-file"), stop,
+               absl::Milliseconds(crl_poll_ms));
 }

@@ -67,7 +67,7 @@ TestCluster::~TestCluster() {
   }
 }
 
-void TestCluster::StartCollector(const std::vector<std::string>& extra) {
+std::string TestCluster::WriteCollectorConfig() {
   v1::CollectorConfig config;
   config.set_listen("127.0.0.1:0");
   config.set_data_dir(data_dir());
@@ -81,6 +81,11 @@ void TestCluster::StartCollector(const std::vector<std::string>& extra) {
   google::protobuf::TextFormat::PrintToString(config, &text);
   std::string config_path = dir_.Join("collector.textproto");
   WriteFile(config_path, text);
+  return config_path;
+}
+
+void TestCluster::StartCollector(const std::vector<std::string>& extra) {
+  const std::string config_path = WriteCollectorConfig();
   std::string port_file = dir_.Join(absl::StrCat("port.", ++starts_));
   std::vector<std::string> argv = {PREFLIGHT_COLLECTOR_BIN, "--config", config_path, "--port-file",
                                    port_file};

@@ -43,6 +43,12 @@ class TestCluster {
   // The inventory written at the collector's next start (a host removed,
   // added). Certificates are issued only by the constructor.
   void SetInventory(v1::Inventory inventory) { inventory_ = std::move(inventory); }
+  // The policy written at the next start or rewrite.
+  void SetPolicy(v1::Policy policy) { policy_ = std::move(policy); }
+  // Writes the collector's configuration file as StartCollector does (from
+  // the inventory, policy and extra fields now set) and returns its path;
+  // with a running collector, a SIGHUP then reloads it.
+  std::string WriteCollectorConfig();
   // Sends `sig` and waits for the process to end.
   void StopCollector(int sig);
   bool collector_running();
