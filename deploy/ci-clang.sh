@@ -72,8 +72,12 @@ if [ -z "$numbers" ]; then
   echo "ci-clang.sh: no tests found for ${targets[*]}" >&2
   exit 1
 fi
+# Except the full-disk tests: they fill a file system to six levels twice
+# (minutes under ASan) and exercise RocksDB's error paths more than our code;
+# the main build runs them.
 status=0
-ctest --output-on-failure -j "$jobs" --timeout 600 -I "0,0,0,$numbers" || status=$?
+ctest --output-on-failure -j "$jobs" --timeout 600 -I "0,0,0,$numbers" -E 'StorageFull' ||
+  status=$?
 
 # Each fuzzer for a short fixed time: new inputs go to a scratch directory
 # (the committed seed corpus is only read), crashes to fuzz-artifacts/.
