@@ -43,7 +43,7 @@ TMP=$(mktemp -d /tmp/preflight-ansible.XXXXXX)
 COLLECTOR_PID=""
 cleanup() {
   if [[ -n $COLLECTOR_PID ]]; then kill "$COLLECTOR_PID" 2>/dev/null || true; wait "$COLLECTOR_PID" 2>/dev/null || true; fi
-  rm -rf -- "$TMP"
+  if [[ ${PREFLIGHT_ANSIBLE_KEEP:-0} == 1 ]]; then echo "kept $TMP"; else rm -rf -- "$TMP"; fi
 }
 trap cleanup EXIT
 
@@ -270,14 +270,38 @@ grep -qE '^preflight-01 +: ok=[0-9]+ +changed=0 .*failed=1' "$TMP/run3.log" ||
 echo "ok"
 
 # ---------------------------------------------------------------- packages
-step "the .deb install step"
-debs=("$BUILD"/preflight-agent_*.deb)
+# The package step for real: the roles copy the .debs cpack made in the build
+# directory and install them with apt; the configuration is then checked by
+# the installed programs. It changes this machine (and purges the packages
+# again), so it runs only when asked and when neither package was installed.
+step "the package step (preflight_package_source: deb)"
+agent_deb=$(find "$BUILD" -maxdepth 1 -name 'preflight-agent_*.deb' | sort | tail -n 1)
+collector_deb=$(find "$BUILD" -maxdepth 1 -name 'preflight-collector_*.deb' | sort | tail -n 1)
 if [[ ${PREFLIGHT_ANSIBLE_INSTALL_DEBS:-0} != 1 ]]; then
-  echo "SKIPPED: installing the packages (changes this machine): set PREFLIGHT_ANSIBLE_INSTALL_DEBS=1"
-elif [[ ! -f ${debs[0]} ]]; then
-  echo "SKIPPED: no preflight-agent_*.deb in $BUILD (run cpack -G DEB there)"
+  echo "SKIPPED: installing the .debs changes this machine; PREFLIGHT_ANSIBLE_INSTALL_DEBS=1 runs it"
+elif [[ -z $agent_deb || -z $collector_deb ]]; then
+  echo "SKIPPED: no preflight-agent_*.deb and preflight-collector_*.deb in $BUILD (cpack -G DEB there)"
+elif dpkg-query -W -f='${Status}\n' preflight-agent preflight-collector 2>/dev/null | grep -q 'install ok installed'; then
+  echo "SKIPPED: preflight-agent or preflight-collector is installed already; not replacing it"
 else
-  echo "not implemented"
+  purge() {
+    apt-get purge -y -q preflight-agent preflight-collector >/dev/null 2>&1 || true
+    rm -f "/var/cache/preflight/$(basename "$agent_deb")" "/var/cache/preflight/$(basename "$collector_deb")"
+    rmdir /var/cache/preflight 2>/dev/null || true
+  }
+  play "$TMP/run4.log" --limit preflight-01,prod-01 -e preflight_package_source=deb \
+    -e "preflight_package_dir=$BUILD" -e preflight_agent_bin=/usr/sbin/preflight-agent \
+    -e preflight_collector_bin=/usr/sbin/preflight-collector -e preflight_collector_group=preflight ||
+    { cat "$TMP/run4.log"; purge; fail "the playbook with the packages failed"; }
+  recap "$TMP/run4.log"
+  for p in preflight-agent preflight-collector; do
+    [[ $(dpkg-query -W -f='${Status}' "$p") == "install ok installed" ]] || { purge; fail "$p is not installed"; }
+  done
+  grep -q 'Check the staged configuration with the collector' "$TMP/run4.log" || { purge; fail "no check by the installed collector"; }
+  [[ $(stat -c %G "$CDIR/collector.key") == preflight ]] || { purge; fail "the collector's key is not the preflight group's"; }
+  /usr/sbin/preflight-collector --config "$CDIR/collector.textproto" --check-config || { purge; fail "installed collector refused it"; }
+  purge
+  echo "ok: installed from $(basename "$agent_deb") and $(basename "$collector_deb"), checked, purged"
 fi
 
 step "done"
