@@ -92,7 +92,7 @@ std::string AgentLoop::ReadTlsFiles() const {
 bool AgentLoop::TlsFilesChanged() {
   if (tls_loaded_.empty() || config_.collector().empty()) return false;
   const std::string now = ReadTlsFiles();
-  return !now.empty() && now != tls_loaded_;
+  return !now.empty() && now != tls_loaded_ && now != tls_rejected_;
 }
 
 void AgentLoop::ReloadTlsIfChanged() {
@@ -112,6 +112,7 @@ void AgentLoop::ReloadTlsIfChanged() {
     ERR_clear_error();
     Log(absl::StrCat("TLS files changed but ", tls.cert_file(), " and ", tls.key_file(),
                      " are not a certificate and its key (yet): keeping the previous ones"));
+    tls_rejected_ = files;  // not again until they change
     return;
   }
   auto channel =
@@ -120,6 +121,7 @@ void AgentLoop::ReloadTlsIfChanged() {
   if (!channel.ok()) {
     Log(absl::StrCat("TLS files changed but cannot be used (", channel.status().message(),
                      "): keeping the previous ones"));
+    tls_rejected_ = files;
     return;
   }
   stub_ = v1::Ingest::NewStub(*channel);

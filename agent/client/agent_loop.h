@@ -96,6 +96,9 @@ class AgentLoop {
   std::unique_ptr<v1::Ingest::Stub> stub_;
   // What ReadTlsFiles gave when the channel was made (delivery thread only).
   std::string tls_loaded_;
+  // The files as last found unusable (a certificate without its key yet):
+  // not a change to reconnect for until they change again.
+  std::string tls_rejected_;
   std::vector<std::unique_ptr<FactCollector>> collectors_;
   CollectOptions options_;
   std::mt19937_64 rng_;

@@ -261,5 +261,59 @@ TEST(PkiLifecycleTest, AgentPicksUpARenewedCertificateWithoutRestart) {
   EXPECT_EQ(agent->Wait(absl::Seconds(30)), 0);
 }
 
+// A renewal with a new key (`csr` on the host, `renew --csr` on the CA):
+// while the host has the new certificate but still the old key, the agent
+// keeps the old pair (logged once, no reconnecting over and over); once the
+// new key is in place, it presents the new certificate.
+TEST(PkiLifecycleTest, AgentTakesANewKeyOnlyWithItsCertificate) {
+  TestCluster cluster(OneManager());
+  cluster.StartCollector();
+  auto agent = cluster.StartAgent("prod-01", FixtureRoot("opencrvs-manager"));
+  const std::string agent_log = cluster.dir().Join("agent-prod-01/daemon.err");
+  auto stored = [&] { return Count(cluster.collector_log(), "stored report prod-01"); };
+  auto opened = [&](const std::string& serial) {
+    return Count(cluster.collector_log(),
+                 "stream of host prod-01 opened: certificate serial " + serial);
+  };
+  ASSERT_TRUE(WaitFor([&] { return stored() >= 1; }, absl::Seconds(60))) << cluster.collector_log();
+  const v1::TlsFiles tls = cluster.pki().HostTls("prod-01");
+  const std::string old_serial = SerialOf(tls.cert_file());
+  const std::string old_key = ReadFile(tls.key_file());
+  const std::string new_key = cluster.dir().Join("host/new.key");
+  const std::string csr = cluster.dir().Join("host/new.csr");
+  Certs(cluster, {"csr", "prod-01", "--key", new_key, "--out", csr});
+  Certs(cluster, {"renew", tls.cert_file(), "--csr", csr});
+  const std::string new_serial = SerialOf(tls.cert_file());
+  ASSERT_NE(new_serial, old_serial);
+  // `renew` removed the CA directory's copy of the old key (it is not the
+  // new certificate's); on the host the old key is still there.
+  WriteFile(tls.key_file(), old_key, 0600);
+
+  const int before = stored();
+  ASSERT_EQ(cluster.Ctl({"refresh", "prod-01"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return stored() > before; }, absl::Seconds(30)))
+      << ReadFile(agent_log) << cluster.collector_log();
+  EXPECT_EQ(Count(ReadFile(agent_log), "are not a certificate and its key (yet)"), 1)
+      << ReadFile(agent_log);
+  EXPECT_EQ(opened(new_serial), 0) << cluster.collector_log();
+  const int old_streams = opened(old_serial);
+  const int again = stored();
+  ASSERT_EQ(cluster.Ctl({"refresh", "prod-01"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return stored() > again; }, absl::Seconds(30))) << ReadFile(agent_log);
+  EXPECT_EQ(opened(old_serial), old_streams) << "reconnected for the same unusable files";
+  EXPECT_EQ(Count(ReadFile(agent_log), "are not a certificate and its key (yet)"), 1);
+
+  // The new key arrives.
+  WriteFile(tls.key_file(), ReadFile(new_key), 0600);
+  ASSERT_EQ(cluster.Ctl({"refresh", "prod-01"}).exit_code, 0);
+  EXPECT_TRUE(WaitFor([&] { return opened(new_serial) >= 1; }, absl::Seconds(30)))
+      << ReadFile(agent_log) << cluster.collector_log();
+  EXPECT_TRUE(
+      absl::StrContains(ReadFile(agent_log), "now presenting certificate serial " + new_serial))
+      << ReadFile(agent_log);
+  agent->Signal(SIGTERM);
+  EXPECT_EQ(agent->Wait(absl::Seconds(30)), 0);
+}
+
 }  // namespace
 }  // namespace preflight::testing
