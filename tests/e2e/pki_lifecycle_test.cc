@@ -3,6 +3,7 @@
 // (decommissioning, renewal, expiry warnings), as certs/README.md documents.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/types.h>
 
 #include <string>
 #include <vector>
@@ -50,6 +51,15 @@ int AuditWith(TestCluster& cluster, std::initializer_list<absl::string_view> nee
   return n;
 }
 
+int Count(absl::string_view text, absl::string_view needle) {
+  int n = 0;
+  for (size_t at = text.find(needle); at != absl::string_view::npos;
+       at = text.find(needle, at + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
 v1::Inventory TwoManagers() {
   v1::Inventory inv = OneManager();
   auto* h = inv.add_hosts();
@@ -69,7 +79,7 @@ std::vector<std::string> HostIds(const std::string& status_json) {
 }
 
 // certs/README.md "Decommissioning a server", step by step: revoke (which
-// re-signs crl.pem), remove the host from the inventory, restart the
+// re-signs crl.pem), remove the host from the inventory, reload the
 // collector. The host's open stream ends at the revocation, every later
 // stream is refused and audited, and a new certificate for the same name is
 // refused too (it is no longer in the inventory).
@@ -100,12 +110,16 @@ TEST(PkiLifecycleTest, DecommissionSequence) {
   agent->Signal(SIGTERM);
   agent->Wait(absl::Seconds(30));
 
-  // 2. Remove it from the inventory; 3. restart the collector (reload, once
-  //    the collector reloads its inventory on SIGHUP).
+  // 2. Remove it from the inventory; 3. reload the collector (SIGHUP, as
+  //    `systemctl reload preflight-collector` sends).
   v1::Inventory remaining = OneManager();
   cluster.SetInventory(remaining);
-  cluster.StopCollector(SIGTERM);
-  cluster.StartCollector();
+  cluster.WriteCollectorConfig();
+  const int reloads = Count(cluster.collector_log(), "reloaded ");
+  ASSERT_EQ(kill(cluster.collector_pid(), SIGHUP), 0);
+  ASSERT_TRUE(WaitFor([&] { return Count(cluster.collector_log(), "reloaded ") > reloads; },
+                      absl::Seconds(30)))
+      << cluster.collector_log();
 
   // Its next stream is refused, with the serial, and audited.
   RunResult once = cluster.AgentOnce("prod-02", root, 10);
@@ -138,15 +152,6 @@ std::string NotAfterOf(const std::string& cert_file) {
   std::string v(absl::StripAsciiWhitespace(r.out.substr(r.out.find('=') + 1)));
   if (!v.empty() && v.back() == 'Z') v.pop_back();
   return v + " UTC";
-}
-
-int Count(absl::string_view text, absl::string_view needle) {
-  int n = 0;
-  for (size_t at = text.find(needle); at != absl::string_view::npos;
-       at = text.find(needle, at + needle.size())) {
-    ++n;
-  }
-  return n;
 }
 
 // A host certificate issued for 10 days and a collector certificate renewed

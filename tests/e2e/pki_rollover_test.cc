@@ -1,7 +1,7 @@
 // CA rollover with real processes: `preflight-certs rollover` makes a new CA
 // trusted beside the old one (ca-bundle.pem); an agent still on the old CA's
 // certificate and one renewed under the new CA both report to a collector
-// whose ca_file is the bundle; after `rollover --finish` (and a restart) the
+// whose ca_file is the bundle; after `rollover --finish` (and a reload) the
 // old CA's certificate is refused at the handshake, and audited.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -87,8 +87,14 @@ TEST(PkiRolloverTest, OldAndNewCaTrustedTogetherThenTheOldIsDropped) {
   EXPECT_TRUE(absl::StrContains(finish.err, "/CN=prod-01")) << finish.err;
   finish = Certs(cluster, {"rollover", "--finish", "--force"});
   ASSERT_EQ(finish.exit_code, 0) << finish.err;
-  cluster.StopCollector(SIGTERM);
-  cluster.StartCollector();
+  // The collector re-reads ca_file and crl_file on SIGHUP (systemctl reload).
+  const std::string reloaded = "reloaded ";
+  const size_t reloads_before = cluster.collector_log().find(reloaded);
+  ASSERT_EQ(reloads_before, std::string::npos);
+  ASSERT_EQ(kill(cluster.collector_pid(), SIGHUP), 0);
+  ASSERT_TRUE(WaitFor([&] { return absl::StrContains(cluster.collector_log(), reloaded); },
+                      absl::Seconds(30)))
+      << cluster.collector_log();
 
   r1 = AgentOnceTrusting(cluster, "prod-01", bundle, 5);
   EXPECT_EQ(r1.exit_code, 1) << r1.err;
