@@ -12,9 +12,11 @@
 #      compared with what the inventories say, and then the collector started
 #      on the rendered configuration and an enrolled agent delivering a report
 #      to it (preflightctl status shows it);
-#   5. a second run changes nothing; a run with a renewal window longer than
-#      the certificates re-signs them with the same keys; a host id that
-#      certs/preflight-certs would refuse stops the play.
+#   5. a second run changes nothing on the collector and an agent, and
+#      renews the certificate of an agent given a renewal window longer than
+#      it, with the same key; a host id that certs/preflight-certs would
+#      refuse, or an expected environment left out, stops the collector's
+#      play before it changes anything.
 # Service steps (systemd enable/start, reload/restart handlers) need systemd
 # as init and are skipped here (preflight_manage_service=false); installing
 # the .deb is done only when PREFLIGHT_ANSIBLE_INSTALL_DEBS=1 and the
@@ -258,16 +260,26 @@ openssl verify -no-CApath -no-CAstore -CAfile "$PKI/ca.pem" "$ROOT/prod-01/etc/p
   fail "the renewed certificate does not verify"
 echo "ok: unchanged; prod-01 $before -> $after, same key"
 
-step "a host id that certs/preflight-certs refuses stops the collector before any change"
+step "a host id that certs/preflight-certs refuses, or an environment left out, stops the collector"
 inv_before=$(sha256sum <"$INV")
 if play "$TMP/run3.log" -i "$HERE/inventory/bad.yml" --limit preflight-01; then
   fail "the collector role accepted the host id 'prod 04'"
 fi
-grep -q "host ids of 1-63 of" "$TMP/run3.log" || { cat "$TMP/run3.log"; fail "no clear message for the bad host id"; }
+grep -q '"assertion": "preflight_collector_hosts | rejectattr(.id., .match.' "$TMP/run3.log" || { cat "$TMP/run3.log"; fail "no clear message for the bad host id"; }
 grep -qE '^preflight-01 +: ok=[0-9]+ +changed=0 .*failed=1' "$TMP/run3.log" ||
   { recap "$TMP/run3.log"; fail "the collector play changed something before failing"; }
 [[ $inv_before == "$(sha256sum <"$INV")" ]] || fail "the inventory changed although the play failed"
-echo "ok"
+# A run given production's inventory but not staging's would write an
+# inventory without staging (the example expects production, staging and
+# backup): refused, nothing changed.
+if (cd "$PLAY_DIR" && ansible-playbook -i "$HERE/inventory/production.yml" -i "$HERE/inventory/collector.yml" \
+      -e "@$TMP/vars.yml" --limit preflight-01 preflight.yml) >"$TMP/run4.log" 2>&1; then
+  fail "the collector role wrote an inventory without staging"
+fi
+grep -q '"assertion": "preflight_collector_expect_environments | difference' "$TMP/run4.log" ||
+  { cat "$TMP/run4.log"; fail "no clear message for the missing environment"; }
+[[ $inv_before == "$(sha256sum <"$INV")" ]] || fail "the inventory changed although the play failed"
+echo "ok: both refused before any change"
 
 # ---------------------------------------------------------------- packages
 # The package step for real: the roles copy the .debs cpack made in the build
@@ -289,15 +301,15 @@ else
     rm -f "/var/cache/preflight/$(basename "$agent_deb")" "/var/cache/preflight/$(basename "$collector_deb")"
     rmdir /var/cache/preflight 2>/dev/null || true
   }
-  play "$TMP/run4.log" --limit preflight-01,prod-01 -e preflight_package_source=deb \
+  play "$TMP/run5.log" --limit preflight-01,prod-01 -e preflight_package_source=deb \
     -e "preflight_package_dir=$BUILD" -e preflight_agent_bin=/usr/sbin/preflight-agent \
     -e preflight_collector_bin=/usr/sbin/preflight-collector -e preflight_collector_group=preflight ||
-    { cat "$TMP/run4.log"; purge; fail "the playbook with the packages failed"; }
-  recap "$TMP/run4.log"
+    { cat "$TMP/run5.log"; purge; fail "the playbook with the packages failed"; }
+  recap "$TMP/run5.log"
   for p in preflight-agent preflight-collector; do
     [[ $(dpkg-query -W -f='${Status}' "$p") == "install ok installed" ]] || { purge; fail "$p is not installed"; }
   done
-  grep -q 'Check the staged configuration with the collector' "$TMP/run4.log" || { purge; fail "no check by the installed collector"; }
+  grep -q 'Check the staged configuration with the collector' "$TMP/run5.log" || { purge; fail "no check by the installed collector"; }
   [[ $(stat -c %G "$CDIR/collector.key") == preflight ]] || { purge; fail "the collector's key is not the preflight group's"; }
   /usr/sbin/preflight-collector --config "$CDIR/collector.textproto" --check-config || { purge; fail "installed collector refused it"; }
   purge
