@@ -50,12 +50,17 @@ install(FILES ${PREFLIGHT_DEPLOY_DIR}/collector.textproto ${PREFLIGHT_DEPLOY_DIR
               ${PREFLIGHT_DEPLOY_DIR}/inventory.textproto
         DESTINATION ${PREFLIGHT_ETC}
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ COMPONENT collector)
+# preflight-crl.timer re-signs the CRL on the CA machine: shipped, not enabled.
 install(FILES ${PREFLIGHT_DEPLOY_DIR}/systemd/preflight-collector.service
+              ${PREFLIGHT_DEPLOY_DIR}/systemd/preflight-crl.service
+              ${PREFLIGHT_DEPLOY_DIR}/systemd/preflight-crl.timer
         DESTINATION /lib/systemd/system COMPONENT collector)
 install(FILES ${PREFLIGHT_PACKAGING_DIR}/preflight-collector.sysusers
         DESTINATION lib/sysusers.d RENAME preflight-collector.conf COMPONENT collector)
-install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/certs/README.md
-        DESTINATION share/doc/preflight-collector COMPONENT collector)
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION share/doc/preflight-collector
+        COMPONENT collector)
+install(FILES ${PROJECT_SOURCE_DIR}/certs/README.md DESTINATION share/doc/preflight-collector/certs
+        COMPONENT collector)
 
 # --- CPack: one .deb per component
 set(CPACK_GENERATOR DEB)
