@@ -26,6 +26,9 @@ packages=(
   # Field conditions: a small ext4 image for the full-disk tests (mkfs.ext4,
   # mount -o loop), prlimit for the descriptor-exhaustion test.
   e2fsprogs mount util-linux
+  # The packaging tests: systemd-analyze (verify, security --offline) and
+  # systemd-sysusers for the collector's user; dpkg-dev for cpack's shlibdeps.
+  systemd dpkg-dev
   # The Ansible roles (deploy/ansible, tests/ansible): syntax-check,
   # ansible-lint --offline and a local run of the example playbook.
   ansible ansible-lint
