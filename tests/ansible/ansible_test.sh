@@ -104,6 +104,7 @@ preflight_pki_dir: $PKI
 preflight_certs: $CERTS
 preflight_package_source: none
 preflight_manage_service: false
+preflight_systemd_dir: "{{ preflight_test_root }}/{{ inventory_hostname }}/etc/systemd/system"
 # Already root here: no sudo around every task.
 ansible_become: false
 preflight_agent_bin: $AGENT
@@ -162,6 +163,13 @@ PY
 diff -u "$TMP/inventory.expected" "$TMP/inventory.got" || fail "the generated inventory differs"
 grep -q 'preflight-01' "$INV" && fail "the collector's own host (not an OpenCRVS server) is in its inventory"
 echo "ok: $(wc -l <"$TMP/inventory.got") hosts, roles and environments as the Ansible inventories say"
+
+step "the Docker socket: given back by a drop-in on swarm managers only"
+for h in prod-01 qa-1.internal; do
+  dropin=$ROOT/$h/etc/systemd/system/preflight-agent.service.d/docker.conf
+  grep -qx 'InaccessiblePaths=' "$dropin" 2>/dev/null || fail "$h (docker-manager-first) has no drop-in $dropin"
+done
+echo "ok: swarm managers' agents may reach /run/docker.sock; the unit denies it elsewhere"
 
 step "preflight-collector --check-config on the rendered configuration"
 out=$("$COLLECTOR" --config "$CDIR/collector.textproto" --check-config) ||
