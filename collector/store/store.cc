@@ -20,6 +20,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -269,6 +270,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   store->dir_ = dir;
   absl::WriterMutexLock lock(&store->db_mu_);  // uncontended: no other thread has the store yet
   RETURN_IF_ERROR(store->OpenDb());
+  RETURN_IF_ERROR(store->CheckSchema());
   return store;
 }
 
@@ -994,6 +996,85 @@ absl::StatusOr<uint64_t> Store::PruneAudit(absl::Time before, absl::string_view 
   RETURN_IF_ERROR(
       WriteWithAudit(&batch, {AuditCheckpointEntry(checkpoint, absl::ToUnixMillis(now))}));
   return dropped;
+}
+
+namespace {
+
+constexpr char kSchemaVersionKey[] = "meta/schema_version";
+
+// One upgrade of the store's layout, from schema `from` to from + 1: adds
+// its changes to the batch that also sets the new version and audits the
+// step. A future layout change appends a step here and raises
+// Store::kSchemaVersion.
+struct SchemaUpgrade {
+  int from;
+  std::function<absl::Status(rocksdb::DB*, rocksdb::WriteBatch*)> apply;
+};
+
+const std::vector<SchemaUpgrade>& SchemaUpgrades() {
+  static const auto* steps = new std::vector<SchemaUpgrade>{
+      // 1 -> 2: the version marker itself, nothing else changes.
+      {1, [](rocksdb::DB*, rocksdb::WriteBatch*) { return absl::OkStatus(); }},
+  };
+  return *steps;
+}
+
+}  // namespace
+
+absl::Status Store::CheckSchema() {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kSchemaVersionKey, &value);
+  if (!s.ok() && !s.IsNotFound()) return FromRocksStatus(s, "read schema version");
+  int version = 0;
+  if (s.ok()) {
+    if (!absl::SimpleAtoi(value, &version) || version < 1) {
+      return absl::DataLossError(
+          absl::StrCat("store ", dir_, ": unreadable schema version \"", value, "\""));
+    }
+  } else {
+    // No marker: a new store, or one written before the marker (schema 1).
+    bool empty = true;
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), h));
+      it->SeekToFirst();
+      RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan store"));
+      if (it->Valid()) {
+        empty = false;
+        break;
+      }
+    }
+    if (empty) {
+      rocksdb::WriteBatch batch;
+      batch.Put(kSchemaVersionKey, absl::StrCat(kSchemaVersion));
+      return SyncedWrite(&batch, "write schema version");
+    }
+    version = 1;
+  }
+  if (version > kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("store ", dir_, ": store schema ", version,
+                     " is newer than this collector (supports up to ", kSchemaVersion,
+                     "): run a newer collector or restore a backup"));
+  }
+  for (const SchemaUpgrade& step : SchemaUpgrades()) {
+    if (step.from != version) continue;
+    rocksdb::WriteBatch batch;
+    RETURN_IF_ERROR(step.apply(db_.get(), &batch));
+    batch.Put(kSchemaVersionKey, absl::StrCat(step.from + 1));
+    const std::string what =
+        absl::StrCat("store upgraded from schema ", step.from, " to ", step.from + 1);
+    RETURN_IF_ERROR(WriteWithAudit(
+        &batch,
+        {EntryOf(
+            {.actor = "collector", .action = "store-upgraded", .subject = dir_, .detail = what},
+            absl::Now())}));
+    StoreLog(what);
+    version = step.from + 1;
+  }
+  if (version != kSchemaVersion) {
+    return absl::InternalError(absl::StrCat("store ", dir_, ": no upgrade from schema ", version));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace preflight::collector

@@ -61,8 +61,15 @@ absl::Status FromRocksStatus(const rocksdb::Status& status, absl::string_view wh
 
 class Store {
  public:
-  // Opens or creates the store in `dir`.
+  // Opens or creates the store in `dir`. The store's layout has a schema
+  // version (meta/schema_version in the default family): a new store gets
+  // kSchemaVersion; an older one is upgraded in place, each step audited in
+  // the same synced write (a store without the key but with data is schema
+  // 1, the layout before the key); a newer one is refused
+  // (FailedPrecondition), so that an older collector never writes to it.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir);
+  // 1: the column families above; 2: plus meta/schema_version.
+  static constexpr int kSchemaVersion = 2;
   ~Store();
 
   // Free space in the data directory's file system before TryRecover reopens
@@ -178,6 +185,8 @@ class Store {
   // Opens the database in dir_ and reads the audit head; CloseDb closes it.
   absl::Status OpenDb() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_) ABSL_LOCKS_EXCLUDED(audit_mu_);
   void CloseDb() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
+  // At Open: marks a new store, upgrades an older one, refuses a newer one.
+  absl::Status CheckSchema() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_) ABSL_LOCKS_EXCLUDED(audit_mu_);
   // OK while the database is open (it is closed only while TryRecover
   // reopens it, or when reopening failed).
   absl::Status Usable() const ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
