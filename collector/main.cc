@@ -27,6 +27,7 @@
 #include "collector/service/ingest_service.h"
 #include "collector/service/listener.h"
 #include "collector/service/query_service.h"
+#include "collector/store/backup.h"
 #include "proto/wire/flags.h"
 #include "proto/wire/status.h"
 #include "proto/wire/textproto.h"
@@ -63,6 +64,11 @@ const flags::Program& Program() {
                .help = "check the running collector's health_file and exit: 0 healthy, 1 "
                        "unhealthy (the problems are printed) or not running (the file is "
                        "older than 15 s)"},
+              {.name = "backup",
+               .value_name = "DIR",
+               .help = "copy the store (data_dir) into DIR, new or empty, consistently even "
+                       "while the collector runs, verify the copy's audit chain, print a "
+                       "summary and exit (0 done, 1 failed)"},
               {.name = "port-file",
                .value_name = "FILE",
                .help = "after binding, write the port to FILE (useful with port 0)"},
@@ -242,6 +248,19 @@ int CheckHealthCommand(const CollectorState& state) {
   const int code = CheckHealthFile(path, absl::Now(), absl::Seconds(15), &message);
   std::printf("%s\n", message.c_str());
   return code;
+}
+
+// --backup DIR: a verified copy of the store (collector/store/backup.h).
+int BackupCommand(const CollectorState& state, const std::string& out_dir) {
+  BackupOptions options;
+  options.progress = [](absl::string_view line) { Log(line); };
+  auto summary = BackupStore(state.settings.config.data_dir(), out_dir, options);
+  if (!summary.ok()) {
+    Log(absl::StrCat("backup into ", out_dir, " failed: ", summary.status().message()));
+    return 1;
+  }
+  std::printf("%s\n", summary->Line(out_dir).c_str());
+  return 0;
 }
 
 // Revocation, the server's credentials, the store, the audit of
@@ -606,6 +625,7 @@ int main(int argc, char** argv) {
   if (auto exit = Configure(flags, state)) return *exit;
   if (flags.Bool("check-config")) return PrintSummary(state);
   if (flags.Bool("health")) return CheckHealthCommand(state);
+  if (flags.Has("backup")) return BackupCommand(state, flags.String("backup"));
   Log(RaiseDescriptorLimit());
   std::shared_ptr<grpc::ServerCredentials> creds;
   HandshakeRefusals refusals(state);
