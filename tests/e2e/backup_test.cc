@@ -1,8 +1,10 @@
 // preflight-collector --backup with real processes: a backup taken while the
 // collector runs and an agent reports, restored as the README says (stop,
 // move the data directory aside, move the backup in, start), then checked
-// with the real preflightctl; and a non-empty backup directory refused.
+// with the real preflightctl; a non-empty backup directory refused; a store
+// newer than the collector refused at start.
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 #include <stdio.h>
 
 #include <string>
@@ -11,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "collector/store/store.h"
 #include "tests/support/cluster.h"
 #include "tests/support/json.h"
 
@@ -84,6 +87,25 @@ TEST(BackupTest, NonEmptyDirectoryIsRefused) {
                                                          " failed: ", backup_dir, " is not empty")))
       << backup.err;
   EXPECT_EQ(ReadFile(backup_dir + "/notes.txt"), "keep me");
+}
+
+// A data directory from a newer release (schema 99): the collector refuses
+// it at start, exits 1 and says what to do.
+TEST(BackupTest, CollectorRefusesANewerStore) {
+  TestCluster cluster(OneManager());
+  cluster.StartCollector();
+  cluster.StopCollector(SIGTERM);
+  EditAudit(cluster.data_dir(), [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle*) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "meta/schema_version", "99").ok());
+  });
+  RunResult start = RunProcess(
+      {PREFLIGHT_COLLECTOR_BIN, "--config", cluster.WriteCollectorConfig()}, absl::Seconds(30));
+  EXPECT_EQ(start.exit_code, 1) << start.err;
+  EXPECT_TRUE(absl::StrContains(
+      start.err, absl::StrCat("store schema 99 is newer than this collector (supports up to ",
+                              collector::Store::kSchemaVersion,
+                              "): run a newer collector or restore a backup")))
+      << start.err;
 }
 
 }  // namespace
