@@ -8,11 +8,14 @@
 // of the collector is one WriteBatch (a report with its facts, verdicts and
 // audit entries and the audit head), so the view holds whole writes only.
 // Every column family is then copied key by key into a fresh RocksDB in the
-// output directory, flushed and closed (a logical copy rather than
-// rocksdb::Checkpoint, which is made for a primary instance). When no
-// collector runs (the
-// lock is free) the store is opened normally and copied by
-// rocksdb::Checkpoint (hard links where possible).
+// output directory, flushed and closed. Not rocksdb::Checkpoint there: on a
+// secondary, RocksDB 7.8's CreateCheckpoint does succeed (tried), but it
+// links and copies the primary's table files and live write-ahead log by
+// name, and a secondary cannot hold off the primary's deletions
+// (DisableFileDeletions guards only the instance it is called on), so a
+// compaction can race it; the keys the secondary reads come from files it
+// holds open. When no collector runs (the lock is free) the store is opened
+// normally and copied by rocksdb::Checkpoint (hard links where possible).
 //
 // Either way the copy is then opened as a Store (which checks its schema
 // version) and its audit chain verified before the backup counts as made.
