@@ -175,8 +175,9 @@ absl::StatusOr<v1::HostStatus> QueryService::HostStatusOf(const v1::InventoryHos
     status.set_cert_not_after_unix_ms(absl::ToUnixMillis(cert->not_after));
     status.set_cert_warning(CertExpiryWarning(
         absl::StrCat("the certificate of host ", host.id()), *cert, state_.clock(),
-        absl::StrCat("renew it with `preflight-certs renew hosts/", host.id(),
-                     ".pem` and install it on the host (the agent picks it up when it reconnects)")));
+        absl::StrCat(
+            "renew it with `preflight-certs renew hosts/", host.id(),
+            ".pem` and install it on the host (the agent picks it up when it reconnects)")));
   }
   return status;
 }
