@@ -42,7 +42,12 @@ unitfile=$units/preflight-agent.service
 prop() { sed -n "s/^$1=//p" "$unitfile" | tail -1; }
 work=$(mktemp -d /tmp/preflight-lp.XXXXXX)
 user=pf-lptest$$
-cleanup() { userdel -r "$user" >/dev/null 2>&1 || true; rm -rf "$work"; }
+bindir=
+cleanup() {
+  userdel -r "$user" >/dev/null 2>&1 || true
+  rm -rf "$work"
+  if [ -n "$bindir" ]; then rm -rf "$bindir"; fi
+}
 trap cleanup EXIT
 
 # Something only CAP_DAC_READ_SEARCH reads, under ProtectHome=read-only: an
@@ -78,6 +83,17 @@ else
   echo "not emulated: SystemCallFilter, RestrictAddressFamilies, MemoryDenyWriteExecute," \
     "PrivateDevices, Protect{Kernel*,ControlGroups,Clock,Hostname}, cgroup limits"
   setpriv_caps=$(echo "$caps" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+  # The unit runs /usr/sbin/preflight-agent. A build under /tmp (CI clones
+  # there) would vanish under the private /tmp, so the agent then runs from a
+  # copy outside it, as the installed one does.
+  run_agent=$agent
+  case $agent in
+    /tmp/* | /var/tmp/*)
+      bindir=$(mktemp -d /var/lib/preflight-lp-bin.XXXXXX)
+      cp "$agent" "$bindir/preflight-agent"
+      run_agent=$bindir/preflight-agent
+      ;;
+  esac
   state=/var/lib/$(prop StateDirectory)
   hidden=$(prop InaccessiblePaths | sed 's/^-//')
   cat >"$work/inner.sh" <<INNER
@@ -98,7 +114,7 @@ if touch "$home/.pf-lptest" 2>/dev/null; then echo "emulation broken: home writa
 touch $state/.pf-lptest && rm $state/.pf-lptest
 umask $(prop UMask)
 exec setpriv --no-new-privs --inh-caps=-all --ambient-caps=-all \
-  --bounding-set=-all,$setpriv_caps -- "$agent" --dry-run
+  --bounding-set=-all,$setpriv_caps -- "$run_agent" --dry-run
 INNER
   unshare -m --propagation private sh "$work/inner.sh" \
     >"$work/restricted.json" 2>"$work/restricted.err" || { cat "$work/restricted.err"; exit 1; }
