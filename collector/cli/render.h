@@ -1,4 +1,4 @@
-// preflightctl's output: the stable JSON documents (DESIGN.md, "Command line
+// preflightctl's output: the stable JSON documents (collector/README.md, "The CLI
 // contract") and tables readable in an 80-column terminal.
 #ifndef PREFLIGHT_COLLECTOR_CLI_RENDER_H_
 #define PREFLIGHT_COLLECTOR_CLI_RENDER_H_

@@ -102,7 +102,8 @@ BENCHMARK(BM_StoreIngestSynced)->Threads(1)->Threads(8)->UseRealTime();
 // What GetFleetStatus does for a fleet of state.range(0) hosts, each with a
 // stored evaluation: every waiver in one scan, per host the latest verdicts
 // from RocksDB and the host status, then the fleet verdict with attestations.
-// DESIGN.md asks for `status` over 10,000 hosts well under a second.
+// collector/README.md ("Targets") asks for `status` over 10,000 hosts well under a
+// second.
 void BM_FleetStatus(benchmark::State& state) {
   namespace c = preflight::collector;
   const int hosts = static_cast<int>(state.range(0));

@@ -1,5 +1,5 @@
 // Tests for preflightctl's output (collector/cli/json_writer and render): the
-// stable JSON documents of DESIGN.md and 80-column tables.
+// stable JSON documents of README.md ("Stable JSON") and 80-column tables.
 #include "collector/cli/render.h"
 
 #include <gmock/gmock.h>
