@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -20,6 +22,7 @@
 #include "collector/cli/export.h"
 #include "collector/cli/json_writer.h"
 #include "collector/cli/render.h"
+#include "collector/cli/status_render.h"
 #include "collector/readiness/engine.h"
 #include "preflight/v1/query.grpc.pb.h"
 #include "proto/wire/flags.h"
@@ -75,7 +78,27 @@ const flags::Program& Program() {
           .commands =
               {
                   {.name = "status",
-                   .summary = "fleet verdict: every inventory host, its checks, why not ready"},
+                   .summary = "fleet verdict, why not ready, and one line per inventory host "
+                              "(filters choose the hosts listed, never the verdict)",
+                   .flags =
+                       {
+                           {.name = "env",
+                            .value_name = "ENV",
+                            .help = "list only hosts of this environment"},
+                           {.name = "role",
+                            .value_name = "ROLE",
+                            .help = "list only hosts with this role"},
+                           {.name = "failing",
+                            .kind = Kind::kBool,
+                            .help = "list only hosts that are not ready"},
+                           {.name = "host",
+                            .value_name = "GLOB",
+                            .help = "list only hosts whose id matches, e.g. 'prod-*'"},
+                           {.name = "full",
+                            .kind = Kind::kBool,
+                            .help = "every check of every host with evidence (format_version 1; "
+                                    "small fleets: exit 2 past the 16 MiB reply limit)"},
+                       }},
                   {.name = "host",
                    .args = "HOST",
                    .min_args = 1,
@@ -254,12 +277,62 @@ std::string StatusOf(v1::CheckStatus s) {
   return s == v1::CHECK_STATUS_UNSPECIFIED ? "NONE" : collector::StatusName(s);
 }
 
-int Status(Session& s) {
+// The client's own receive limit (16 MiB) refused a reply: too large for
+// one message, which no retry changes (exit 2, not 3).
+bool TooLargeReply(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+         absl::StrContains(absl::AsciiStrToLower(status.error_message()), "larger than max");
+}
+
+int TooLarge(const grpc::Status& status, absl::string_view instead) {
+  std::fprintf(stderr, "preflightctl: the collector's reply is over the 16 MiB limit (%s): %s\n",
+               status.error_message().c_str(), std::string(instead).c_str());
+  return 2;
+}
+
+// status --full: GetFleetStatus, the version-1 document.
+int StatusFull(Session& s) {
+  for (const char* filter : {"env", "role", "failing", "host"}) {
+    if (s.flags.Has(filter)) {
+      return Usage(absl::StrCat("--full lists every host: drop --", filter));
+    }
+  }
   v1::FleetStatus fleet;
   grpc::Status st = s.stub->GetFleetStatus(s.Context().get(), v1::FleetStatusRequest(), &fleet);
+  if (TooLargeReply(st)) {
+    return TooLarge(st, "use `preflightctl status` (summaries) or `preflightctl host HOST`");
+  }
   if (!st.ok()) return s.Failed(st);
   Print(s.json ? StatusJson(fleet) : StatusTable(fleet, s.now));
   return fleet.ready() ? 0 : 1;
+}
+
+// The fleet verdict over every host, and a summary of each host the filters
+// match, in pages (GetFleetSummary): any fleet size.
+int Status(Session& s) {
+  if (s.flags.Bool("full")) return StatusFull(s);
+  v1::FleetSummaryRequest request;
+  request.set_environment(s.flags.String("env"));
+  request.set_role(s.flags.String("role"));
+  request.set_failing_only(s.flags.Bool("failing"));
+  request.set_host_glob(s.flags.String("host"));
+  auto context = s.Context();
+  auto reader = s.stub->GetFleetSummary(context.get(), request);
+  v1::FleetSummaryHeader header;
+  std::vector<v1::HostSummary> hosts;
+  v1::FleetSummaryPage page;
+  while (reader->Read(&page)) {
+    if (page.has_header()) {
+      header = std::move(*page.mutable_header());
+      hosts.reserve(header.matched_hosts());
+    }
+    for (v1::HostSummary& h : *page.mutable_hosts()) hosts.push_back(std::move(h));
+  }
+  grpc::Status st = reader->Finish();
+  if (TooLargeReply(st)) return TooLarge(st, "a page of the summary should never be");
+  if (!st.ok()) return s.Failed(st);
+  Print(s.json ? SummaryJson(header, hosts) : SummaryTable(header, hosts, s.now));
+  return header.ready() ? 0 : 1;
 }
 
 int Host(Session& s) {
@@ -538,9 +611,29 @@ int Refresh(Session& s) {
 }
 
 int Export(Session& s) {
+  // StreamFleetStatus: the header first, then the hosts in bounded chunks,
+  // appended here; the collector never builds the whole fleet at once.
   v1::FleetStatus fleet;
-  grpc::Status st = s.stub->GetFleetStatus(s.Context().get(), v1::FleetStatusRequest(), &fleet);
-  if (!st.ok()) return s.Failed(st);
+  {
+    auto context = s.Context();
+    auto reader = s.stub->StreamFleetStatus(context.get(), v1::FleetStatusRequest());
+    v1::FleetStatus chunk;
+    bool first = true;
+    while (reader->Read(&chunk)) {
+      if (first) {
+        fleet = std::move(chunk);
+        first = false;
+      } else {
+        for (v1::HostStatus& h : *chunk.mutable_hosts()) *fleet.add_hosts() = std::move(h);
+      }
+      chunk.Clear();
+    }
+    grpc::Status st = reader->Finish();
+    if (TooLargeReply(st)) return TooLarge(st, "a chunk of the export should never be");
+    if (!st.ok()) return s.Failed(st);
+  }
+  grpc::Status st;
+  v1::CheckCatalogue catalogue;
   v1::CheckCatalogue catalogue;
   st = s.stub->ListChecks(s.Context().get(), v1::ListChecksRequest(), &catalogue);
   if (!st.ok()) return s.Failed(st);

@@ -190,51 +190,101 @@ v1::HostStatus BuildHostStatus(const CheckRegistry& registry, const v1::Inventor
   return status;
 }
 
-v1::FleetStatus BuildFleetStatus(const CheckRegistry& registry, const v1::Policy& policy,
-                                 std::vector<v1::HostStatus> hosts, absl::Time now,
-                                 const std::vector<v1::Attestation>& attestations) {
-  v1::FleetStatus fleet;
-  fleet.set_generated_at_unix_ms(absl::ToUnixMillis(now));
-  *fleet.mutable_gating_environments() = policy.gating_environments();
-  fleet.set_staleness_seconds(policy.staleness_seconds());
-  bool ready = true;
-  int gating_hosts = 0;
-  for (const v1::HostStatus& h : hosts) {
-    if (!h.gating()) continue;
-    ++gating_hosts;
-    if (!h.reported()) {
-      ready = false;
-      fleet.add_reasons(absl::StrCat(h.host_id(), ": has never reported"));
-      continue;
+v1::HostSummary SummarizeHost(const v1::HostStatus& host) {
+  v1::HostSummary out;
+  out.set_host_id(host.host_id());
+  out.set_environment(host.environment());
+  *out.mutable_roles() = host.roles();
+  out.set_reported(host.reported());
+  out.set_last_report_unix_ms(host.last_report_unix_ms());
+  out.set_stale(host.stale());
+  out.set_gating(host.gating());
+  out.set_ready(host.ready());
+  out.set_collected_without(static_cast<uint32_t>(host.collected_without_size()));
+  out.set_cert_warning(host.cert_warning());
+  for (const v1::CheckResult& c : host.checks()) {
+    switch (c.status()) {
+      case v1::PASS:
+        out.set_pass(out.pass() + 1);
+        break;
+      case v1::WARN:
+        out.set_warn(out.warn() + 1);
+        break;
+      case v1::FAIL:
+        out.set_fail(out.fail() + 1);
+        break;
+      case v1::NOT_APPLICABLE:
+        out.set_not_applicable(out.not_applicable() + 1);
+        break;
+      case v1::WAIVED:
+        out.set_waived(out.waived() + 1);
+        out.add_waived_checks(c.check().id());
+        break;
+      case v1::PENDING:
+      case v1::ATTESTED:
+        out.set_other(out.other() + 1);
+        break;
+      default:  // UNKNOWN, unspecified: never a pass
+        out.set_unknown(out.unknown() + 1);
+        break;
     }
-    if (h.stale()) {
-      ready = false;
-      fleet.add_reasons(absl::StrCat(h.host_id(), ": no report for over ",
-                                     policy.staleness_seconds(), "s (stale)"));
-    }
-    for (const v1::CheckResult& c : h.checks()) {
-      if (c.check().severity() == v1::BLOCKER && BlocksReadiness(c.status())) {
-        ready = false;
-        fleet.add_reasons(
-            absl::StrCat(h.host_id(), ": ", c.check().id(), " is ", StatusName(c.status())));
-      }
+    if (c.check().severity() == v1::BLOCKER && BlocksReadiness(c.status())) {
+      v1::BlockingCheck* b = out.add_blocking();
+      b->set_check_id(c.check().id());
+      b->set_status(c.status());
     }
   }
-  if (gating_hosts == 0) {
-    ready = false;
-    fleet.add_reasons(absl::StrCat("no inventory host is in a gating environment (",
-                                   absl::StrJoin(policy.gating_environments(), ", "), ")"));
+  return out;
+}
+
+FleetVerdict::FleetVerdict(const v1::Policy& policy, size_t max_reasons)
+    : policy_(policy), max_reasons_(max_reasons) {}
+
+void FleetVerdict::NotReady(std::string reason) {
+  ready_ = false;
+  if (reasons_.size() < max_reasons_) {
+    reasons_.push_back(std::move(reason));
+  } else {
+    ++reasons_left_out_;
   }
-  std::vector<std::string> present;
-  for (const v1::HostStatus& h : hosts) {
-    if (std::find(present.begin(), present.end(), h.environment()) == present.end()) {
-      present.push_back(h.environment());
+}
+
+void FleetVerdict::AddHost(const v1::HostSummary& h,
+                           const google::protobuf::RepeatedPtrField<v1::CheckResult>* manual) {
+  if (std::find(present_.begin(), present_.end(), h.environment()) == present_.end()) {
+    present_.push_back(h.environment());
+  }
+  if (manual != nullptr) {
+    for (const v1::CheckResult& r : *manual) {
+      manual_evidence_.push_back({h.host_id(), h.environment(), r});
     }
+  }
+  if (!h.gating()) return;
+  ++gating_hosts_;
+  if (!h.reported()) {
+    NotReady(absl::StrCat(h.host_id(), ": has never reported"));
+    return;
+  }
+  if (h.stale()) {
+    NotReady(absl::StrCat(h.host_id(), ": no report for over ", policy_.staleness_seconds(),
+                          "s (stale)"));
+  }
+  for (const v1::BlockingCheck& b : h.blocking()) {
+    NotReady(absl::StrCat(h.host_id(), ": ", b.check_id(), " is ", StatusName(b.status())));
+  }
+}
+
+void FleetVerdict::Finish(const CheckRegistry& registry,
+                          const std::vector<v1::Attestation>& attestations, absl::Time now,
+                          google::protobuf::RepeatedPtrField<v1::CheckResult>* items) {
+  if (gating_hosts_ == 0) {
+    NotReady(absl::StrCat("no inventory host is in a gating environment (",
+                          absl::StrJoin(policy_.gating_environments(), ", "), ")"));
   }
   for (const Check& check : registry.all()) {
     if (!check.info.manual()) continue;
-    for (const std::string& env : ManualEnvironments(check.info, policy, present)) {
-      v1::CheckResult* item = fleet.add_manual_items();
+    for (const std::string& env : ManualEnvironments(check.info, policy_, present_)) {
+      v1::CheckResult* item = items->Add();
       *item->mutable_check() = check.info;
       item->set_environment(env);
       const v1::Attestation* last = nullptr;
@@ -265,29 +315,38 @@ v1::FleetStatus BuildFleetStatus(const CheckRegistry& registry, const v1::Policy
                              UtcMinute(absl::FromUnixMillis(last->expires_at_unix_ms())));
         }
         *item->add_evidence() = MakeEvidence(why, "collector");
-        ready = false;
-        fleet.add_reasons(absl::StrCat(check.info.id(), " (", env, ") is PENDING: ", why));
+        NotReady(absl::StrCat(check.info.id(), " (", env, ") is PENDING: ", why));
       }
-      for (const v1::HostStatus& h : hosts) {
-        if (h.environment() != env) continue;
-        for (const v1::CheckResult& r : h.manual_evidence()) {
-          if (r.check().id() != check.info.id()) continue;
-          for (const v1::Evidence& e : r.evidence()) {
-            v1::Evidence* copy = item->add_evidence();
-            *copy = e;
-            copy->set_message(
-                absl::StrCat(h.host_id(), " (", StatusName(r.status()), "): ", e.message()));
-          }
+      for (const ManualEvidence& m : manual_evidence_) {
+        if (m.environment != env || m.result.check().id() != check.info.id()) continue;
+        for (const v1::Evidence& e : m.result.evidence()) {
+          v1::Evidence* copy = item->add_evidence();
+          *copy = e;
+          copy->set_message(
+              absl::StrCat(m.host_id, " (", StatusName(m.result.status()), "): ", e.message()));
         }
       }
     }
   }
+}
+
+v1::FleetStatus BuildFleetStatus(const CheckRegistry& registry, const v1::Policy& policy,
+                                 std::vector<v1::HostStatus> hosts, absl::Time now,
+                                 const std::vector<v1::Attestation>& attestations) {
+  v1::FleetStatus fleet;
+  fleet.set_generated_at_unix_ms(absl::ToUnixMillis(now));
+  *fleet.mutable_gating_environments() = policy.gating_environments();
+  fleet.set_staleness_seconds(policy.staleness_seconds());
+  FleetVerdict verdict(policy);
+  for (const v1::HostStatus& h : hosts) verdict.AddHost(SummarizeHost(h), &h.manual_evidence());
+  verdict.Finish(registry, attestations, now, fleet.mutable_manual_items());
+  for (const std::string& r : verdict.reasons()) fleet.add_reasons(r);
   for (v1::HostStatus& h : hosts) {
     // Parameters are for `preflightctl host`; the fleet view stays small.
     for (v1::CheckResult& c : *h.mutable_checks()) c.clear_params();
     *fleet.add_hosts() = std::move(h);
   }
-  fleet.set_ready(ready);
+  fleet.set_ready(verdict.ready());
   return fleet;
 }
 

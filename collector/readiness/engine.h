@@ -4,6 +4,8 @@
 #ifndef PREFLIGHT_COLLECTOR_READINESS_ENGINE_H_
 #define PREFLIGHT_COLLECTOR_READINESS_ENGINE_H_
 
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +47,57 @@ v1::HostStatus BuildHostStatus(const CheckRegistry& registry, const v1::Inventor
 v1::FleetStatus BuildFleetStatus(const CheckRegistry& registry, const v1::Policy& policy,
                                  std::vector<v1::HostStatus> hosts, absl::Time now,
                                  const std::vector<v1::Attestation>& attestations = {});
+
+// What `preflightctl status` lists of a host, and all the fleet verdict
+// reads of it: counts by status (WAIVED apart from PASS), the blocker checks
+// that keep it from being ready, staleness.
+v1::HostSummary SummarizeHost(const v1::HostStatus& host);
+
+// The fleet verdict, one host at a time, so that a caller need not hold every
+// HostStatus of a large fleet: BuildFleetStatus and the paged summary
+// (GetFleetSummary) both decide through it, with the same rules.
+class FleetVerdict {
+ public:
+  static constexpr size_t kAllReasons = std::numeric_limits<size_t>::max();
+
+  // `policy` with its defaults filled in. Keeps the first `max_reasons`
+  // reasons and counts the rest (reasons_left_out).
+  explicit FleetVerdict(const v1::Policy& policy, size_t max_reasons = kAllReasons);
+
+  // Counts `host` in; hosts in inventory order. `manual_evidence` (may be
+  // null): the host's evidence for manual items, copied into the manual
+  // items' evidence by Finish.
+  void AddHost(
+      const v1::HostSummary& host,
+      const google::protobuf::RepeatedPtrField<v1::CheckResult>* manual_evidence = nullptr);
+  // After the last host: appends one item per manual check and environment
+  // signed off (ATTESTED, or PENDING with why) to `items`, and completes the
+  // verdict.
+  void Finish(const CheckRegistry& registry, const std::vector<v1::Attestation>& attestations,
+              absl::Time now, google::protobuf::RepeatedPtrField<v1::CheckResult>* items);
+
+  bool ready() const { return ready_; }
+  // Why not ready, most important first (at most max_reasons).
+  const std::vector<std::string>& reasons() const { return reasons_; }
+  uint64_t reasons_left_out() const { return reasons_left_out_; }
+
+ private:
+  struct ManualEvidence {
+    std::string host_id;
+    std::string environment;
+    v1::CheckResult result;
+  };
+  void NotReady(std::string reason);
+
+  const v1::Policy& policy_;
+  size_t max_reasons_;
+  bool ready_ = true;
+  int gating_hosts_ = 0;
+  std::vector<std::string> reasons_;
+  uint64_t reasons_left_out_ = 0;
+  std::vector<std::string> present_;  // environments with hosts, in order
+  std::vector<ManualEvidence> manual_evidence_;
+};
 
 // Whether a waiver / attestation is in force at `now` (not revoked, not
 // expired).

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -182,6 +183,34 @@ absl::StatusOr<v1::HostStatus> QueryService::HostStatusOf(const v1::InventoryHos
   return status;
 }
 
+void QueryService::FillFleetHeader(v1::FleetStatus* fleet) {
+  auto [seq, hash] = state_.store->AuditHead();
+  fleet->set_audit_entries(seq);
+  fleet->set_audit_head(hash);
+  // From a week before the CRL's nextUpdate: nobody is locked out by surprise.
+  fleet->set_crl_warning(CrlWarning(state_.CrlStateNow()));
+  // From 30 days before the collector's or the CA's certificate expires.
+  for (std::string& w : OwnCertificateWarnings(state_.settings.config.tls(), state_.clock())) {
+    fleet->add_cert_warnings(std::move(w));
+  }
+  // Reads work while writes fail: say that reports are not stored.
+  if (absl::Status health = state_.store->Health(); !health.ok()) {
+    fleet->set_storage_error(std::string(health.message()));
+  }
+}
+
+namespace {
+
+absl::Status TooLargeForOneReply(size_t hosts, size_t bytes) {
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "the full status of %d hosts is %.1f MB, over the 16 MiB reply limit: use `preflightctl "
+      "status` (a summary per host, any fleet size), `preflightctl host HOST` for one host's "
+      "checks and evidence, or `preflightctl export` (streamed)",
+      hosts, static_cast<double>(bytes) / 1e6));
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* QueryService::GetFleetStatus(grpc::CallbackServerContext* context,
                                                        const v1::FleetStatusRequest*,
                                                        v1::FleetStatus* response) {
@@ -196,6 +225,10 @@ grpc::ServerUnaryReactor* QueryService::GetFleetStatus(grpc::CallbackServerConte
       for (v1::Waiver& w : *all) waivers[w.host_id()].push_back(std::move(w));
     }
     static const std::vector<v1::Waiver> kNone;
+    // A reply over the client's limit would fail as an opaque transport
+    // error: past the limit, hosts are only measured (memory stays bounded)
+    // and the call says how large the reply would be.
+    size_t bytes = 0;
     for (const v1::InventoryHost& h : state_.settings.inventory.hosts()) {
       if (!status.ok()) break;
       auto it = waivers.find(h.id());
@@ -204,25 +237,26 @@ grpc::ServerUnaryReactor* QueryService::GetFleetStatus(grpc::CallbackServerConte
         status = hs.status();
         break;
       }
-      hosts.push_back(std::move(*hs));
+      for (v1::CheckResult& c : *hs->mutable_checks()) c.clear_params();
+      bytes += hs->ByteSizeLong();
+      if (bytes > kMaxFleetStatusBytes) {
+        std::vector<v1::HostStatus>().swap(hosts);
+      } else {
+        hosts.push_back(std::move(*hs));
+      }
+    }
+    if (status.ok() && bytes > kMaxFleetStatusBytes) {
+      return TooLargeForOneReply(state_.settings.inventory.hosts_size(), bytes);
     }
     auto attestations = state_.store->Attestations();
     if (status.ok()) status = attestations.status();
     if (status.ok()) {
       *response = BuildFleetStatus(state_.registry, state_.settings.policy, std::move(hosts),
                                    state_.clock(), *attestations);
-      auto [seq, hash] = state_.store->AuditHead();
-      response->set_audit_entries(seq);
-      response->set_audit_head(hash);
-      // From a week before the CRL's nextUpdate: nobody is locked out by surprise.
-      response->set_crl_warning(CrlWarning(state_.CrlStateNow()));
-      // From 30 days before the collector's or the CA's certificate expires.
-      for (std::string& w : OwnCertificateWarnings(state_.settings.config.tls(), state_.clock())) {
-        response->add_cert_warnings(std::move(w));
-      }
-      // Reads work while writes fail: say that reports are not stored.
-      if (absl::Status health = state_.store->Health(); !health.ok()) {
-        response->set_storage_error(std::string(health.message()));
+      FillFleetHeader(response);
+      if (size_t total = response->ByteSizeLong(); total > kMaxFleetStatusBytes) {
+        response->Clear();
+        return TooLargeForOneReply(state_.settings.inventory.hosts_size(), total);
       }
     }
     return status;

@@ -53,6 +53,12 @@ class QueryService final : public v1::Query::CallbackService {
   grpc::ServerUnaryReactor* Refresh(grpc::CallbackServerContext* context,
                                     const v1::RefreshRequest* request,
                                     v1::RefreshResponse* response) override;
+  // fleet_summary.cc: the fleet verdict and host summaries in pages, and the
+  // full fleet status in bounded messages (export).
+  grpc::ServerWriteReactor<v1::FleetSummaryPage>* GetFleetSummary(
+      grpc::CallbackServerContext* context, const v1::FleetSummaryRequest* request) override;
+  grpc::ServerWriteReactor<v1::FleetStatus>* StreamFleetStatus(
+      grpc::CallbackServerContext* context, const v1::FleetStatusRequest* request) override;
 
  private:
   static constexpr int kPoolThreads = 2;
@@ -73,6 +79,17 @@ class QueryService final : public v1::Query::CallbackService {
   // otherwise they are read.
   absl::StatusOr<v1::HostStatus> HostStatusOf(const v1::InventoryHost& host,
                                               const std::vector<v1::Waiver>* waivers = nullptr);
+
+  // A server-streaming call run like OnPool: admitted on the gRPC thread,
+  // authorized and computed on the query pool, each message produced on the
+  // pool and written one at a time (fleet_summary.cc).
+  template <typename Message>
+  class PagedCall;
+  // Everything of the fleet status but the hosts and what the verdict says
+  // (audit head, CRL, certificate and storage warnings), read now.
+  void FillFleetHeader(v1::FleetStatus* fleet);
+  // The largest GetFleetStatus reply: preflightctl accepts 16 MiB.
+  static constexpr size_t kMaxFleetStatusBytes = (16u << 20) - (64u << 10);
 
   // Counts a call of `caller` (its certificate's identity, else its address)
   // in; false, and nothing counted, when it has max_queries_per_identity in
