@@ -14,7 +14,8 @@
 
 namespace preflight::agent {
 
-// History files looked at in every home (opencrvs-servers.md).
+// History files looked at in every home: the shells' and those of the clients an
+// OpenCRVS server has (MongoDB, PostgreSQL, MySQL, Redis, Node, Python, less).
 const std::vector<std::string>& HistoryFileNames();
 
 // The secret patterns a line is tested against, by name.

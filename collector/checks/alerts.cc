@@ -2,7 +2,7 @@
 // item 7 (an alert is sent on SSH login). In OpenCRVS v1.x sshd logs to
 // /var/log/auth.log (rsyslog), Filebeat on the swarm nodes ships it to
 // Kibana, and a Kibana rule sends the email: so logins to the backup and
-// jump servers raise no alert (opencrvs-servers.md, "Alerts").
+// jump servers raise no alert.
 #include <algorithm>
 #include <string>
 #include <vector>

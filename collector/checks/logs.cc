@@ -27,8 +27,8 @@ std::string Size(uint64_t bytes) {
 
 std::string Date(int64_t unix) { return UtcMinute(absl::FromUnixSeconds(unix)); }
 
-// Logs OpenCRVS writes itself (opencrvs-servers.md, "Logs"), including the
-// backup server's rotate-backups log that no OpenCRVS stanza covers.
+// Logs OpenCRVS writes itself, including the backup server's rotate-backups
+// log that no OpenCRVS stanza covers.
 bool IsOpencrvsLog(absl::string_view path) {
   if (!absl::StartsWith(path, "/var/log/")) return false;
   absl::string_view name = path.substr(9);

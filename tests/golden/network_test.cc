@@ -1,5 +1,6 @@
 // What the internet can really reach (checklist item 14), one fixture root
-// per situation of opencrvs-servers.md "Firewall and exposure".
+// per situation an OpenCRVS server meets (Docker-published ports past ufw,
+// an inactive firewall, IPv6, nftables only).
 #include <gtest/gtest.h>
 
 #include <string>

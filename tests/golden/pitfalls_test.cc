@@ -1,4 +1,4 @@
-// The SSH pitfalls of opencrvs-servers.md, one fixture root each: the verdict
+// The SSH pitfalls of OpenCRVS servers, one fixture root each: the verdict
 // and the evidence that names the deciding file:line and the account.
 #include <gtest/gtest.h>
 
