@@ -13,8 +13,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "collector/audit/audit_chain.h"
+#include "collector/diff/fact_diff.h"
 #include "collector/readiness/engine.h"
-#include "collector/store/fact_diff.h"
 #include "proto/wire/revocation.h"
 #include "proto/wire/status.h"
 #include "proto/wire/textproto.h"
@@ -469,7 +469,7 @@ grpc::ServerUnaryReactor* QueryService::Diff(grpc::CallbackServerContext* contex
           d->set_kind(kind);
           d->set_from_unix_ms(older == nullptr ? 0 : older->at_unix_ms());
           d->set_to_unix_ms(newer->at_unix_ms());
-          for (std::string& line : DiffFactContent(
+          for (std::string& line : RenderFactDiff(
                    kind, older == nullptr ? std::string() : older->content(), newer->content())) {
             d->add_lines(std::move(line));
           }
