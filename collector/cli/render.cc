@@ -1,14 +1,17 @@
 #include "collector/cli/render.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "collector/checks/catalogue.h"
 #include "collector/checks/params.h"
 #include "collector/cli/json_writer.h"
+#include "collector/cli/terminal.h"
 #include "collector/readiness/engine.h"
 
 namespace preflight::cli {
@@ -17,15 +20,17 @@ namespace {
 using collector::SeverityName;
 using collector::StatusName;
 
-constexpr size_t kWidth = 80;
-
 std::string Rfc3339(int64_t unix_ms) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(unix_ms), absl::UTCTimeZone());
 }
 
-std::string Fit(absl::string_view s, size_t width) {
-  if (s.size() <= width) return std::string(s);
-  return absl::StrCat(s.substr(0, width - 1), "~");
+// `s` left-aligned in a field of `width` columns (never cut: a longer `s`
+// overflows it).
+std::string Pad(absl::string_view s, size_t width) {
+  std::string out(s);
+  const size_t w = DisplayWidth(s);
+  if (w < width) out.append(width - w, ' ');
+  return out;
 }
 
 }  // namespace
@@ -183,7 +188,8 @@ std::string Ago(int64_t unix_ms, absl::Time now) {
   return absl::StrCat(s / 86400, "d ago");
 }
 
-std::string Wrap(const std::string& text, size_t width, size_t indent) {
+std::string Wrap(const std::string& raw, size_t width, size_t indent) {
+  const std::string text = EscapeControl(raw);
   std::string out, line;
   std::string pad(indent, ' ');
   size_t limit = width > indent + 10 ? width - indent : 10;
@@ -205,6 +211,34 @@ std::string Wrap(const std::string& text, size_t width, size_t indent) {
     line.append(word.data(), word.size());
   }
   if (!line.empty()) absl::StrAppend(&out, out.empty() ? "" : "\n" + pad, line);
+  return out;
+}
+
+std::string WrapAfter(absl::string_view prefix, const std::string& raw, size_t width,
+                      size_t indent) {
+  const std::string text = EscapeControl(raw);
+  std::string out(prefix);
+  size_t col = DisplayWidth(prefix);
+  bool line_start = true;  // no word on this line yet
+  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    if (col + (line_start ? 0 : 1) + word.size() > width && col > indent) {
+      absl::StrAppend(&out, "\n", std::string(indent, ' '));
+      col = indent;
+      line_start = true;
+    }
+    // A word longer than a whole line (a long path) is cut into pieces.
+    while (col + word.size() > width && width > col + 10) {
+      const size_t n = width - col - (line_start ? 0 : 1);
+      absl::StrAppend(&out, line_start ? "" : " ", word.substr(0, n), "\n",
+                      std::string(indent, ' '));
+      word.remove_prefix(n);
+      col = indent;
+      line_start = true;
+    }
+    absl::StrAppend(&out, line_start ? "" : " ", word);
+    col += (line_start ? 0 : 1) + word.size();
+    line_start = false;
+  }
   return out;
 }
 
@@ -307,7 +341,16 @@ std::string ChecksMarkdown(const v1::CheckCatalogue& catalogue) {
   return collector::CatalogueMarkdown(catalogue.catalogue());
 }
 
-std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now) {
+namespace {
+
+// Whether the fleet table lists a check of this status under its host.
+bool Listed(v1::CheckStatus s) {
+  return s != v1::PASS && s != v1::NOT_APPLICABLE && s != v1::ATTESTED && s != v1::WAIVED;
+}
+
+}  // namespace
+
+std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now, size_t width) {
   std::string out;
   absl::StrAppend(&out, "FLEET: ", fleet.ready() ? "READY" : "NOT READY", "   (",
                   absl::FormatTime("%Y-%m-%d %H:%M UTC", now, absl::UTCTimeZone()), ")\n");
@@ -316,71 +359,104 @@ std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now) {
       Wrap(absl::StrCat("gating environments: ", absl::StrJoin(fleet.gating_environments(), ", "),
                         "; a host is stale after ", fleet.staleness_seconds() / 60,
                         "m without a report"),
-           kWidth, 2),
+           width, 2),
       "\n\n");
   if (!fleet.crl_warning().empty()) {
-    absl::StrAppend(&out, Wrap(absl::StrCat("WARNING: ", fleet.crl_warning()), kWidth, 2), "\n\n");
+    absl::StrAppend(&out, Wrap(absl::StrCat("WARNING: ", fleet.crl_warning()), width, 2), "\n\n");
   }
   for (const std::string& c : fleet.cert_warnings()) {
-    absl::StrAppend(&out, Wrap(absl::StrCat("WARNING: ", c), kWidth, 2), "\n\n");
+    absl::StrAppend(&out, Wrap(absl::StrCat("WARNING: ", c), width, 2), "\n\n");
   }
   if (!fleet.storage_error().empty()) {
     absl::StrAppend(&out,
                     Wrap(absl::StrCat("STORAGE ERROR: reports are not stored nor acked: ",
                                       fleet.storage_error()),
-                         kWidth, 2),
+                         width, 2),
                     "\n\n");
   }
-  absl::StrAppend(&out,
-                  absl::StrFormat("%-16s %-12s %-12s %4s %4s %4s %4s  %s\n", "HOST", "ENVIRONMENT",
-                                  "LAST REPORT", "PASS", "WARN", "FAIL", "UNKN", "READY"));
+  // Columns as wide as their content; the host column gives way first (a
+  // longer id gets a line of its own), nothing is cut.
+  auto last_report = [&](const v1::HostStatus& h) {
+    std::string last = Ago(h.reported() ? h.last_report_unix_ms() : 0, now);
+    return h.reported() && h.stale() ? absl::StrCat("STALE ", last) : last;
+  };
+  size_t host_w = 4, env_w = 11, last_w = 11, status_w = 0;
+  for (const v1::HostStatus& h : fleet.hosts()) {
+    host_w = std::max(host_w, DisplayWidth(EscapeControl(h.host_id())));
+    env_w = std::max(env_w, DisplayWidth(EscapeControl(h.environment())));
+    last_w = std::max(last_w, last_report(h).size());
+    for (const v1::CheckResult& r : h.checks()) {
+      if (Listed(r.status())) status_w = std::max(status_w, StatusName(r.status()).size());
+    }
+  }
+  constexpr size_t kCounts = 4 * 5 + 2 + 5;  // " PASS WARN FAIL UNKN  READY"
+  const size_t rest = 1 + env_w + 1 + last_w + kCounts;
+  if (host_w + rest > width) host_w = std::max<size_t>(4, width > rest ? width - rest : 0);
+  auto row = [&](absl::string_view host, absl::string_view env, absl::string_view last,
+                 const std::string& counts) {
+    return absl::StrCat(Pad(host, host_w), " ", Pad(env, env_w), " ", Pad(last, last_w), counts,
+                        "\n");
+  };
+  absl::StrAppend(
+      &out, row("HOST", "ENVIRONMENT", "LAST REPORT",
+                absl::StrFormat(" %4s %4s %4s %4s  %s", "PASS", "WARN", "FAIL", "UNKN", "READY")));
   for (const v1::HostStatus& h : fleet.hosts()) {
     Counts c = CountOf(h);
     std::string ready = h.ready() ? "yes" : (h.gating() ? "NO" : "no");
-    std::string last = Ago(h.reported() ? h.last_report_unix_ms() : 0, now);
-    if (h.reported() && h.stale()) last = Fit(absl::StrCat("STALE ", last), 12);
-    if (h.reported()) {
-      absl::StrAppend(&out, absl::StrFormat("%-16s %-12s %-12s %4d %4d %4d %4d  %s\n",
-                                            Fit(h.host_id(), 16), Fit(h.environment(), 12), last,
-                                            c.pass, c.warn, c.fail, c.unknown, ready));
-    } else {
-      absl::StrAppend(
-          &out, absl::StrFormat("%-16s %-12s %-12s %4s %4s %4s %4s  %s\n", Fit(h.host_id(), 16),
-                                Fit(h.environment(), 12), last, "-", "-", "-", "-", ready));
+    std::string host = EscapeControl(h.host_id());
+    if (DisplayWidth(host) > host_w) {
+      absl::StrAppend(&out, host, "\n");
+      host.clear();
     }
+    absl::StrAppend(
+        &out,
+        row(host, EscapeControl(h.environment()), last_report(h),
+            h.reported()
+                ? absl::StrFormat(" %4d %4d %4d %4d  %s", c.pass, c.warn, c.fail, c.unknown, ready)
+                : absl::StrFormat(" %4s %4s %4s %4s  %s", "-", "-", "-", "-", ready)));
     if (!h.cert_warning().empty()) {
-      absl::StrAppend(&out, "  CERT    ", Wrap(h.cert_warning(), kWidth, 10), "\n");
+      absl::StrAppend(&out, WrapAfter("  CERT    ", h.cert_warning(), width, 10), "\n");
     }
     if (!h.reported()) continue;
     for (const v1::CheckResult& r : h.checks()) {
-      if (r.status() == v1::PASS || r.status() == v1::NOT_APPLICABLE ||
-          r.status() == v1::ATTESTED || r.status() == v1::WAIVED) {
-        continue;
-      }
-      std::string line = absl::StrCat("  ", Fit(StatusName(r.status()), 7), " ", r.check().id(),
-                                      ": ", FirstEvidence(r));
-      absl::StrAppend(&out, Fit(line, kWidth), "\n");
+      if (!Listed(r.status())) continue;
+      absl::StrAppend(&out,
+                      WrapAfter(absl::StrCat("  ", Pad(StatusName(r.status()), status_w), " ",
+                                             EscapeControl(r.check().id()), ": "),
+                                FirstEvidence(r), width, status_w + 3),
+                      "\n");
     }
   }
   if (!fleet.manual_items().empty()) {
     absl::StrAppend(&out, "\nMANUAL ITEMS\n");
+    size_t manual_w = 0;
     for (const v1::CheckResult& m : fleet.manual_items()) {
-      absl::StrAppend(
-          &out, absl::StrFormat(
-                    "  %-9s #%-3d %s\n", StatusName(m.status()), m.check().checklist_item(),
-                    Fit(absl::StrCat(m.check().id(), " (", m.environment(), ")"), kWidth - 17)));
+      manual_w = std::max(manual_w, StatusName(m.status()).size());
+    }
+    for (const v1::CheckResult& m : fleet.manual_items()) {
+      std::string line = absl::StrCat("  ", Pad(StatusName(m.status()), manual_w), " ",
+                                      absl::StrFormat("#%-3d ", m.check().checklist_item()),
+                                      EscapeControl(m.check().id()));
+      if (!m.environment().empty()) {
+        // The environment after the id, or under it when the id is too long.
+        const std::string env = absl::StrCat("(", EscapeControl(m.environment()), ")");
+        const bool beside = DisplayWidth(line) + 1 + DisplayWidth(env) <= width;
+        absl::StrAppend(&line, beside ? " " : absl::StrCat("\n", std::string(manual_w + 8, ' ')),
+                        env);
+      }
+      absl::StrAppend(&out, line, "\n");
     }
   }
   if (!fleet.reasons().empty()) {
     absl::StrAppend(&out, "\nNot ready because:\n");
     for (const std::string& r : fleet.reasons()) {
-      absl::StrAppend(&out, "  - ", Wrap(r, kWidth, 4), "\n");
+      absl::StrAppend(&out, "  - ", Wrap(r, width, 4), "\n");
     }
   }
   return out;
 }
 
-std::string HostTable(const v1::HostStatus& h, absl::Time now) {
+std::string HostTable(const v1::HostStatus& h, absl::Time now, size_t width) {
   std::string out;
   absl::StrAppend(
       &out,
@@ -388,12 +464,13 @@ std::string HostTable(const v1::HostStatus& h, absl::Time now) {
                h.host_id(), " (", h.environment(),
                h.roles().empty() ? "" : absl::StrCat("; roles ", absl::StrJoin(h.roles(), ", ")),
                "): ", h.ready() ? "READY" : "NOT READY"),
-           kWidth, 2),
+           width, 2),
       "\n");
   if (h.reported()) {
     absl::StrAppend(&out, "last report ", Rfc3339(h.last_report_unix_ms()), " (",
                     Ago(h.last_report_unix_ms(), now), ")", h.stale() ? ", STALE" : "", "; agent ",
-                    h.agent_instance().substr(0, 8), " report #", h.sequence(), "\n");
+                    EscapeControl(h.agent_instance().substr(0, 8)), " report #", h.sequence(),
+                    "\n");
   } else {
     absl::StrAppend(&out, "no report received yet\n");
   }
@@ -402,32 +479,53 @@ std::string HostTable(const v1::HostStatus& h, absl::Time now) {
         &out,
         Wrap(absl::StrCat("COLLECTED WITHOUT PRIVILEGES: the agent lacked what ",
                           h.collected_without_size(), " fact(s) need; their checks are UNKNOWN"),
-             kWidth, 2),
+             width, 2),
         "\n");
     for (const std::string& m : h.collected_without()) {
-      absl::StrAppend(&out, "  - ", Wrap(m, kWidth, 4), "\n");
+      absl::StrAppend(&out, "  - ", Wrap(m, width, 4), "\n");
     }
   }
-  absl::StrAppend(&out, "\n",
-                  absl::StrFormat("%-8s %-40s %4s  %s\n", "STATUS", "CHECK", "ITEM", "SEVERITY"));
+  // STATUS and CHECK as wide as their widest entry (NOT_APPLICABLE in full);
+  // a check id too long for the width gets a line of its own.
+  size_t status_w = 6, check_w = 5;
   for (const v1::CheckResult& c : h.checks()) {
+    status_w = std::max(status_w, StatusName(c.status()).size());
+    check_w = std::max(check_w, DisplayWidth(EscapeControl(c.check().id())));
+  }
+  constexpr size_t kItemSeverity = 1 + 4 + 2 + 8;  // " ITEM  SEVERITY"
+  if (status_w + 1 + check_w + kItemSeverity > width) {
+    const size_t used = status_w + 1 + kItemSeverity;
+    check_w = std::max<size_t>(5, width > used ? width - used : 0);
+  }
+  const size_t in = status_w + 1;  // where titles, evidence and fixes start
+  const std::string pad(in, ' ');
+  absl::StrAppend(&out, "\n", Pad("STATUS", status_w), " ", Pad("CHECK", check_w),
+                  absl::StrFormat(" %4s  %s\n", "ITEM", "SEVERITY"));
+  for (const v1::CheckResult& c : h.checks()) {
+    std::string id = EscapeControl(c.check().id());
+    const std::string status = StatusName(c.status());
+    if (DisplayWidth(id) > check_w) {
+      absl::StrAppend(&out, Pad(status, status_w), " ", id, "\n");
+      id.clear();
+    }
     absl::StrAppend(
-        &out, absl::StrFormat(
-                  "%-8s %-40s %4s  %s\n", Fit(StatusName(c.status()), 8), Fit(c.check().id(), 40),
-                  c.check().checklist_item() == 0 ? "-" : absl::StrCat(c.check().checklist_item()),
-                  SeverityName(c.check().severity())));
-    absl::StrAppend(&out, "         ", Wrap(c.check().title(), kWidth, 9), "\n");
+        &out, Pad(id.empty() ? "" : status, status_w), " ", Pad(id, check_w),
+        absl::StrFormat(
+            " %4s  %s\n",
+            c.check().checklist_item() == 0 ? "-" : absl::StrCat(c.check().checklist_item()),
+            SeverityName(c.check().severity())));
+    absl::StrAppend(&out, pad, Wrap(c.check().title(), width, in), "\n");
     if (c.status() == v1::WAIVED && c.has_waiver()) {
       absl::StrAppend(
-          &out, "         ",
+          &out, pad,
           Wrap(absl::StrCat("WAIVED (", StatusName(c.underlying_status()), " beneath) by ",
                             c.waiver().operator_(), " until ",
                             Rfc3339(c.waiver().expires_at_unix_ms()), ": ", c.waiver().reason()),
-               kWidth, 9),
+               width, in),
           "\n");
     }
     if (c.first_failed_at_unix_ms() != 0) {
-      absl::StrAppend(&out, "         failing since ", Rfc3339(c.first_failed_at_unix_ms()), " (",
+      absl::StrAppend(&out, pad, "failing since ", Rfc3339(c.first_failed_at_unix_ms()), " (",
                       Ago(c.first_failed_at_unix_ms(), now), ")\n");
     }
     for (const v1::Evidence& e : c.evidence()) {
@@ -435,35 +533,55 @@ std::string HostTable(const v1::HostStatus& h, absl::Time now) {
       if (!e.expected().empty() && e.observed() != e.expected()) {
         absl::StrAppend(&text, " (expected '", e.expected(), "')");
       }
-      absl::StrAppend(&out, "         - ", Wrap(text, kWidth, 11), "\n");
+      absl::StrAppend(&out, pad, "- ", Wrap(text, width, in + 2), "\n");
       if (!e.source().empty()) {
-        absl::StrAppend(&out, "           at ", Wrap(e.source(), kWidth, 14), "\n");
+        absl::StrAppend(&out, pad, "  at ", Wrap(e.source(), width, in + 5), "\n");
       }
     }
     if (c.status() != v1::PASS && c.status() != v1::NOT_APPLICABLE &&
         !c.check().remediation().empty()) {
-      absl::StrAppend(&out, "         fix: ", Wrap(c.check().remediation(), kWidth, 14), "\n");
+      absl::StrAppend(&out, pad, "fix: ", Wrap(c.check().remediation(), width, in + 5), "\n");
     }
     for (const v1::EffectiveParam& p : c.params()) {
       absl::StrAppend(
-          &out, "         ",
-          Wrap(absl::StrCat("param ", p.name(), " = ", p.value(), "  (", p.origin(), ")"), kWidth,
-               11),
+          &out, pad,
+          Wrap(absl::StrCat("param ", p.name(), " = ", p.value(), "  (", p.origin(), ")"), width,
+               in + 2),
           "\n");
     }
   }
   return out;
 }
 
-std::string ChecksTable(const v1::CheckCatalogue& catalogue) {
-  std::string out =
-      absl::StrFormat("%-32s %4s  %-8s  %-6s  %s\n", "CHECK", "ITEM", "SEVERITY", "HOW", "TITLE");
+std::string ChecksTable(const v1::CheckCatalogue& catalogue, size_t width) {
+  // CHECK as wide as the longest id; TITLE wrapped in what is left, or under
+  // the row when too little is left.
+  size_t id_w = 5;
   for (const v1::CheckInfo& c : catalogue.checks()) {
-    std::string line =
-        absl::StrFormat("%-32s %4s  %-8s  %-6s  %s", Fit(c.id(), 32),
+    id_w = std::max(id_w, DisplayWidth(EscapeControl(c.id())));
+  }
+  constexpr size_t kMiddle = 1 + 4 + 2 + 8 + 2 + 6 + 2;  // " ITEM  SEVERITY  HOW    "
+  constexpr size_t kMinTitle = 24;
+  // Too wide for the terminal: the column gives way down to the longest id of
+  // the usual dotted form; a longer id gets a line of its own.
+  if (id_w + kMiddle + kMinTitle > width) {
+    id_w = std::max<size_t>(5, width > kMiddle + kMinTitle ? width - kMiddle - kMinTitle : 0);
+  }
+  std::string out =
+      absl::StrCat(Pad("CHECK", id_w),
+                   absl::StrFormat(" %4s  %-8s  %-6s  %s\n", "ITEM", "SEVERITY", "HOW", "TITLE"));
+  for (const v1::CheckInfo& c : catalogue.checks()) {
+    std::string id = EscapeControl(c.id());
+    if (DisplayWidth(id) > id_w) {
+      absl::StrAppend(&out, id, "\n");
+      id.clear();
+    }
+    std::string row = absl::StrCat(
+        Pad(id, id_w),
+        absl::StrFormat(" %4s  %-8s  %-6s  ",
                         c.checklist_item() == 0 ? "-" : absl::StrCat(c.checklist_item()),
-                        SeverityName(c.severity()), c.manual() ? "manual" : "agent", c.title());
-    absl::StrAppend(&out, Fit(line, kWidth), "\n");
+                        SeverityName(c.severity()), c.manual() ? "manual" : "agent"));
+    absl::StrAppend(&out, row, Wrap(c.title(), width, id_w + kMiddle), "\n");
     for (const v1::CheckSpec& spec : catalogue.catalogue().checks()) {
       if (spec.id() != c.id()) continue;
       for (const v1::ParamSpec& p : spec.params()) {
@@ -473,7 +591,7 @@ std::string ChecksTable(const v1::CheckCatalogue& catalogue) {
             &out, "    ",
             Wrap(absl::StrCat("param ", p.name(), " = ", collector::FormatParam(p, v),
                               p.unit().empty() ? "" : absl::StrCat(" ", p.unit()), ": ", p.doc()),
-                 kWidth, 6),
+                 width, 6),
             "\n");
       }
     }

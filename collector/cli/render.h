@@ -1,10 +1,11 @@
 // preflightctl's output: the stable JSON documents (collector/README.md, "The CLI
-// contract") and tables readable in an 80-column terminal.
+// contract") and tables that fit the terminal's width (80 when not a terminal).
 #ifndef PREFLIGHT_COLLECTOR_CLI_RENDER_H_
 #define PREFLIGHT_COLLECTOR_CLI_RENDER_H_
 
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "preflight/v1/query.pb.h"
 
@@ -19,17 +20,28 @@ std::string StatusJson(const v1::FleetStatus& fleet);
 std::string HostJson(const v1::HostStatus& host);
 std::string ChecksJson(const v1::CheckCatalogue& catalogue);
 
-std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now);
-std::string HostTable(const v1::HostStatus& host, absl::Time now);
-std::string ChecksTable(const v1::CheckCatalogue& catalogue);
+// Tables laid out for a terminal `width` columns wide (TerminalWidth(),
+// terminal.h): columns are as wide as their content, ids and statuses are
+// never cut (an id too long for its column gets a line of its own, and only
+// an id longer than the whole width makes a line longer than `width`); free
+// text is wrapped. Every user- or host-supplied string goes through
+// EscapeControl first.
+std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now, size_t width = 80);
+std::string HostTable(const v1::HostStatus& host, absl::Time now, size_t width = 80);
+std::string ChecksTable(const v1::CheckCatalogue& catalogue, size_t width = 80);
 // The README's check and parameter tables, from the collector's catalogue.
 std::string ChecksMarkdown(const v1::CheckCatalogue& catalogue);
 
 // "45s ago", "12m ago", "3h ago", "2d ago"; "never" for 0.
 std::string Ago(int64_t unix_ms, absl::Time now);
 // Greedy word wrap of `text` to `width` columns, each line after the first
-// prefixed with `indent` spaces.
+// prefixed with `indent` spaces. Control characters in `text` are escaped
+// first (EscapeControl), so wrapped text never starts a line of its own.
 std::string Wrap(const std::string& text, size_t width, size_t indent);
+// `prefix` (already safe, e.g. escaped), then `text` wrapped to `width`: its
+// first line after the prefix, the next ones indented by `indent`.
+std::string WrapAfter(absl::string_view prefix, const std::string& text, size_t width,
+                      size_t indent);
 
 }  // namespace preflight::cli
 
