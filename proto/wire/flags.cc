@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -91,23 +92,28 @@ absl::Status Convert(const Flag& flag, absl::string_view text, absl::string_view
                                                        IntRange(flag.min), ", not '", text, "'"));
       }
       return absl::OkStatus();
-    case Kind::kDuration:
-      if (std::optional<int64_t> s = ParseDurationSeconds(text); s.has_value()) {
+    case Kind::kDuration: {
+      absl::StatusOr<int64_t> s = CheckDuration(text);
+      if (s.ok()) {
         *number = *s;
         return absl::OkStatus();
       }
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, " needs a duration such as 30d, 12h or 3600, not '", text, "'"));
-    case Kind::kTime:
-      if (std::optional<absl::Time> t = ParseTime(text, now); t.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, " '", text, "': ", s.status().message(),
+                                                     " (a DURATION is 90s, 30m, 12h, 30d or "
+                                                     "seconds)"));
+    }
+    case Kind::kTime: {
+      absl::StatusOr<absl::Time> t = CheckTime(text, now);
+      if (t.ok()) {
         *time = *t;
         return absl::OkStatus();
       }
       return absl::InvalidArgumentError(
-          absl::StrCat(where, " needs a ", flag.value_name.empty() ? "TIME" : flag.value_name,
-                       " (2026-11-26, 2026-11-26T10:00:00Z, or a duration such as 7d meaning "
-                       "that long ago), not '",
-                       text, "'"));
+          absl::StrCat(where, " '", text, "': ", t.status().message(), " (a ",
+                       flag.value_name.empty() ? "TIME" : flag.value_name,
+                       " is 2026-11-26, 2026-11-26T10:00:00Z, or a duration such as 7d meaning "
+                       "that long ago)"));
+    }
   }
   return absl::InternalError("unknown flag kind");
 }
@@ -420,17 +426,29 @@ class Parser {
     Parsed::Value& v = parsed_.values_[std::string(flag.name)];
     v.flag = &flag;
     v.present = true;
+    v.given = true;
     v.text = text;
     v.source = where;
     return Convert(flag, text, where, env_.now, &v.number, &v.time);
   }
 
   absl::Status Positional(const std::string& arg) {
+    // `help` and `help COMMAND`, for a program with commands (unless one of
+    // them is called help).
+    if (!program_.commands.empty() && parsed_.command_ == nullptr && !help_command_ &&
+        arg == "help" && FindCommand(program_, "help") == nullptr) {
+      help_command_ = true;
+      return absl::OkStatus();
+    }
+    if (help_command_ && parsed_.command_ != nullptr) {
+      return Usage(absl::StrCat("help takes one command, not '", arg, "'"));
+    }
     if (!program_.commands.empty() && parsed_.command_ == nullptr) {
       const Command* command = FindCommand(program_, arg);
       if (command == nullptr) {
         std::vector<absl::string_view> names;
         for (const Command& c : program_.commands) names.push_back(c.name);
+        if (!help_command_) names.push_back("help");
         return Usage(absl::StrCat("unknown command '", arg, "' (", absl::StrJoin(names, ", "), ")",
                                   DidYouMean(arg, names, "")));
       }
@@ -450,6 +468,10 @@ class Parser {
 
   absl::StatusOr<Parsed> Finish() {
     const Command* command = parsed_.command_;
+    if (help_command_) {  // `help [COMMAND]`: nothing else is checked
+      parsed_.action_ = Parsed::Action::kHelp;
+      return std::move(parsed_);
+    }
     if (!program_.commands.empty() && command == nullptr) {
       std::vector<std::string> names;
       for (const Command& c : program_.commands) {
@@ -509,9 +531,11 @@ class Parser {
         return Usage(command != nullptr ? absl::StrCat(command->name, " needs ", what, unless)
                                         : absl::StrCat(what, " is required", unless));
       }
-      if (!f.excludes.empty() && v.present && parsed_.Bool(f.excludes)) {
-        return Usage(
-            absl::StrCat(Dashed(f.name), " and ", Dashed(f.excludes), " exclude each other"));
+      // Only what was given on the command line conflicts: an environment
+      // variable or a fallback gives way to the flag it excludes.
+      if (!f.excludes.empty() && v.given && parsed_.values_[std::string(f.excludes)].given) {
+        return Usage(absl::StrCat(Dashed(f.name), " and ", Dashed(f.excludes),
+                                  " cannot be given together"));
       }
     }
     return std::move(parsed_);
@@ -555,6 +579,7 @@ class Parser {
   const Environment& env_;
   Parsed parsed_;
   std::vector<Early> early_;
+  bool help_command_ = false;  // the command `help` was given
 };
 
 Environment ProcessEnvironment() {
@@ -641,6 +666,10 @@ std::string Help(const Program& program) {
       out.append(kCommandColumn, ' ');
       AppendWrapped(out, c.summary, kCommandColumn, kCommandColumn);
     }
+    if (FindCommand(program, "help") == nullptr) {
+      AppendColumns(out, "help [COMMAND]", "this text, or one command's (as COMMAND --help)",
+                    kCommandColumn);
+    }
   }
   std::vector<const Flag*> options;
   for (const Flag& f : program.flags) options.push_back(&f);
@@ -705,8 +734,11 @@ absl::Status Validate(const Program& program) {
         if (other.empty()) continue;
         const Flag* o = Find(own, other);
         if (o == nullptr && outer != nullptr) o = Find(*outer, other);
-        if (o == nullptr || o->kind != Kind::kBool) {
+        if (other == f.unless && (o == nullptr || o->kind != Kind::kBool)) {
           return bad(absl::StrCat("--", other, " is not a boolean flag in scope"));
+        }
+        if (o == nullptr || o == &f) {
+          return bad(absl::StrCat("--", other, " is not another flag in scope"));
         }
       }
       if (!f.fallback.empty()) {
@@ -735,44 +767,150 @@ absl::Status Validate(const Program& program) {
   return absl::OkStatus();
 }
 
-std::optional<int64_t> ParseDurationSeconds(absl::string_view text) {
-  if (text.empty()) return std::nullopt;
+absl::StatusOr<int64_t> CheckDuration(absl::string_view text) {
+  constexpr uint64_t kMaxSeconds = 100ull * 365 * 86400;
+  auto bad = [](absl::string_view why) { return absl::InvalidArgumentError(why); };
+  if (text.empty()) return bad("a duration is needed, not nothing");
+  if (text[0] == '-') return bad("a duration cannot be negative");
+  if (text[0] == '+') text.remove_prefix(1);
   int64_t unit = 1;
-  switch (text.back()) {
-    case 's':
-      break;
-    case 'm':
-      unit = 60;
-      break;
-    case 'h':
-      unit = 3600;
-      break;
-    case 'd':
-      unit = 86400;
-      break;
-    default:
-      unit = 0;
+  absl::string_view digits = text;
+  const char last = text.back();
+  if (last >= '0' && last <= '9') {
+    unit = 1;
+  } else {
+    digits = text.substr(0, text.size() - 1);
+    switch (last) {
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      default:
+        if (!digits.empty() && absl::ascii_isdigit(static_cast<unsigned char>(digits.back()))) {
+          return bad(absl::StrCat("'", std::string(1, last), "' is not a unit: s, m, h or d"));
+        }
+        return bad("not a number followed by s, m, h or d");
+    }
   }
-  absl::string_view digits = unit == 0 ? text : text.substr(0, text.size() - 1);
-  if (unit == 0) unit = 1;
+  if (digits.empty())
+    return bad(absl::StrCat("a number is needed before '", std::string(1, last), "'"));
+  for (char c : digits) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      return bad("not a whole number followed by s, m, h or d");
+    }
+  }
   uint64_t n = 0;
-  if (!absl::SimpleAtoi(digits, &n) || n == 0 || n > 100ull * 365 * 86400 / unit) {
-    return std::nullopt;
+  // All digits: only too many of them fails to parse.
+  if (!absl::SimpleAtoi(digits, &n) || n > kMaxSeconds / static_cast<uint64_t>(unit)) {
+    return bad("too long: at most 100 years (36500d)");
   }
+  if (n == 0) return bad("a duration must be more than zero");
   return static_cast<int64_t>(n) * unit;
 }
 
-std::optional<absl::Time> ParseTime(absl::string_view text, absl::Time now) {
+std::optional<int64_t> ParseDurationSeconds(absl::string_view text) {
+  absl::StatusOr<int64_t> s = CheckDuration(text);
+  if (!s.ok()) return std::nullopt;
+  return *s;
+}
+
+namespace {
+
+int DaysIn(int year, int month) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
+// "2026-11-26", "2026-11-26T10:00:00Z" and what is wrong in one that looks
+// like them; nullopt when `text` does not look like a date at all.
+std::optional<absl::Status> DateProblem(absl::string_view text) {
+  auto digits = [&](size_t from, size_t n) {
+    if (text.size() < from + n) return false;
+    for (size_t i = from; i < from + n; ++i) {
+      if (!absl::ascii_isdigit(static_cast<unsigned char>(text[i]))) return false;
+    }
+    return true;
+  };
+  auto number = [&](size_t from, size_t n) {
+    int v = 0;
+    for (size_t i = from; i < from + n; ++i) v = v * 10 + (text[i] - '0');
+    return v;
+  };
+  if (!digits(0, 4) || text.size() < 5 || text[4] != '-') return std::nullopt;
+  auto bad = [](std::string why) { return absl::InvalidArgumentError(std::move(why)); };
+  if (!digits(5, 2) || text.size() < 8 || text[7] != '-' || !digits(8, 2)) {
+    return bad("a date is YYYY-MM-DD, with two digits for the month and the day");
+  }
+  const int year = number(0, 4), month = number(5, 2), day = number(8, 2);
+  if (month < 1 || month > 12) return bad(absl::StrCat("there is no month ", month, " (01 to 12)"));
+  if (day < 1 || day > DaysIn(year, month)) {
+    return bad(absl::StrCat(absl::string_view(text.substr(0, 7)), " has no day ", day, " (01 to ",
+                            DaysIn(year, month), ")"));
+  }
+  if (text.size() == 10) return absl::OkStatus();
+  if (text[10] != 'T' && text[10] != 't' && text[10] != ' ') {
+    return bad("after the date comes T and a time: 2026-11-26T10:00:00Z");
+  }
+  if (!digits(11, 2) || text.size() < 14 || text[13] != ':' || !digits(14, 2)) {
+    return bad("a time is HH:MM:SS followed by Z or an offset: 2026-11-26T10:00:00Z");
+  }
+  const int hour = number(11, 2), minute = number(14, 2);
+  if (hour > 23) return bad(absl::StrCat("there is no hour ", hour, " (00 to 23)"));
+  if (minute > 59) return bad(absl::StrCat("there is no minute ", minute, " (00 to 59)"));
+  if (text.size() < 19 || text[16] != ':' || !digits(17, 2)) {
+    return bad("a time needs seconds: 2026-11-26T10:00:00Z");
+  }
+  if (number(17, 2) > 60) return bad(absl::StrCat("there is no second ", number(17, 2)));
+  absl::string_view zone = text.substr(19);
+  if (!zone.empty() && zone[0] == '.') {  // fractions of a second
+    size_t i = 1;
+    while (i < zone.size() && absl::ascii_isdigit(static_cast<unsigned char>(zone[i]))) ++i;
+    zone.remove_prefix(i);
+  }
+  if (zone.empty()) return bad("a time needs its zone: Z for UTC, or an offset such as +01:00");
+  if (zone != "Z" && zone != "z" &&
+      !(zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':')) {
+    return bad(absl::StrCat("'", zone, "' is not a zone: Z for UTC, or an offset such as +01:00"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<absl::Time> CheckTime(absl::string_view text, absl::Time now) {
   absl::Time t;
   std::string err;
   if (absl::ParseTime(absl::RFC3339_full, std::string(text), &t, &err) ||
       absl::ParseTime("%Y-%m-%d", std::string(text), absl::UTCTimeZone(), &t, &err)) {
     return t;
   }
-  if (std::optional<int64_t> ago = ParseDurationSeconds(text); ago.has_value()) {
+  if (std::optional<absl::Status> date = DateProblem(text); date.has_value()) {
+    if (!date->ok()) return *date;
+    return absl::InvalidArgumentError("not a date and time");
+  }
+  if (text.empty()) return absl::InvalidArgumentError("a time is needed, not nothing");
+  if (absl::ascii_isdigit(static_cast<unsigned char>(text[0])) || text[0] == '-' ||
+      text[0] == '+') {
+    absl::StatusOr<int64_t> ago = CheckDuration(text);
+    if (!ago.ok()) return ago.status();
     return now - absl::Seconds(*ago);
   }
-  return std::nullopt;
+  return absl::InvalidArgumentError("neither a date nor a duration");
+}
+
+std::optional<absl::Time> ParseTime(absl::string_view text, absl::Time now) {
+  absl::StatusOr<absl::Time> t = CheckTime(text, now);
+  if (!t.ok()) return std::nullopt;
+  return *t;
 }
 
 absl::string_view Closest(absl::string_view typed, const std::vector<absl::string_view>& names) {

@@ -8,7 +8,8 @@
 // 0 ok, 1 not ready / not delivered, 2 usage or config error, 3 unreachable.
 //
 // Syntax: `--name VALUE` or `--name=VALUE`; a boolean flag takes no value;
-// `-h` is `--help`; `--` ends the options. A program with commands takes its
+// `-h` is `--help`; `--` ends the options. A program with commands also has the
+// command `help [COMMAND]`, the same as `--help` and `COMMAND --help`. A program with commands takes its
 // own flags anywhere, and a command's flags anywhere once the command is
 // known (or before it, as long as the command turns out to have them). The
 // last of a repeated flag wins. A flag not given takes its value from its
@@ -47,7 +48,7 @@ struct Flag {
   int64_t min = 0;                    // kInt: the smallest value accepted
   bool required = false;              // a usage error when missing
   absl::string_view unless = {};      // required, except when this boolean flag is given
-  absl::string_view excludes = {};    // a boolean flag that cannot be given with this one
+  absl::string_view excludes = {};    // a flag that cannot be given with this one (any kind)
   absl::string_view group = {};       // heading in help; flags without one come first
 };
 
@@ -100,6 +101,7 @@ class Parsed {
   struct Value {
     const Flag* flag = nullptr;
     bool present = false;
+    bool given = false;  // on the command line (not from env or fallback)
     std::string text;
     int64_t number = 0;  // kInt; kDuration in seconds
     absl::Time time = absl::InfinitePast();
@@ -146,11 +148,17 @@ std::string Help(const Program& program, const Command& command);
 std::vector<std::string> Synopsis(const Program& program, const Command* command);
 
 // Checks a table: names unique within a program and each command, `unless`
-// and `excludes` naming boolean flags in scope, one kind per name across
+// naming a boolean flag in scope and `excludes` another flag in scope, one kind per name across
 // commands, fallbacks of their flag's kind, sane argument counts.
 absl::Status Validate(const Program& program);
 
-// The value syntaxes of kDuration and kTime.
+// The value syntaxes of kDuration and kTime. A bad value is
+// INVALID_ARGUMENT saying what is wrong with it: negative, zero, more than 100
+// years, not a unit; for a date the part that does not exist ("there is no
+// month 13", "2026-02 has no day 30"), a missing zone.
+absl::StatusOr<int64_t> CheckDuration(absl::string_view text);
+absl::StatusOr<absl::Time> CheckTime(absl::string_view text, absl::Time now);
+// The same, nullopt for a bad value.
 std::optional<int64_t> ParseDurationSeconds(absl::string_view text);
 std::optional<absl::Time> ParseTime(absl::string_view text, absl::Time now);
 

@@ -60,11 +60,14 @@ const Program& Ctl() {
                        {.name = "note",
                         .value_name = "TEXT",
                         .help = "what was checked",
-                        .unless = "revoke"},
+                        .unless = "revoke",
+                        .excludes = "revoke"},
                        {.name = "expires",
                         .kind = Kind::kDuration,
                         .value_name = "DURATION",
-                        .help = "when it ends"},
+                        .help = "when it ends",
+                        .env = "CTL_EXPIRES",
+                        .excludes = "revoke"},
                        {.name = "revoke", .kind = Kind::kBool, .help = "withdraw it"},
                    }},
               {.name = "diff",
@@ -130,8 +133,9 @@ absl::StatusOr<Parsed> ParseWith(const Program& program, std::vector<std::string
   return Parse(program, args, e);
 }
 
-std::string ErrorOf(const Program& program, std::vector<std::string> args) {
-  absl::StatusOr<Parsed> p = ParseWith(program, std::move(args));
+std::string ErrorOf(const Program& program, std::vector<std::string> args,
+                    std::map<std::string, std::string> env = {}) {
+  absl::StatusOr<Parsed> p = ParseWith(program, std::move(args), std::move(env));
   EXPECT_FALSE(p.ok());
   if (p.ok()) return "";
   EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << p.status();
@@ -207,10 +211,13 @@ TEST(FlagsTest, UnknownOptionsSuggestTheNearestOne) {
 
 TEST(FlagsTest, UnknownCommands) {
   EXPECT_EQ(ErrorOf(Ctl(), {"stauts"}),
-            "unknown command 'stauts' (status, host, attest, diff, refresh); did you mean "
+            "unknown command 'stauts' (status, host, attest, diff, refresh, help); did you mean "
             "status?");
   EXPECT_EQ(ErrorOf(Ctl(), {"frobnicate"}),
-            "unknown command 'frobnicate' (status, host, attest, diff, refresh)");
+            "unknown command 'frobnicate' (status, host, attest, diff, refresh, help)");
+  EXPECT_EQ(ErrorOf(Ctl(), {"hlep"}),
+            "unknown command 'hlep' (status, host, attest, diff, refresh, help); did you mean "
+            "help?");
   EXPECT_EQ(ErrorOf(Ctl(), {}),
             "a command is needed: status, host HOST, attest CHECK, diff HOST, refresh");
   EXPECT_EQ(ErrorOf(Ctl(), {"--format", "json"}),
@@ -222,9 +229,10 @@ TEST(FlagsTest, BadValues) {
             "--timeout SECONDS must be a positive whole number, not '0'");
   EXPECT_EQ(ErrorOf(Ctl(), {"status", "--timeout"}), "--timeout needs a value (SECONDS)");
   EXPECT_EQ(ErrorOf(Ctl(), {"attest", "x", "--env", "p", "--note", "n", "--expires", "soon"}),
-            "--expires needs a duration such as 30d, 12h or 3600, not 'soon'");
+            "--expires 'soon': not a number followed by s, m, h or d (a DURATION is 90s, 30m, "
+            "12h, 30d or seconds)");
   EXPECT_THAT(ErrorOf(Ctl(), {"diff", "h", "--from", "yesterday"}),
-              HasSubstr("--from needs a TIME"));
+              HasSubstr("--from 'yesterday': neither a date nor a duration (a TIME is "));
   EXPECT_EQ(ErrorOf(Ctl(), {"attest", "x", "--env", "p", "--revoke=yes"}),
             "--revoke takes no value");
   EXPECT_EQ(ErrorOf(Agent(), {"--hold-ms", "-1"}),
@@ -245,7 +253,108 @@ TEST(FlagsTest, RequiredUnlessAndExcludes) {
   EXPECT_TRUE(ParseWith(Ctl(), {"attest", "x", "--env", "p", "--revoke"}).ok());
   EXPECT_EQ(ErrorOf(Agent(), {}), "--config FILE is required, unless --dry-run");
   EXPECT_TRUE(ParseWith(Agent(), {"--dry-run"}).ok());
-  EXPECT_EQ(ErrorOf(Agent(), {"--once", "--dry-run"}), "--once and --dry-run exclude each other");
+  EXPECT_EQ(ErrorOf(Agent(), {"--once", "--dry-run"}),
+            "--once and --dry-run cannot be given together");
+}
+
+TEST(FlagsTest, ConflictingFlagsAreNamedBoth) {
+  EXPECT_EQ(ErrorOf(Ctl(), {"attest", "x", "--env", "p", "--expires", "30d", "--revoke"}),
+            "--expires and --revoke cannot be given together");
+  EXPECT_EQ(ErrorOf(Ctl(), {"attest", "x", "--revoke", "--env", "p", "--note", "n"}),
+            "--note and --revoke cannot be given together");
+  // Before the command, as anywhere.
+  EXPECT_EQ(ErrorOf(Ctl(), {"--revoke", "--expires=1d", "attest", "x", "--env", "p"}),
+            "--expires and --revoke cannot be given together");
+  // A value from the environment gives way to the flag it excludes.
+  auto p = ParseWith(Ctl(), {"attest", "x", "--env", "p", "--revoke"}, {{"CTL_EXPIRES", "7d"}});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->Bool("revoke"));
+  // A table may say that any two flags exclude each other.
+  Program two = {.name = "p",
+                 .flags = {{.name = "a", .value_name = "A", .excludes = "b"},
+                           {.name = "b", .kind = Kind::kInt, .value_name = "B"}}};
+  EXPECT_TRUE(Validate(two).ok());
+  EXPECT_EQ(ErrorOf(two, {"--b", "1", "--a", "x"}), "--a and --b cannot be given together");
+  EXPECT_TRUE(ParseWith(two, {"--b", "1"}).ok());
+  Program self = {.name = "p", .flags = {{.name = "a", .value_name = "A", .excludes = "a"}}};
+  EXPECT_THAT(std::string(Validate(self).message()), HasSubstr("not another flag in scope"));
+  Program none = {.name = "p", .flags = {{.name = "a", .value_name = "A", .excludes = "z"}}};
+  EXPECT_THAT(std::string(Validate(none).message()), HasSubstr("--z is not another flag"));
+}
+
+TEST(FlagsTest, HelpIsACommandToo) {
+  auto p = ParseWith(Ctl(), {"help"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->action(), Parsed::Action::kHelp);
+  EXPECT_EQ(p->command(), nullptr);
+  // help COMMAND: that command's help, whatever it would need to run.
+  p = ParseWith(Ctl(), {"help", "attest"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->action(), Parsed::Action::kHelp);
+  ASSERT_NE(p->command(), nullptr);
+  EXPECT_EQ(p->command()->name, "attest");
+  p = ParseWith(Ctl(), {"--format", "json", "help", "diff"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->command()->name, "diff");
+  EXPECT_EQ(ErrorOf(Ctl(), {"help", "atest"}),
+            "unknown command 'atest' (status, host, attest, diff, refresh); did you mean attest?");
+  EXPECT_EQ(ErrorOf(Ctl(), {"help", "attest", "status"}), "help takes one command, not 'status'");
+  // The program's help lists it; a program without commands has none.
+  EXPECT_THAT(Help(Ctl()),
+              HasSubstr("\n  help [COMMAND]\n                this text, or one command's"));
+  EXPECT_EQ(ErrorOf(Agent(), {"help"}), "unexpected argument 'help'");
+}
+
+TEST(FlagsTest, BadDurationsSayWhatIsWrong) {
+  auto message = [](absl::string_view text) {
+    return std::string(CheckDuration(text).status().message());
+  };
+  EXPECT_EQ(message("-1d"), "a duration cannot be negative");
+  EXPECT_EQ(message("-30"), "a duration cannot be negative");
+  EXPECT_EQ(message("0"), "a duration must be more than zero");
+  EXPECT_EQ(message("0d"), "a duration must be more than zero");
+  EXPECT_EQ(message("36501d"), "too long: at most 100 years (36500d)");
+  EXPECT_EQ(message("99999999999999999999999d"), "too long: at most 100 years (36500d)");
+  EXPECT_EQ(message("1w"), "'w' is not a unit: s, m, h or d");
+  EXPECT_EQ(message("d"), "a number is needed before 'd'");
+  EXPECT_EQ(message("1.5h"), "not a whole number followed by s, m, h or d");
+  EXPECT_EQ(message(""), "a duration is needed, not nothing");
+  EXPECT_EQ(*CheckDuration("36500d"), 36500ll * 86400);
+  // Through the parser, with the flag and the value.
+  EXPECT_EQ(ErrorOf(Ctl(), {"attest", "x", "--env", "p", "--note", "n", "--expires", "-1d"}),
+            "--expires '-1d': a duration cannot be negative (a DURATION is 90s, 30m, 12h, 30d or "
+            "seconds)");
+  EXPECT_THAT(ErrorOf(Ctl(), {"attest", "x", "--env", "p", "--note", "n", "--expires=0"}),
+              HasSubstr("--expires '0': a duration must be more than zero"));
+  EXPECT_THAT(ErrorOf(Ctl(), {"attest", "x", "--env", "p", "--note", "n"}, {{"CTL_EXPIRES", "5y"}}),
+              HasSubstr("CTL_EXPIRES '5y': 'y' is not a unit"));
+}
+
+TEST(FlagsTest, BadDatesSayWhichPartIsWrong) {
+  auto message = [](absl::string_view text) {
+    return std::string(CheckTime(text, kNow).status().message());
+  };
+  EXPECT_EQ(message("2026-13-45"), "there is no month 13 (01 to 12)");
+  EXPECT_EQ(message("2026-00-10"), "there is no month 0 (01 to 12)");
+  EXPECT_EQ(message("2026-11-45"), "2026-11 has no day 45 (01 to 30)");
+  EXPECT_EQ(message("2026-02-29"), "2026-02 has no day 29 (01 to 28)");
+  EXPECT_TRUE(CheckTime("2028-02-29", kNow).ok());  // a leap year
+  EXPECT_EQ(message("2026-11-5x"),
+            "a date is YYYY-MM-DD, with two digits for the month and the day");
+  EXPECT_EQ(message("2026-11-26T25:00:00Z"), "there is no hour 25 (00 to 23)");
+  EXPECT_EQ(message("2026-11-26T10:61:00Z"), "there is no minute 61 (00 to 59)");
+  EXPECT_EQ(message("2026-11-26T10:00"), "a time needs seconds: 2026-11-26T10:00:00Z");
+  EXPECT_EQ(message("2026-11-26T10:00:00"),
+            "a time needs its zone: Z for UTC, or an offset such as +01:00");
+  EXPECT_EQ(message("2026-11-26T10:00:00CET"),
+            "'CET' is not a zone: Z for UTC, or an offset such as +01:00");
+  EXPECT_EQ(message("-7d"), "a duration cannot be negative");
+  EXPECT_EQ(message("0d"), "a duration must be more than zero");
+  EXPECT_EQ(message("tomorrow"), "neither a date nor a duration");
+  EXPECT_TRUE(CheckTime("2026-11-26T10:00:00+01:00", kNow).ok());
+  EXPECT_TRUE(CheckTime("2026-11-26T10:00:00.5Z", kNow).ok());
+  EXPECT_THAT(ErrorOf(Ctl(), {"diff", "h", "--from", "2026-13-45"}),
+              HasSubstr("--from '2026-13-45': there is no month 13 (01 to 12) (a TIME is "));
 }
 
 TEST(FlagsTest, PositionalArguments) {
@@ -301,7 +410,7 @@ TEST(FlagsTest, SynopsisComesFromTheTable) {
   const Command* attest = &Ctl().commands[2];
   EXPECT_THAT(Synopsis(Ctl(), attest),
               ElementsAre("[options] attest CHECK --env ENV --note TEXT [--expires DURATION]",
-                          "[options] attest CHECK --env ENV --revoke [--expires DURATION]"));
+                          "[options] attest CHECK --env ENV --revoke"));
   EXPECT_THAT(Synopsis(Ctl(), nullptr), ElementsAre("[options] COMMAND [args]"));
 }
 
@@ -313,7 +422,7 @@ TEST(FlagsTest, ProgramHelpListsCommandsAndEveryOption) {
   EXPECT_THAT(help, HasSubstr("\n  status        fleet verdict\n"));
   EXPECT_THAT(help, HasSubstr("\n  host HOST     one host\n"));
   EXPECT_THAT(help, HasSubstr("\n  attest CHECK --env ENV --note TEXT [--expires DURATION]\n"
-                              "  attest CHECK --env ENV --revoke [--expires DURATION]\n"
+                              "  attest CHECK --env ENV --revoke\n"
                               "                sign off a manual item\n"));
   EXPECT_THAT(help, HasSubstr("\n  --collector HOST:PORT  the collector's address (default "
                               "localhost:7443; env\n                         CTL_COLLECTOR)\n"));
@@ -331,7 +440,7 @@ TEST(FlagsTest, CommandHelpHasItsOwnOptionsAndTheProgramsOptions) {
   EXPECT_TRUE(absl::StartsWith(
       help,
       "usage: ctl [options] attest CHECK --env ENV --note TEXT [--expires DURATION]\n"
-      "       ctl [options] attest CHECK --env ENV --revoke [--expires DURATION]\n\n"
+      "       ctl [options] attest CHECK --env ENV --revoke\n\n"
       "sign off a manual item\n\nOperators only.\n"))
       << help;
   EXPECT_THAT(help, HasSubstr("\noptions of attest:\n  --env ENV              the environment\n"));
