@@ -4,11 +4,13 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
+#include <openssl/pem.h>
 
 #include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "proto/wire/openssl_ptr.h"
 #include "proto/wire/status.h"
 #include "proto/wire/textproto.h"
 
@@ -23,7 +25,60 @@ absl::Status RequireFiles(const v1::TlsFiles& files) {
   return absl::OkStatus();
 }
 
+std::string OpenSslReason() {
+  const unsigned long e = ERR_peek_last_error();
+  ERR_clear_error();
+  if (e == 0) return "";
+  const char* reason = ERR_reason_error_string(e);
+  return reason == nullptr ? "" : absl::StrCat(" (", reason, ")");
+}
+
 }  // namespace
+
+absl::Status CheckTlsFiles(const v1::TlsFiles& files) {
+  RETURN_IF_ERROR(RequireFiles(files));
+  auto read = [](absl::string_view what, const std::string& path) -> absl::StatusOr<std::string> {
+    absl::StatusOr<std::string> data = ReadFileToString(path, 1 << 20);
+    if (!data.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " ", path, ": cannot be read: ", data.status().message()));
+    }
+    if (data->empty()) return absl::InvalidArgumentError(absl::StrCat(what, " ", path, ": empty"));
+    return data;
+  };
+  ASSIGN_OR_RETURN(std::string cert_pem, read("certificate", files.cert_file()));
+  ASSIGN_OR_RETURN(std::string key_pem, read("private key", files.key_file()));
+  ASSIGN_OR_RETURN(std::string ca_pem, read("CA certificate", files.ca_file()));
+  ERR_clear_error();
+  BioPtr cert_bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
+  X509Ptr cert(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+  if (cert == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("certificate ", files.cert_file(),
+                                                   ": not a PEM certificate", OpenSslReason()));
+  }
+  BioPtr key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  // No passphrase callback: an encrypted key fails here rather than prompt.
+  static pem_password_cb* const kNoPassphrase = [](char*, int, int, void*) { return 0; };
+  EvpPkeyPtr key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, kNoPassphrase, nullptr));
+  if (key == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "private key ", files.key_file(),
+        ": not a PEM private key (or one protected by a passphrase)", OpenSslReason()));
+  }
+  BioPtr ca_bio(BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size())));
+  X509Ptr ca(PEM_read_bio_X509(ca_bio.get(), nullptr, nullptr, nullptr));
+  if (ca == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("CA certificate ", files.ca_file(),
+                                                   ": not a PEM certificate", OpenSslReason()));
+  }
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(absl::StrCat("private key ", files.key_file(),
+                                                   " does not match the certificate ",
+                                                   files.cert_file(), " (a key of another one?)"));
+  }
+  return absl::OkStatus();
+}
 
 namespace {
 
@@ -63,7 +118,7 @@ class HandshakeVerifier : public grpc::experimental::ExternalCertificateVerifier
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const v1::TlsFiles& files, TlsRefusalSink on_refusal) {
-  RETURN_IF_ERROR(RequireFiles(files));
+  RETURN_IF_ERROR(CheckTlsFiles(files));
   ASSIGN_OR_RETURN(std::string cert, ReadFileToString(files.cert_file()));
   ASSIGN_OR_RETURN(std::string key, ReadFileToString(files.key_file()));
   ASSIGN_OR_RETURN(std::string ca, ReadFileToString(files.ca_file()));
@@ -88,7 +143,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
     const v1::TlsFiles& files) {
-  RETURN_IF_ERROR(RequireFiles(files));
+  RETURN_IF_ERROR(CheckTlsFiles(files));
   grpc::SslCredentialsOptions options;
   ASSIGN_OR_RETURN(options.pem_cert_chain, ReadFileToString(files.cert_file()));
   ASSIGN_OR_RETURN(options.pem_private_key, ReadFileToString(files.key_file()));

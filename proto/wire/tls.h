@@ -16,6 +16,14 @@
 
 namespace preflight {
 
+// Checks the files before any connection is tried, so that a local mistake is
+// told as one (INVALID_ARGUMENT, naming the file and what is wrong with it)
+// and not as a handshake failure: each of cert_file, key_file and ca_file
+// set, readable and not empty; the certificate and the CA in PEM; the key in
+// PEM without a passphrase; and the key the one of the certificate
+// (X509_check_private_key). The two functions below start with it.
+absl::Status CheckTlsFiles(const v1::TlsFiles& files);
+
 // Server side: presents cert/key, requires a client certificate chaining to
 // ca_file (checked by ClientChainVerifier, tls_verifier.h); each one refused
 // at the handshake, or its absence, goes to `on_refusal` (if set) on a gRPC
