@@ -33,6 +33,9 @@ bool Render(absl::string_view kind, const std::string& before, const std::string
   if (kind == "tls") return Run(&diff::RenderTls, before, after, out);
   if (kind == "disks") return Run(&diff::RenderDisks, before, after, out);
   if (kind == "logrotate") return Run(&diff::RenderLogrotate, before, after, out);
+  if (kind == "shell_history") return Run(&diff::RenderShellHistory, before, after, out);
+  if (kind == "release") return Run(&diff::RenderRelease, before, after, out);
+  if (kind == "time") return Run(&diff::RenderTime, before, after, out);
   return false;
 }
 

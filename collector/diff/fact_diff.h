@@ -9,8 +9,8 @@
 // and port, an account's name, ...), one line per change, each saying where
 // it is (`file:line`, command, socket). Values that move all the time and are
 // no finding (disk usage under a point, log sizes) are summarised in one line.
-// Kinds without a renderer, and contents that do not decode, fall back to the
-// line diff of the text format (collector/store/fact_diff.h).
+// Kinds without a renderer (backups), and contents that do not decode, fall
+// back to the line diff of the text format (collector/store/fact_diff.h).
 //
 // Nothing is added to what the agent sent: facts are masked on the host, and
 // a renderer prints only fields of the fact.

@@ -114,6 +114,12 @@ void RenderDisks(const v1::DisksFact& before, const v1::DisksFact& after,
                  Lines& out);  // [disks] volatile_diff.cc
 void RenderLogrotate(const v1::LogrotateFact& before, const v1::LogrotateFact& after,
                      Lines& out);  // [logrotate] volatile_diff.cc
+void RenderShellHistory(const v1::ShellHistoryFact& before, const v1::ShellHistoryFact& after,
+                        Lines& out);  // [shell_history] host_diff.cc
+void RenderRelease(const v1::ReleaseFact& before, const v1::ReleaseFact& after,
+                   Lines& out);  // [release] host_diff.cc
+void RenderTime(const v1::TimeFact& before, const v1::TimeFact& after,
+                Lines& out);  // [time] host_diff.cc
 
 }  // namespace preflight::collector::diff
 

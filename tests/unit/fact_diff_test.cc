@@ -367,14 +367,42 @@ TEST_F(FactDiffTest, TlsCertificateReplacedWithItsNewExpiry) {
       Contains(StartsWith(absl::StrCat("removed: certificate for example.org from ", origin))));
 }
 
+TEST_F(FactDiffTest, ReleaseTimeAndHistory) {
+  // A new release deployed, the clock no longer synchronised, and a root
+  // shell history with three commands, one of them holding a password.
+  const std::string ls = "/.preflight/commands/docker_service_ls_--format___.Name_____.Image__";
+  std::string services = Read(ls);
+  const std::string old_tag = "ocrvs-base:v1.9.0";
+  ASSERT_NE(services.find(old_tag), std::string::npos);
+  services.replace(services.find(old_tag), old_tag.size(), "ocrvs-base:v1.10.0");
+  Write(ls, services);
+  std::string time = Read("/.preflight/commands/timedatectl_show");
+  ASSERT_NE(time.find("NTPSynchronized=yes"), std::string::npos);
+  time.replace(time.find("NTPSynchronized=yes"), 19, "NTPSynchronized=no");
+  Write("/.preflight/commands/timedatectl_show", time);
+  WriteFile(Host("/root/.bash_history"), "ls\nmysql -u root -pHunter2secret\ndocker service ls\n",
+            0600);
+
+  std::vector<std::string> release = Diff("release");
+  EXPECT_THAT(release, Contains(StartsWith("changed: version v1.9.0 → v1.10.0")));
+  EXPECT_THAT(release, Contains(StartsWith("changed: image ghcr.io/opencrvs/ocrvs-base:v1.9.0 → "
+                                           "ghcr.io/opencrvs/ocrvs-base:v1.10.0")));
+  EXPECT_THAT(Diff("time"), Contains("changed: synchronized yes → no"));
+  std::vector<std::string> history = Diff("shell_history");
+  ASSERT_EQ(history.size(), 1u) << absl::StrJoin(history, "\n");
+  EXPECT_THAT(history[0], StartsWith("added: history file /root/.bash_history of root (3 lines, "
+                                     "secret-looking: "));
+  EXPECT_FALSE(absl::StrContains(history[0], "Hunter2")) << history[0];
+}
+
 TEST_F(FactDiffTest, KindsWithoutRendererFallBackToTheTextDiff) {
-  v1::ReleaseFact a, b;
-  a.set_version("v1.8.0");
-  b.set_version("v1.9.0");
-  EXPECT_FALSE(HasFactRenderer("release"));
+  v1::BackupsFact a, b;
+  a.set_backup_dir("/home/backup/backups");
+  b.set_backup_dir("/data/backups");
+  EXPECT_FALSE(HasFactRenderer("backups"));
   EXPECT_TRUE(HasFactRenderer("sshd"));
-  EXPECT_EQ(RenderFactDiff("release", a.SerializeAsString(), b.SerializeAsString()),
-            DiffFactContent("release", a.SerializeAsString(), b.SerializeAsString()));
+  EXPECT_EQ(RenderFactDiff("backups", a.SerializeAsString(), b.SerializeAsString()),
+            DiffFactContent("backups", a.SerializeAsString(), b.SerializeAsString()));
   // Undecodable content falls back too.
   EXPECT_EQ(RenderFactDiff("sshd", "\xff\xff", ""), DiffFactContent("sshd", "\xff\xff", ""));
 }

@@ -1,0 +1,66 @@
+// [shell_history] [release] [time] Small kinds: history files by path (how
+// many command lines and secret-looking lines, never a line itself: the
+// agent sends none), the deployed release and swarm services, and whether
+// the clock is kept in step (the measured offset moves at every report and
+// is left out).
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "collector/diff/renderer.h"
+
+namespace preflight::collector::diff {
+namespace {
+
+std::string Secrets(const v1::HistoryFile& f) {
+  std::vector<std::string> parts;
+  for (const v1::SecretMatch& s : f.secrets())
+    parts.push_back(absl::StrCat(s.pattern(), " ×", s.count()));
+  return parts.empty() ? "" : absl::StrCat(", secret-looking: ", absl::StrJoin(parts, ", "));
+}
+
+std::string History(const v1::HistoryFile& f) {
+  return absl::StrCat(f.path(), " of ", f.account(), f.orphan() ? " (removed account)" : "", " (",
+                      f.lines(), f.lines() == 1 ? " line" : " lines", Secrets(f), ")");
+}
+
+}  // namespace
+
+void RenderShellHistory(const v1::ShellHistoryFact& before, const v1::ShellHistoryFact& after,
+                        Lines& out) {
+  CollectionLines(before.collection(), after.collection(), out);
+  KeyedDiff(
+      before.files(), after.files(), [](const v1::HistoryFile& f) { return f.path(); },
+      [&](const v1::HistoryFile& f) {
+        out.push_back(absl::StrCat("added: history file ", History(f)));
+      },
+      [&](const v1::HistoryFile& f) {
+        out.push_back(absl::StrCat("removed: history file ", History(f)));
+      },
+      [&](const v1::HistoryFile& a, const v1::HistoryFile& b) {
+        if (a.lines() == b.lines() && Secrets(a) == Secrets(b)) return;  // size, mtime
+        out.push_back(absl::StrCat(
+            "changed: history file ", b.path(), ": ",
+            Arrow(absl::StrCat(a.lines(), Secrets(a)), absl::StrCat(b.lines(), Secrets(b))),
+            " lines"));
+      });
+  ProblemLines(before.problems(), after.problems(), out);
+}
+
+void RenderRelease(const v1::ReleaseFact& before, const v1::ReleaseFact& after, Lines& out) {
+  CollectionLines(before.collection(), after.collection(), out);
+  for (const std::string& c : ScalarChanges(before, after, {"source"})) {
+    out.push_back(absl::StrCat("changed: ", c, after.source().empty() ? "" : " (", after.source(),
+                               after.source().empty() ? "" : ")"));
+  }
+  SetLines("swarm service", before.services(), after.services(), out);
+}
+
+void RenderTime(const v1::TimeFact& before, const v1::TimeFact& after, Lines& out) {
+  CollectionLines(before.collection(), after.collection(), out);
+  for (const std::string& c : ScalarChanges(before, after, {"offset_seconds"})) {
+    out.push_back(absl::StrCat("changed: ", c));
+  }
+  SetLines("source", before.sources(), after.sources(), out);
+  ProblemLines(before.problems(), after.problems(), out);
+}
+
+}  // namespace preflight::collector::diff
