@@ -1,6 +1,7 @@
 // preflightctl: the operator's CLI. Asks the collector's Query service over
 // mutual TLS with an operator (or auditor) certificate.
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -23,6 +24,7 @@
 #include "collector/cli/json_writer.h"
 #include "collector/cli/render.h"
 #include "collector/cli/status_render.h"
+#include "collector/cli/terminal.h"
 #include "collector/readiness/engine.h"
 #include "preflight/v1/query.grpc.pb.h"
 #include "proto/wire/flags.h"
@@ -120,14 +122,17 @@ const flags::Program& Program() {
                            {.name = "note",
                             .value_name = "TEXT",
                             .help = "what was checked",
-                            .unless = "revoke"},
+                            .unless = "revoke",
+                            .excludes = "revoke"},
                            {.name = "evidence",
                             .value_name = "URL",
-                            .help = "where the evidence is (a CI run, a ticket)"},
+                            .help = "where the evidence is (a CI run, a ticket)",
+                            .excludes = "revoke"},
                            {.name = "expires",
                             .kind = Kind::kDuration,
                             .value_name = "DURATION",
-                            .help = "when the sign-off lapses (default: only when revoked)"},
+                            .help = "when the sign-off lapses (default: only when revoked)",
+                            .excludes = "revoke"},
                            {.name = "revoke", .kind = Kind::kBool, .help = "withdraw the sign-off"},
                        }},
                   {.name = "waive",
@@ -145,12 +150,14 @@ const flags::Program& Program() {
                            {.name = "reason",
                             .value_name = "TEXT",
                             .help = "why the failure is accepted",
-                            .unless = "revoke"},
+                            .unless = "revoke",
+                            .excludes = "revoke"},
                            {.name = "expires",
                             .kind = Kind::kDuration,
                             .value_name = "DURATION",
                             .help = "when the waiver ends: waivers always end",
-                            .unless = "revoke"},
+                            .unless = "revoke",
+                            .excludes = "revoke"},
                            {.name = "revoke", .kind = Kind::kBool, .help = "withdraw the waiver"},
                        }},
                   {.name = "history",
@@ -226,6 +233,7 @@ struct Session {
   std::string target;
   std::string format;  // checked: table or json, or an export format
   bool json = false;
+  size_t width = kDefaultWidth;  // of the terminal, for tables (terminal.h)
   absl::Time now;
   std::unique_ptr<v1::Query::Stub> stub;
 
@@ -239,27 +247,28 @@ struct Session {
 
   // Maps an RPC failure to the exit code contract.
   int Failed(const grpc::Status& status) const {
+    // The message may quote what someone typed (a host id, a check id).
+    const std::string message = EscapeControl(status.error_message());
     switch (status.error_code()) {
       case grpc::StatusCode::NOT_FOUND:
       case grpc::StatusCode::INVALID_ARGUMENT:
       case grpc::StatusCode::FAILED_PRECONDITION:
-        std::fprintf(stderr, "preflightctl: %s\n", status.error_message().c_str());
+        std::fprintf(stderr, "preflightctl: %s\n", message.c_str());
         return 2;
       case grpc::StatusCode::UNAVAILABLE:
       case grpc::StatusCode::DEADLINE_EXCEEDED:
         std::fprintf(stderr,
                      "preflightctl: cannot reach the collector at %s: %s\n(check --collector, "
                      "that the collector runs, and that --ca is the deployment's CA)\n",
-                     target.c_str(), status.error_message().c_str());
+                     target.c_str(), message.c_str());
         return 3;
       case grpc::StatusCode::UNAUTHENTICATED:
       case grpc::StatusCode::PERMISSION_DENIED:
-        std::fprintf(stderr, "preflightctl: refused by the collector: %s\n",
-                     status.error_message().c_str());
+        std::fprintf(stderr, "preflightctl: refused by the collector: %s\n", message.c_str());
         return 3;
       default:
         std::fprintf(stderr, "preflightctl: collector error (%d): %s\n",
-                     static_cast<int>(status.error_code()), status.error_message().c_str());
+                     static_cast<int>(status.error_code()), message.c_str());
         return 3;
     }
   }
@@ -341,7 +350,7 @@ int Host(Session& s) {
   v1::HostStatus host;
   grpc::Status st = s.stub->GetHost(s.Context().get(), request, &host);
   if (!st.ok()) return s.Failed(st);
-  Print(s.json ? HostJson(host) : HostTable(host, s.now));
+  Print(s.json ? HostJson(host) : HostTable(host, s.now, s.width));
   return host.ready() ? 0 : 1;
 }
 
@@ -351,7 +360,7 @@ int Checks(Session& s) {
   if (!st.ok()) return s.Failed(st);
   Print(s.json                   ? ChecksJson(catalogue)
         : s.format == "markdown" ? ChecksMarkdown(catalogue)
-                                 : ChecksTable(catalogue));
+                                 : ChecksTable(catalogue, s.width));
   return 0;
 }
 
@@ -429,13 +438,13 @@ int History(Session& s) {
     Print(w.Finish());
     return 0;
   }
-  std::string out =
-      absl::StrCat("HISTORY of ", host, check.empty() ? "" : absl::StrCat(" (", check, ")"), ": ",
-                   history.transitions_size(), " change(s)\n");
+  std::string out = absl::StrCat("HISTORY of ", EscapeControl(host),
+                                 check.empty() ? "" : absl::StrCat(" (", EscapeControl(check), ")"),
+                                 ": ", history.transitions_size(), " change(s)\n");
   for (const auto& t : history.transitions()) {
-    absl::StrAppend(&out, When(t.at_unix_ms()), "  ", t.check_id(), "  ", StatusOf(t.from()),
-                    " -> ", StatusOf(t.to()), "\n");
-    if (!t.summary().empty()) absl::StrAppend(&out, "    ", Wrap(t.summary(), 76, 4), "\n");
+    absl::StrAppend(&out, When(t.at_unix_ms()), "  ", EscapeControl(t.check_id()), "  ",
+                    StatusOf(t.from()), " -> ", StatusOf(t.to()), "\n");
+    if (!t.summary().empty()) absl::StrAppend(&out, "    ", Wrap(t.summary(), s.width, 4), "\n");
   }
   Print(out);
   return 0;
@@ -450,11 +459,14 @@ int Diff(Session& s) {
   grpc::Status st = s.stub->Diff(s.Context().get(), request, &diff);
   if (!st.ok()) return s.Failed(st);
   std::string out;
-  if (diff.changes().empty()) out = absl::StrCat("no fact of ", s.args[0], " changed\n");
+  if (diff.changes().empty()) {
+    out = absl::StrCat("no fact of ", EscapeControl(s.args[0]), " changed\n");
+  }
   for (const auto& d : diff.changes()) {
-    absl::StrAppend(&out, "== ", d.kind(), ": ", When(d.from_unix_ms()), " -> ",
+    absl::StrAppend(&out, "== ", EscapeControl(d.kind()), ": ", When(d.from_unix_ms()), " -> ",
                     When(d.to_unix_ms()), "\n");
-    for (const auto& line : d.lines()) absl::StrAppend(&out, line, "\n");
+    // Lines quote host files: one line each, whatever they hold.
+    for (const auto& line : d.lines()) absl::StrAppend(&out, EscapeControl(line), "\n");
   }
   Print(out);
   return 0;
@@ -527,9 +539,11 @@ int Audit(Session& s) {
   } else {
     std::string out;
     for (const auto& e : audit.entries()) {
-      absl::StrAppend(&out, "#", e.seq(), " ", When(e.at_unix_ms()), " ", e.action(), " ",
-                      e.subject(), " by ", e.actor(), "\n");
-      if (!e.detail().empty()) absl::StrAppend(&out, "    ", Wrap(e.detail(), 76, 4), "\n");
+      // Subjects, actors and details quote what operators typed: escaped,
+      // so that a note cannot forge an entry's line.
+      absl::StrAppend(&out, "#", e.seq(), " ", When(e.at_unix_ms()), " ", EscapeControl(e.action()),
+                      " ", EscapeControl(e.subject()), " by ", EscapeControl(e.actor()), "\n");
+      if (!e.detail().empty()) absl::StrAppend(&out, "    ", Wrap(e.detail(), s.width, 4), "\n");
     }
     absl::StrAppend(&out, audit.total(), " entries; head ", head, "\n");
     if (verify) {
@@ -551,7 +565,7 @@ int Audit(Session& s) {
                                         "retention; checkpoint #",
                                         checkpoint_seq, " carries the chain)\n")
                          : "chain verified: every entry is intact\n");
-      for (const auto& p : audit.problems()) absl::StrAppend(&out, "  ", p, "\n");
+      for (const auto& p : audit.problems()) absl::StrAppend(&out, "  ", EscapeControl(p), "\n");
     }
     if (anchored) {
       absl::StrAppend(&out, anchor_check.ok
@@ -695,8 +709,12 @@ int Run(const flags::Parsed& flags) {
         "an operator certificate is needed: --cert, --key and --ca (or PREFLIGHT_CERT, "
         "PREFLIGHT_KEY, PREFLIGHT_CA)");
   }
+  // A local mistake in the TLS files (missing, not PEM, a key of another
+  // certificate) is a usage error naming the file, not a failed handshake.
+  if (absl::Status files = CheckTlsFiles(tls); !files.ok()) return Usage(files.message());
   auto channel = MakeChannel(s.target, tls);
   if (!channel.ok()) return Usage(channel.status().message());
+  s.width = TerminalWidth(STDOUT_FILENO);
   s.stub = v1::Query::NewStub(*channel);
   s.now = absl::Now();
   return handler->second(s);

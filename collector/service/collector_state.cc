@@ -1,8 +1,10 @@
 #include "collector/service/collector_state.h"
 
 #include <cstdio>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "proto/wire/did_you_mean.h"
 
 namespace preflight::collector {
 
@@ -20,6 +22,22 @@ const v1::InventoryHost* CollectorState::FindHost(absl::string_view host) const 
     if (h.id() == host) return &h;
   }
   return nullptr;
+}
+
+absl::Status CollectorState::UnknownHost(absl::string_view host) const {
+  std::vector<std::string> ids;
+  ids.reserve(settings.inventory.hosts_size());
+  for (const v1::InventoryHost& h : settings.inventory.hosts()) ids.push_back(h.id());
+  return absl::NotFoundError(
+      absl::StrCat("host '", host, "' is not in the inventory", DidYouMean(host, ids)));
+}
+
+absl::Status CollectorState::UnknownCheck(absl::string_view check) const {
+  std::vector<std::string> ids;
+  ids.reserve(registry.all().size());
+  for (const Check& c : registry.all()) ids.push_back(c.info.id());
+  return absl::InvalidArgumentError(absl::StrCat(
+      "there is no check '", check, "' (preflightctl checks lists them)", DidYouMean(check, ids)));
 }
 
 bool RefusalLimiter::Allow(const std::string& key, absl::Time now, int64_t* suppressed) {

@@ -98,6 +98,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -162,6 +163,12 @@ struct CollectorState {
   // (main does, after loading the settings; 10,000 hosts are expected).
   const v1::InventoryHost* FindHost(absl::string_view host) const;
   void IndexHosts();
+  // The errors for a host that FindHost() does not know (NOT_FOUND) and a
+  // check id that the registry does not know (INVALID_ARGUMENT), each with
+  // "did you mean ...?" when an inventory host or a check id is near: every
+  // Query call that takes a host or a check answers with these.
+  absl::Status UnknownHost(absl::string_view host) const;
+  absl::Status UnknownCheck(absl::string_view check) const;
   absl::flat_hash_map<std::string, const v1::InventoryHost*> host_index;
 };
 

@@ -269,10 +269,7 @@ grpc::ServerUnaryReactor* QueryService::GetHost(grpc::CallbackServerContext* con
   return OnPool(context, "GetHost", Access::kRead,
                 [this, request, response](const PeerIdentity&) -> absl::Status {
                   const v1::InventoryHost* host = state_.FindHost(request->host_id());
-                  if (host == nullptr) {
-                    return absl::NotFoundError(
-                        absl::StrCat("host '", request->host_id(), "' is not in the inventory"));
-                  }
+                  if (host == nullptr) return state_.UnknownHost(request->host_id());
                   ASSIGN_OR_RETURN(*response, HostStatusOf(*host));
                   return absl::OkStatus();
                 });
@@ -303,7 +300,8 @@ grpc::ServerUnaryReactor* QueryService::Attest(grpc::CallbackServerContext* cont
       context, "Attest", Access::kChange,
       [this, request, response](const PeerIdentity& id) -> absl::Status {
         const Check* check = state_.registry.Find(request->check_id());
-        if (check == nullptr || !check->info.manual()) {
+        if (check == nullptr) return state_.UnknownCheck(request->check_id());
+        if (!check->info.manual()) {
           return absl::InvalidArgumentError(absl::StrCat(
               "'", request->check_id(), "' is not a manual item (preflightctl checks lists them)"));
         }
@@ -369,14 +367,14 @@ grpc::ServerUnaryReactor* QueryService::Waive(grpc::CallbackServerContext* conte
       context, "Waive", Access::kChange,
       [this, request, response](const PeerIdentity& id) -> absl::Status {
         const Check* check = state_.registry.Find(request->check_id());
-        if (check == nullptr || check->info.manual()) {
+        if (check == nullptr) return state_.UnknownCheck(request->check_id());
+        if (check->info.manual()) {
           return absl::InvalidArgumentError(
               absl::StrCat("'", request->check_id(),
                            "' is not an agent check (manual items are attested, not waived)"));
         }
         if (state_.FindHost(request->host_id()) == nullptr) {
-          return absl::NotFoundError(
-              absl::StrCat("host '", request->host_id(), "' is not in the inventory"));
+          return state_.UnknownHost(request->host_id());
         }
         absl::MutexLock lock(&change_mu_);
         const absl::Time now = state_.clock();
@@ -424,17 +422,20 @@ grpc::ServerUnaryReactor* QueryService::Waive(grpc::CallbackServerContext* conte
 grpc::ServerUnaryReactor* QueryService::History(grpc::CallbackServerContext* context,
                                                 const v1::HistoryRequest* request,
                                                 v1::HistoryResponse* response) {
-  return OnPool(context, "History", Access::kRead,
-                [this, request, response](const PeerIdentity&) -> absl::Status {
-                  if (state_.FindHost(request->host_id()) == nullptr) {
-                    return absl::NotFoundError(
-                        absl::StrCat("host '", request->host_id(), "' is not in the inventory"));
-                  }
-                  ASSIGN_OR_RETURN(auto transitions, state_.store->Transitions(
-                                                         request->host_id(), request->check_id()));
-                  for (auto& t : transitions) *response->add_transitions() = std::move(t);
-                  return absl::OkStatus();
-                });
+  return OnPool(
+      context, "History", Access::kRead,
+      [this, request, response](const PeerIdentity&) -> absl::Status {
+        if (state_.FindHost(request->host_id()) == nullptr) {
+          return state_.UnknownHost(request->host_id());
+        }
+        if (!request->check_id().empty() && state_.registry.Find(request->check_id()) == nullptr) {
+          return state_.UnknownCheck(request->check_id());
+        }
+        ASSIGN_OR_RETURN(auto transitions,
+                         state_.store->Transitions(request->host_id(), request->check_id()));
+        for (auto& t : transitions) *response->add_transitions() = std::move(t);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* QueryService::Diff(grpc::CallbackServerContext* context,
@@ -444,8 +445,7 @@ grpc::ServerUnaryReactor* QueryService::Diff(grpc::CallbackServerContext* contex
       context, "Diff", Access::kRead,
       [this, request, response](const PeerIdentity&) -> absl::Status {
         if (state_.FindHost(request->host_id()) == nullptr) {
-          return absl::NotFoundError(
-              absl::StrCat("host '", request->host_id(), "' is not in the inventory"));
+          return state_.UnknownHost(request->host_id());
         }
         ASSIGN_OR_RETURN(auto changes, state_.store->FactChanges(request->host_id()));
         const int64_t to =
@@ -510,8 +510,7 @@ grpc::ServerUnaryReactor* QueryService::Refresh(grpc::CallbackServerContext* con
         std::vector<std::string> hosts;
         if (!request->host_id().empty()) {
           if (state_.FindHost(request->host_id()) == nullptr) {
-            return absl::NotFoundError(
-                absl::StrCat("host '", request->host_id(), "' is not in the inventory"));
+            return state_.UnknownHost(request->host_id());
           }
           hosts.push_back(request->host_id());
         } else {
