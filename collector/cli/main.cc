@@ -75,7 +75,8 @@ const flags::Program& Program() {
                    .value_name = "FORMAT",
                    .help = "table or json (default table); the JSON of status and host is a stable "
                            "interface (see README.md); for checks also markdown (the README's "
-                           "tables); for export: md, csv, json, html or junit"},
+                           "tables); for export: md, csv, json, html or junit",
+                   .choices = "table json markdown md csv html junit"},
               },
           .commands =
               {

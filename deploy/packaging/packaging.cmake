@@ -30,6 +30,32 @@ add_custom_command(
   VERBATIM)
 add_custom_target(preflight-certs ALL DEPENDS ${PREFLIGHT_CERTS_BUILT})
 
+# Shell completion and man pages, written by the built programs from their
+# flag tables (proto/wire/flags.h: BashCompletion, ManPage), so they say what
+# --help says. SOURCE_DATE_EPOCH (the last commit's time when set by the
+# caller) makes the man pages' dates reproducible.
+set(PREFLIGHT_DOCS_BUILT ${PROJECT_BINARY_DIR}/docs)
+set(PREFLIGHT_DOCS_FILES
+  ${PREFLIGHT_DOCS_BUILT}/preflightctl.bash
+  ${PREFLIGHT_DOCS_BUILT}/preflightctl.1.gz
+  ${PREFLIGHT_DOCS_BUILT}/preflight-collector.8.gz
+  ${PREFLIGHT_DOCS_BUILT}/preflight-agent.8.gz)
+add_custom_command(
+  OUTPUT ${PREFLIGHT_DOCS_FILES}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${PREFLIGHT_DOCS_BUILT}
+  COMMAND sh -c "$0 --completion=bash > $1" $<TARGET_FILE:preflightctl>
+          ${PREFLIGHT_DOCS_BUILT}/preflightctl.bash
+  COMMAND sh -c "$0 --man=1 | gzip -n9 > $1" $<TARGET_FILE:preflightctl>
+          ${PREFLIGHT_DOCS_BUILT}/preflightctl.1.gz
+  COMMAND sh -c "$0 --man=8 | gzip -n9 > $1" $<TARGET_FILE:preflight-collector>
+          ${PREFLIGHT_DOCS_BUILT}/preflight-collector.8.gz
+  COMMAND sh -c "$0 --man=8 | gzip -n9 > $1" $<TARGET_FILE:preflight-agent>
+          ${PREFLIGHT_DOCS_BUILT}/preflight-agent.8.gz
+  DEPENDS preflightctl preflight-collector preflight-agent
+  COMMENT "bash completion and man pages from the flag tables"
+  VERBATIM)
+add_custom_target(preflight-docs ALL DEPENDS ${PREFLIGHT_DOCS_FILES})
+
 include(GNUInstallDirs)
 set(PREFLIGHT_ETC /etc/preflight)
 
@@ -41,10 +67,18 @@ install(FILES ${PREFLIGHT_DEPLOY_DIR}/systemd/preflight-agent.service
         DESTINATION /lib/systemd/system COMPONENT agent)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION share/doc/preflight-agent
         COMPONENT agent)
+install(FILES ${PREFLIGHT_DOCS_BUILT}/preflight-agent.8.gz DESTINATION share/man/man8
+        COMPONENT agent)
 
 # --- preflight-collector (with preflightctl and preflight-certs)
 install(TARGETS preflight-collector RUNTIME DESTINATION sbin COMPONENT collector)
 install(TARGETS preflightctl RUNTIME DESTINATION bin COMPONENT collector)
+install(FILES ${PREFLIGHT_DOCS_BUILT}/preflightctl.bash
+        DESTINATION share/bash-completion/completions RENAME preflightctl COMPONENT collector)
+install(FILES ${PREFLIGHT_DOCS_BUILT}/preflightctl.1.gz DESTINATION share/man/man1
+        COMPONENT collector)
+install(FILES ${PREFLIGHT_DOCS_BUILT}/preflight-collector.8.gz DESTINATION share/man/man8
+        COMPONENT collector)
 install(PROGRAMS ${PREFLIGHT_CERTS_BUILT} DESTINATION bin COMPONENT collector)
 install(FILES ${PREFLIGHT_DEPLOY_DIR}/collector.textproto ${PREFLIGHT_DEPLOY_DIR}/policy.textproto
               ${PREFLIGHT_DEPLOY_DIR}/inventory.textproto

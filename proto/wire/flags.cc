@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -29,6 +30,9 @@ const Flag kCommandHelpFlag = {.name = "help",
                                .kind = Kind::kBool,
                                .help = "this text; COMMAND --help: one command's options"};
 const Flag kVersionFlag = {.name = "version", .kind = Kind::kBool, .help = "print the version"};
+// Hidden: what the build runs to make the completion script and the man page.
+const Flag kCompletionFlag = {.name = "completion", .value_name = "SHELL"};
+const Flag kManFlag = {.name = "man", .value_name = "SECTION"};
 
 std::string Dashed(absl::string_view name) { return absl::StrCat("--", name); }
 
@@ -374,6 +378,10 @@ class Parser {
       }
       const Flag* flag = Lookup(name);
       if (flag == nullptr) return Unknown(Dashed(name));
+      if (flag == &kManFlag && !has_inline) {  // --man alone: section 1
+        has_inline = true;
+        inline_value = "1";
+      }
       if (flag->kind == Kind::kBool) {
         if (has_inline) return Usage(absl::StrCat(Dashed(name), " takes no value"));
         inline_value.clear();
@@ -389,6 +397,14 @@ class Parser {
       }
       if (flag == &kVersionFlag) {
         parsed_.action_ = Parsed::Action::kVersion;
+        return std::move(parsed_);
+      }
+      if (flag == &kCompletionFlag || flag == &kManFlag) {
+        if (flag == &kCompletionFlag && inline_value != "bash") {
+          return Usage(absl::StrCat("--completion: only bash, not '", inline_value, "'"));
+        }
+        parsed_.action_ = flag == &kManFlag ? Parsed::Action::kMan : Parsed::Action::kCompletion;
+        parsed_.args_ = {inline_value};
         return std::move(parsed_);
       }
       if (absl::Status s = Set(*flag, inline_value, Dashed(name)); !s.ok()) return s;
@@ -409,6 +425,8 @@ class Parser {
     }
     if (name == "help") return &kHelpFlag;
     if (name == "version") return &kVersionFlag;
+    if (name == "completion" && Find(program_.flags, name) == nullptr) return &kCompletionFlag;
+    if (name == "man" && Find(program_.flags, name) == nullptr) return &kManFlag;
     if (const Flag* f = Find(program_.flags, name)) return f;
     if (parsed_.command_ == nullptr) {
       for (const Command& c : program_.commands) {
@@ -534,8 +552,8 @@ class Parser {
       // Only what was given on the command line conflicts: an environment
       // variable or a fallback gives way to the flag it excludes.
       if (!f.excludes.empty() && v.given && parsed_.values_[std::string(f.excludes)].given) {
-        return Usage(absl::StrCat(Dashed(f.name), " and ", Dashed(f.excludes),
-                                  " cannot be given together"));
+        return Usage(
+            absl::StrCat(Dashed(f.name), " and ", Dashed(f.excludes), " cannot be given together"));
       }
     }
     return std::move(parsed_);
@@ -627,6 +645,19 @@ std::optional<int> ParseOrExit(const Program& program, int argc, char** argv, Pa
     case Parsed::Action::kVersion:
       out = absl::StrCat(program.name, " ", kVersion, "\n");
       break;
+    case Parsed::Action::kCompletion:
+      out = BashCompletion(program);
+      break;
+    case Parsed::Action::kMan: {
+      const char* epoch = std::getenv("SOURCE_DATE_EPOCH");  // reproducible builds
+      int64_t seconds = 0;
+      const absl::Time when = epoch != nullptr && absl::SimpleAtoi(epoch, &seconds)
+                                  ? absl::FromUnixSeconds(seconds)
+                                  : absl::Now();
+      out = ManPage(program, parsed->args().empty() ? "1" : parsed->args()[0], kVersion,
+                    absl::FormatTime("%Y-%m-%d", when, absl::UTCTimeZone()));
+      break;
+    }
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
@@ -704,6 +735,167 @@ std::string Help(const Program& program, const Command& command) {
   AppendOptions(out, absl::StrCat("options of ", program.name), options, all);
   AppendValueSyntax(out, all);
   AppendParagraph(out, program.notes);
+  return out;
+}
+
+namespace {
+
+// Every flag a command line of `command` may hold: its own, the program's.
+std::vector<const Flag*> CompletionFlags(const Program& program, const Command* command) {
+  std::vector<const Flag*> all;
+  if (command != nullptr) {
+    for (const Flag& f : command->flags) all.push_back(&f);
+  }
+  for (const Flag& f : program.flags) all.push_back(&f);
+  all.push_back(&kHelpFlag);
+  if (command == nullptr) all.push_back(&kVersionFlag);
+  return all;
+}
+
+std::string FlagWords(const std::vector<const Flag*>& flags) {
+  std::vector<std::string> words;
+  for (const Flag* f : flags) words.push_back(Dashed(f->name));
+  return absl::StrJoin(words, " ");
+}
+
+// roff: a backslash doubled, a leading dot or quote protected, '-' as \-.
+std::string Roff(absl::string_view text) {
+  std::string out;
+  bool line_start = true;
+  for (char c : text) {
+    if (line_start && (c == '.' || c == '\'')) out += "\\&";
+    if (c == '\\') {
+      out += "\\e";
+    } else if (c == '-') {
+      out += "\\-";
+    } else {
+      out.push_back(c);
+    }
+    line_start = c == '\n';
+  }
+  // A blank line is a paragraph break in the text: .sp in roff.
+  return absl::StrReplaceAll(out, {{"\n\n", "\n.sp\n"}});
+}
+
+void ManOptions(std::string& out, const std::vector<const Flag*>& flags) {
+  for (const Flag* f : flags) {
+    absl::StrAppend(&out, ".TP\n\\fB", Roff(Dashed(f->name)), "\\fR");
+    if (f->kind != Kind::kBool) absl::StrAppend(&out, " \\fI", Roff(f->value_name), "\\fR");
+    absl::StrAppend(&out, "\n", Roff(OptionHelp(*f)), "\n");
+  }
+}
+
+}  // namespace
+
+std::string BashCompletion(const Program& program) {
+  const std::string fn = absl::StrCat("_", absl::StrReplaceAll(program.name, {{"-", "_"}}));
+  std::string out =
+      absl::StrCat("# bash completion for ", program.name, ", generated from its flag table (",
+                   program.name, " --completion=bash)\n", fn, "() {\n",
+                   "  local cur prev cmd w i\n"
+                   "  cur=\"${COMP_WORDS[COMP_CWORD]}\"\n"
+                   "  prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
+                   "  cmd=\"\"\n");
+  std::vector<std::string> names;
+  for (const Command& c : program.commands) names.emplace_back(c.name);
+  if (!program.commands.empty()) {
+    names.emplace_back("help");
+    // The command: the first word that is one.
+    absl::StrAppend(&out, "  for ((i = 1; i < COMP_CWORD; i++)); do\n    w=\"${COMP_WORDS[i]}\"\n",
+                    "    case \"$w\" in\n      ", absl::StrJoin(names, "|"),
+                    ") cmd=\"$w\"; break ;;\n    esac\n  done\n");
+  }
+  // Values of the flag before the cursor.
+  std::set<std::string> done;
+  absl::StrAppend(&out, "  case \"$prev\" in\n");
+  std::vector<const Flag*> every = CompletionFlags(program, nullptr);
+  for (const Command& c : program.commands) {
+    for (const Flag& f : c.flags) every.push_back(&f);
+  }
+  for (const Flag* f : every) {
+    if (f->kind == Kind::kBool || !done.insert(std::string(f->name)).second) continue;
+    std::string reply;
+    if (!f->choices.empty()) {
+      reply = absl::StrCat("COMPREPLY=($(compgen -W \"", f->choices, "\" -- \"$cur\"))");
+    } else if (f->value_name == "FILE") {
+      reply = "COMPREPLY=($(compgen -f -- \"$cur\"))";
+    } else if (f->value_name == "DIR") {
+      reply = "COMPREPLY=($(compgen -d -- \"$cur\"))";
+    } else {
+      reply = "COMPREPLY=()";
+    }
+    absl::StrAppend(&out, "    ", Dashed(f->name), ") ", reply, "; return 0 ;;\n");
+  }
+  absl::StrAppend(&out, "  esac\n");
+  absl::StrAppend(&out, "  case \"$cmd\" in\n");
+  for (const Command& c : program.commands) {
+    absl::StrAppend(&out, "    ", c.name, ") w=\"", FlagWords(CompletionFlags(program, &c)),
+                    "\" ;;\n");
+  }
+  if (!program.commands.empty()) {
+    absl::StrAppend(
+        &out, "    help) COMPREPLY=($(compgen -W \"",
+        absl::StrJoin(program.commands.begin(), program.commands.end(), " ",
+                      [](std::string* o, const Command& c) { absl::StrAppend(o, c.name); }),
+        "\" -- \"$cur\")); return 0 ;;\n");
+  }
+  absl::StrAppend(&out, "    *) w=\"", FlagWords(CompletionFlags(program, nullptr)), "\"\n");
+  if (!program.commands.empty()) {
+    absl::StrAppend(&out, "       if [[ \"$cur\" != -* ]]; then\n",
+                    "         COMPREPLY=($(compgen -W \"", absl::StrJoin(names, " "),
+                    "\" -- \"$cur\")); return 0\n       fi ;;\n");
+  } else {
+    absl::StrAppend(&out, "       ;;\n");
+  }
+  absl::StrAppend(&out, "  esac\n", "  COMPREPLY=($(compgen -W \"$w\" -- \"$cur\"))\n}\n",
+                  "complete -F ", fn, " ", program.name, "\n");
+  return out;
+}
+
+std::string ManPage(const Program& program, absl::string_view section, absl::string_view version,
+                    absl::string_view date) {
+  std::string upper = absl::AsciiStrToUpper(program.name);
+  std::string out =
+      absl::StrCat(".\\\" Generated from the flag table of ", program.name, " (", program.name,
+                   " --man); do not edit.\n", ".TH ", Roff(upper), " ", section, " ", date, " \"",
+                   Roff(program.name), " ", version, "\" \"preflight\"\n", ".SH NAME\n",
+                   Roff(program.name), " \\- ", Roff(program.summary), "\n.SH SYNOPSIS\n");
+  for (const auto& form : Forms(program, nullptr)) {
+    absl::StrAppend(&out, ".B ", Roff(program.name), "\n", Roff(absl::StrJoin(form, " ")),
+                    "\n.br\n");
+  }
+  if (!program.summary.empty()) {
+    absl::StrAppend(&out, ".SH DESCRIPTION\n", Roff(program.summary), "\n");
+  }
+  if (!program.commands.empty()) {
+    absl::StrAppend(&out, ".SH COMMANDS\n");
+    for (const Command& c : program.commands) {
+      for (const auto& form : Forms(program, &c)) {
+        absl::StrAppend(&out, ".TP\n\\fB", Roff(c.name), "\\fR ",
+                        Roff(absl::StrJoin(form.begin() + 1, form.end(), " ")), "\n");
+        break;
+      }
+      std::string about(c.summary);
+      if (!c.details.empty()) absl::StrAppend(&about, "\n\n", c.details);
+      absl::StrAppend(&out, Roff(about), "\n");
+      if (!c.flags.empty()) {
+        absl::StrAppend(&out, ".RS\n");
+        std::vector<const Flag*> own;
+        for (const Flag& f : c.flags) own.push_back(&f);
+        ManOptions(out, own);
+        absl::StrAppend(&out, ".RE\n");
+      }
+    }
+    absl::StrAppend(&out, ".TP\n\\fBhelp\\fR [COMMAND]\n",
+                    "this text, or one command's (as COMMAND \\-\\-help)\n");
+  }
+  absl::StrAppend(&out, ".SH OPTIONS\n");
+  std::vector<const Flag*> options;
+  for (const Flag& f : program.flags) options.push_back(&f);
+  options.push_back(&kHelpFlag);
+  options.push_back(&kVersionFlag);
+  ManOptions(out, options);
+  if (!program.notes.empty()) absl::StrAppend(&out, ".SH NOTES\n", Roff(program.notes), "\n");
   return out;
 }
 

@@ -9,11 +9,10 @@
 //
 // Syntax: `--name VALUE` or `--name=VALUE`; a boolean flag takes no value;
 // `-h` is `--help`; `--` ends the options. A program with commands also has the
-// command `help [COMMAND]`, the same as `--help` and `COMMAND --help`. A program with commands takes its
-// own flags anywhere, and a command's flags anywhere once the command is
-// known (or before it, as long as the command turns out to have them). The
-// last of a repeated flag wins. A flag not given takes its value from its
-// environment variable, then from its fallback.
+// command `help [COMMAND]`, the same as `--help` and `COMMAND --help`. A program with commands
+// takes its own flags anywhere, and a command's flags anywhere once the command is known (or before
+// it, as long as the command turns out to have them). The last of a repeated flag wins. A flag not
+// given takes its value from its environment variable, then from its fallback.
 #ifndef PREFLIGHT_PROTO_WIRE_FLAGS_H_
 #define PREFLIGHT_PROTO_WIRE_FLAGS_H_
 
@@ -50,6 +49,7 @@ struct Flag {
   absl::string_view unless = {};      // required, except when this boolean flag is given
   absl::string_view excludes = {};    // a flag that cannot be given with this one (any kind)
   absl::string_view group = {};       // heading in help; flags without one come first
+  absl::string_view choices = {};     // the values shell completion offers: "table json"
 };
 
 struct Command {
@@ -74,7 +74,8 @@ struct Program {
 // the program and the command with its value.
 class Parsed {
  public:
-  enum class Action { kRun, kHelp, kVersion };
+  // kCompletion: --completion=bash; kMan: --man (both hidden: for packaging).
+  enum class Action { kRun, kHelp, kVersion, kCompletion, kMan };
 
   Action action() const { return action_; }
   // The command (nullptr for a program without commands, or --help before a
@@ -133,7 +134,8 @@ absl::StatusOr<Parsed> Parse(const Program& program, const std::vector<std::stri
 // For main(): parses argv against the process environment. Prints --help or
 // --version on stdout and returns 0, prints a usage error on stderr and
 // returns 2 (a broken table aborts); returns nullopt when the program should
-// run with *parsed.
+// run with *parsed. The hidden --completion=bash and --man[=SECTION] print
+// BashCompletion() and ManPage() (section 1 unless given), for the build.
 std::optional<int> ParseOrExit(const Program& program, int argc, char** argv, Parsed* parsed);
 
 // Prints "<program>: <message>" and where to find help on stderr; returns 2.
@@ -146,6 +148,17 @@ std::string Help(const Program& program, const Command& command);
 // required `unless` a switch ("attest CHECK --env ENV --note TEXT ..." and
 // "attest CHECK --env ENV --revoke ...").
 std::vector<std::string> Synopsis(const Program& program, const Command* command);
+
+// A bash completion script for the program, from the same table as --help:
+// commands (and `help`), each command's flags and the program's, a flag's
+// `choices` as its values, files for FILE and DIR values. It defines
+// _<program> and registers it with `complete -F`.
+std::string BashCompletion(const Program& program);
+// A man page (roff, -man macros) from the same table: NAME, SYNOPSIS,
+// DESCRIPTION, COMMANDS with each command's options, OPTIONS, NOTES.
+// `section` is "1" or "8"; `date` as YYYY-MM-DD.
+std::string ManPage(const Program& program, absl::string_view section, absl::string_view version,
+                    absl::string_view date);
 
 // Checks a table: names unique within a program and each command, `unless`
 // naming a boolean flag in scope and `excludes` another flag in scope, one kind per name across

@@ -56,6 +56,14 @@ for f in collector policy inventory; do
     bash -c "dpkg-deb -I '$collector_deb' conffiles | grep -qx /etc/preflight/$f.textproto"
 done
 
+# bash completion and man pages, generated from the flag tables
+for f in ./usr/share/bash-completion/completions/preflightctl ./usr/share/man/man1/preflightctl.1.gz \
+         ./usr/share/man/man8/preflight-collector.8.gz; do
+  check "collector package holds $f" bash -c "dpkg-deb -c '$collector_deb' | grep -q ' $f\$'"
+done
+check "agent package holds its man page" \
+  bash -c "dpkg-deb -c '$agent_deb' | grep -q ' ./usr/share/man/man8/preflight-agent.8.gz\$'"
+
 dpkg -i "$agent_deb" "$collector_deb" >"$work/install.log" 2>&1 ||
   { cat "$work/install.log"; echo "FAIL dpkg -i"; exit 1; }
 echo "ok   dpkg -i both packages"

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 
@@ -303,6 +305,39 @@ TEST(FlagsTest, HelpIsACommandToo) {
   EXPECT_THAT(Help(Ctl()),
               HasSubstr("\n  help [COMMAND]\n                this text, or one command's"));
   EXPECT_EQ(ErrorOf(Agent(), {"help"}), "unexpected argument 'help'");
+}
+
+TEST(FlagsTest, CompletionAndManPageComeFromTheTable) {
+  const std::string bash = BashCompletion(Ctl());
+  EXPECT_THAT(bash, HasSubstr("complete -F _ctl ctl\n"));
+  const std::string man = ManPage(Ctl(), "1", "9.9", "2026-11-26");
+  EXPECT_TRUE(absl::StartsWith(man, ".\\\" Generated")) << man;
+  EXPECT_THAT(man, HasSubstr(".TH CTL 1 2026-11-26 \"ctl 9.9\""));
+  // Every command and every flag of the table, in both.
+  for (const Command& c : Ctl().commands) {
+    EXPECT_THAT(bash, HasSubstr(absl::StrCat("    ", c.name, ") w=\""))) << c.name;
+    EXPECT_THAT(man, HasSubstr(absl::StrCat("\\fB", c.name, "\\fR"))) << c.name;
+    for (const Flag& f : c.flags) {
+      EXPECT_THAT(bash, HasSubstr(absl::StrCat("--", f.name))) << f.name;
+      EXPECT_THAT(man, HasSubstr(absl::StrCat("\\fB\\-\\-",
+                                              absl::StrReplaceAll(f.name, {{"-", "\\-"}}), "\\fR")))
+          << f.name;
+    }
+  }
+  for (const Flag& f : Ctl().flags) {
+    EXPECT_THAT(man, HasSubstr(absl::StrCat("\\fB\\-\\-", f.name, "\\fR"))) << f.name;
+  }
+  // Hidden flags print them; they are in no help.
+  auto p = ParseWith(Ctl(), {"--completion=bash"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->action(), Parsed::Action::kCompletion);
+  p = ParseWith(Ctl(), {"--man=8"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->action(), Parsed::Action::kMan);
+  EXPECT_EQ(p->args()[0], "8");
+  EXPECT_EQ(ErrorOf(Ctl(), {"--completion=zsh"}), "--completion: only bash, not 'zsh'");
+  EXPECT_THAT(Help(Ctl()), Not(HasSubstr("--man")));
+  EXPECT_THAT(Help(Ctl()), Not(HasSubstr("--completion")));
 }
 
 TEST(FlagsTest, BadDurationsSayWhatIsWrong) {
