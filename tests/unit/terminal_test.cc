@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "collector/cli/json_writer.h"
 #include "collector/cli/render.h"
 #include "collector/readiness/engine.h"
 
@@ -99,6 +100,18 @@ TEST(EscapeControl, NoControlByteSurvives) {
     }
   }
   EXPECT_THAT(EscapeControl(all), Not(HasSubstr("\n")));
+}
+
+// JSON keeps every character but shows the ones that act on a terminal.
+TEST(JsonQuote, EscapesDelAndC1) {
+  EXPECT_EQ(JsonQuote("a\x7f"
+                      "b"),
+            "\"a\\u007fb\"");
+  EXPECT_EQ(JsonQuote("\xc2\x9b"
+                      "31m"),
+            "\"\\u009b31m\"");
+  EXPECT_EQ(JsonQuote("\xc2\x85"), "\"\\u0085\"");
+  EXPECT_EQ(JsonQuote("caf\xc3\xa9 \xc2\xa0"), "\"caf\xc3\xa9 \xc2\xa0\"");  // é, NBSP kept
 }
 
 TEST(DisplayWidth, CodePoints) {
