@@ -22,6 +22,7 @@
 #include "collector/audit/audit_chain.h"
 #include "collector/config.h"
 #include "collector/service/collector_state.h"
+#include "collector/service/exceptions_upkeep.h"
 #include "collector/service/handshake_refusals.h"
 #include "collector/service/health.h"
 #include "collector/service/ingest_service.h"
@@ -293,6 +294,10 @@ std::optional<int> Open(CollectorState& state, HandshakeRefusals& refusals,
     Log(absl::StrCat("cannot audit configuration changes: ", audited.message()));
     return 1;
   }
+  if (auto upheld = UpholdExceptionRules(state, state.clock(), Log); !upheld.ok()) {
+    Log(absl::StrCat("cannot apply the waiver and sign-off limits: ", upheld.status().message()));
+    return 1;
+  }
   PruneHistory(state);
   state.pool = std::make_unique<WorkerPool>(static_cast<int>(cfg.worker_threads()));
   return std::nullopt;
@@ -481,6 +486,11 @@ void Reload(CollectorState& state, HandshakeRefusals& refusals,
   }
   if (absl::Status audited = AuditConfigChanges(state); !audited.ok()) {
     Log(absl::StrCat("cannot audit inventory and policy changes: ", audited.message()));
+  }
+  // A policy with a lower max_waiver_days or max_signoff_days cuts what runs
+  // longer from today.
+  if (auto upheld = UpholdExceptionRules(state, state.clock(), Log); !upheld.ok()) {
+    Log(absl::StrCat("cannot apply the waiver and sign-off limits: ", upheld.status().message()));
   }
   const std::string detail =
       changes.empty() ? "no configuration or TLS file changed" : absl::StrJoin(changes, "; ");

@@ -91,6 +91,16 @@ v1::Evidence MakeEvidence(std::string message, std::string source, std::string o
   return e;
 }
 
+v1::Evidence Finding(v1::Evidence evidence,
+                     std::initializer_list<std::pair<absl::string_view, absl::string_view>> keys) {
+  std::string finding;
+  for (const auto& [key, value] : keys) {
+    absl::StrAppend(&finding, finding.empty() ? "" : " ", key, "=", value);
+  }
+  evidence.set_finding(std::move(finding));
+  return evidence;
+}
+
 v1::Verdict MakeVerdict(v1::CheckStatus status, std::vector<v1::Evidence> evidence) {
   v1::Verdict v;
   v.set_status(status);

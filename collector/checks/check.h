@@ -4,7 +4,9 @@
 #define PREFLIGHT_COLLECTOR_CHECKS_CHECK_H_
 
 #include <functional>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -84,6 +86,11 @@ void RegisterTimeChecks(CheckRegistry& registry);
 v1::Evidence MakeEvidence(std::string message, std::string source, std::string observed = "",
                           std::string expected = "");
 v1::Verdict MakeVerdict(v1::CheckStatus status, std::vector<v1::Evidence> evidence);
+// `evidence` reporting one finding, named by the check's catalogue finding
+// keys: Finding(MakeEvidence(...), {{"port", "27017/tcp"}}) sets
+// Evidence.finding to "port=27017/tcp". Only on lines that report a problem.
+v1::Evidence Finding(v1::Evidence evidence,
+                     std::initializer_list<std::pair<absl::string_view, absl::string_view>> keys);
 // The more severe of two statuses: FAIL > UNKNOWN > WARN > PASS > others.
 v1::CheckStatus Worst(v1::CheckStatus a, v1::CheckStatus b);
 // "file:line".

@@ -41,6 +41,7 @@ v1::Verdict DiskHeadroom(const v1::FactReport& report, const EvalContext& ctx) {
     status = Worst(status, s);
     evidence.push_back(MakeEvidence(what, fs.source(), absl::StrCat(percent, "%"),
                                     s == v1::PASS ? absl::StrCat(percent, "%") : expected));
+    if (s != v1::PASS) evidence.back().set_finding(absl::StrCat("mount=", fs.mount_point()));
   }
   for (const v1::ParseProblem& p : disks.problems()) {
     status = Worst(status, v1::UNKNOWN);

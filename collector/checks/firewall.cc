@@ -344,16 +344,20 @@ v1::Verdict PublicExposure(const v1::FactReport& report, const EvalContext& ctx)
     bool cluster = kClusterPorts.count(port_proto) > 0 && reach.any_source_rule;
     if (cluster) {
       status = Worst(status, v1::WARN);
-      evidence.push_back(MakeEvidence(absl::StrCat("cluster port ", port_proto, " ", what,
-                                                   " is open to any source: ", reach.why,
-                                                   "; restrict it to the swarm nodes' addresses"),
-                                      source, "open to any source", "swarm nodes only"));
+      evidence.push_back(
+          Finding(MakeEvidence(absl::StrCat("cluster port ", port_proto, " ", what,
+                                            " is open to any source: ", reach.why,
+                                            "; restrict it to the swarm nodes' addresses"),
+                               source, "open to any source", "swarm nodes only"),
+                  {{"port", port_proto}}));
       return;
     }
     status = v1::FAIL;
-    evidence.push_back(MakeEvidence(
-        absl::StrCat(port_proto, " ", what, " is reachable from the internet: ", reach.why), source,
-        "reachable", "not reachable"));
+    evidence.push_back(Finding(
+        MakeEvidence(
+            absl::StrCat(port_proto, " ", what, " is reachable from the internet: ", reach.why),
+            source, "reachable", "not reachable"),
+        {{"port", port_proto}}));
   };
   if (!fw.ufw().installed()) {
     // Not a finding by itself: nftables or iptables may do the job.

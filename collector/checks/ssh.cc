@@ -164,8 +164,7 @@ v1::Verdict Unusable(const v1::FactReport& report, bool need_pam, bool need_acco
     if (v.status() != v1::CHECK_STATUS_UNSPECIFIED) return v;
   }
   if (need_keys) {
-    v = UnusableFact(report, report.authorized_keys(), "authorized keys",
-                     "AuthorizedKeysFile");
+    v = UnusableFact(report, report.authorized_keys(), "authorized keys", "AuthorizedKeysFile");
     if (v.status() != v1::CHECK_STATUS_UNSPECIFIED) return v;
   }
   return v1::Verdict();
@@ -339,10 +338,11 @@ v1::Verdict PasswordAuthDisabled(const v1::FactReport& report, const EvalContext
                            a->password() == v1::PASSWORD_STATE_UNSPECIFIED;
     if (usable_password || nothing_needed) {
       exposed.push_back(a->name());
-      evidence.push_back(
+      evidence.push_back(Finding(
           MakeEvidence(absl::StrCat("account ", a->name(),
                                     " can log in without a key: ", absl::StrJoin(paths, "; ")),
-                       decided_at, "password login possible", "key required for every login"));
+                       decided_at, "password login possible", "key required for every login"),
+          {{"account", a->name()}}));
     } else {
       locked_only.push_back(a->name());
     }
@@ -393,10 +393,11 @@ v1::Verdict PasswordAuthDisabled(const v1::FactReport& report, const EvalContext
         Value(*e, "permitemptypasswords") == "yes") {
       status = v1::FAIL;
       evidence.push_back(
-          MakeEvidence(absl::StrCat("account ", a->name(),
-                                    " has an empty password and PermitEmptyPasswords "
-                                    "is yes"),
-                       SourceOf(*e, "permitemptypasswords"), "yes", "no"));
+          Finding(MakeEvidence(absl::StrCat("account ", a->name(),
+                                            " has an empty password and PermitEmptyPasswords "
+                                            "is yes"),
+                               SourceOf(*e, "permitemptypasswords"), "yes", "no"),
+                  {{"account", a->name()}}));
     }
   }
   return MakeVerdict(status, std::move(evidence));
@@ -437,29 +438,34 @@ v1::Verdict TwoFactorEnabled(const v1::FactReport& report, const EvalContext& ct
         ok.push_back(absl::StrCat(a->name(), " (exempt by policy: key only)"));
       } else {
         status = v1::FAIL;
-        evidence.push_back(MakeEvidence(absl::StrCat("exempt account ", a->name(),
-                                                     " does not even require a key "
-                                                     "(AuthenticationMethods ",
-                                                     methods, ")"),
-                                        source, methods, "publickey"));
+        evidence.push_back(Finding(MakeEvidence(absl::StrCat("exempt account ", a->name(),
+                                                             " does not even require a key "
+                                                             "(AuthenticationMethods ",
+                                                             methods, ")"),
+                                                source, methods, "publickey"),
+                                   {{"account", a->name()}}));
       }
       continue;
     }
     if (!key_required || !second_required) {
       status = v1::FAIL;
-      evidence.push_back(MakeEvidence(
-          absl::StrCat("account ", a->name(),
-                       " logs in without two factors: AuthenticationMethods ", methods),
-          source, methods, "publickey,keyboard-interactive"));
+      evidence.push_back(
+          Finding(MakeEvidence(
+                      absl::StrCat("account ", a->name(),
+                                   " logs in without two factors: AuthenticationMethods ", methods),
+                      source, methods, "publickey,keyboard-interactive"),
+                  {{"account", a->name()}}));
       continue;
     }
     if (!pam.google_authenticator()) {
       status = v1::FAIL;
-      evidence.push_back(MakeEvidence(
-          absl::StrCat("account ", a->name(),
-                       ": keyboard-interactive is required but PAM has no "
-                       "pam_google_authenticator in its auth stack"),
-          "/etc/pam.d/sshd", "no OTP module", "auth required pam_google_authenticator.so"));
+      evidence.push_back(
+          Finding(MakeEvidence(absl::StrCat("account ", a->name(),
+                                            ": keyboard-interactive is required but PAM has no "
+                                            "pam_google_authenticator in its auth stack"),
+                               "/etc/pam.d/sshd", "no OTP module",
+                               "auth required pam_google_authenticator.so"),
+                  {{"account", a->name()}}));
       continue;
     }
     // PAM as libpam runs it, for someone who has the key and the Unix
@@ -471,27 +477,32 @@ v1::Verdict TwoFactorEnabled(const v1::FactReport& report, const EvalContext& ct
       const PamRun& run = without_code.run;
       const v1::PamRule* skip = NullokSkip(pam, run);
       if (skip != nullptr && !a->google_authenticator()) {
-        evidence.push_back(MakeEvidence(
-            absl::StrCat("account ", a->name(), " has no ", a->home(),
-                         "/.google_authenticator; with nullok (", skip->file(), ":", skip->line(),
-                         ") it logs in with a key alone: ", PamRunText(pam, run)),
-            absl::StrCat(skip->file(), ":", skip->line()), "not enrolled", "enrolled"));
+        evidence.push_back(Finding(
+            MakeEvidence(
+                absl::StrCat("account ", a->name(), " has no ", a->home(),
+                             "/.google_authenticator; with nullok (", skip->file(), ":",
+                             skip->line(), ") it logs in with a key alone: ", PamRunText(pam, run)),
+                absl::StrCat(skip->file(), ":", skip->line()), "not enrolled", "enrolled"),
+            {{"account", a->name()}}));
       } else {
-        evidence.push_back(MakeEvidence(
-            absl::StrCat("account ", a->name(),
-                         ": PAM lets keyboard-interactive through without the one-time code, "
-                         "decided at ",
-                         PamDecidedRule(pam, run), ": ", PamRunText(pam, run)),
-            PamDecidedAt(pam, run), "no code asked", "pam_google_authenticator must succeed"));
+        evidence.push_back(Finding(
+            MakeEvidence(
+                absl::StrCat("account ", a->name(),
+                             ": PAM lets keyboard-interactive through without the one-time code, "
+                             "decided at ",
+                             PamDecidedRule(pam, run), ": ", PamRunText(pam, run)),
+                PamDecidedAt(pam, run), "no code asked", "pam_google_authenticator must succeed"),
+            {{"account", a->name()}}));
       }
       continue;
     }
     if (without_code.kind == PamAnswer::kUnknown) {
       status = Worst(status, v1::UNKNOWN);
-      evidence.push_back(MakeEvidence(absl::StrCat("cannot tell whether account ", a->name(),
-                                                   " needs the one-time code: ", without_code.why),
-                                      pam.file(), "unknown",
-                                      "pam_google_authenticator must succeed"));
+      evidence.push_back(
+          Finding(MakeEvidence(absl::StrCat("cannot tell whether account ", a->name(),
+                                            " needs the one-time code: ", without_code.why),
+                               pam.file(), "unknown", "pam_google_authenticator must succeed"),
+                  {{"account", a->name()}}));
       continue;
     }
     ok.push_back(a->name());
@@ -520,8 +531,7 @@ bool CommentDenied(const v1::AuthorizedKey& k, const Params& params, std::string
 }
 
 v1::Verdict VendorAccessRemoved(const v1::FactReport& report, const EvalContext& ctx) {
-  v1::Verdict unusable =
-      UnusableFact(report, report.accounts(), "account database", "/etc/passwd");
+  v1::Verdict unusable = UnusableFact(report, report.accounts(), "account database", "/etc/passwd");
   if (unusable.status() != v1::CHECK_STATUS_UNSPECIFIED) return unusable;
   unusable =
       UnusableFact(report, report.authorized_keys(), "authorized keys", "AuthorizedKeysFile");
@@ -538,15 +548,17 @@ v1::Verdict VendorAccessRemoved(const v1::FactReport& report, const EvalContext&
                                  : absl::StrCat("account ", k.account());
     if (Contains(params.List("deny_key_fingerprints"), k.fingerprint())) {
       status = v1::FAIL;
-      evidence.push_back(MakeEvidence(
-          absl::StrCat("deny-listed key ", k.fingerprint(), " (", k.comment(), ") in ", who), where,
-          k.fingerprint(), "absent"));
+      evidence.push_back(Finding(MakeEvidence(absl::StrCat("deny-listed key ", k.fingerprint(),
+                                                           " (", k.comment(), ") in ", who),
+                                              where, k.fingerprint(), "absent"),
+                                 {{"account", k.account()}, {"key", k.fingerprint()}}));
     } else if (CommentDenied(k, params, &pattern)) {
       status = v1::FAIL;
-      evidence.push_back(
+      evidence.push_back(Finding(
           MakeEvidence(absl::StrCat("key '", k.comment(), "' matches the deny-listed pattern '",
                                     pattern, "' in ", who),
-                       where, k.comment(), "absent"));
+                       where, k.comment(), "absent"),
+          {{"account", k.account()}, {"key", k.fingerprint()}}));
     }
   }
   const std::vector<std::string>& deny_accounts = params.List("deny_accounts");
@@ -554,26 +566,32 @@ v1::Verdict VendorAccessRemoved(const v1::FactReport& report, const EvalContext&
   for (const v1::Account& a : report.accounts().accounts()) {
     if (denied.count(a.name())) {
       status = v1::FAIL;
-      evidence.push_back(MakeEvidence(absl::StrCat("deny-listed account ", a.name(), " exists"),
-                                      a.passwd_source(), a.name(), "absent"));
+      evidence.push_back(
+          Finding(MakeEvidence(absl::StrCat("deny-listed account ", a.name(), " exists"),
+                               a.passwd_source(), a.name(), "absent"),
+                  {{"account", a.name()}}));
     }
   }
   for (const v1::GroupMembers& g : report.accounts().privileged_groups()) {
     for (const std::string& m : g.members()) {
       if (denied.count(m)) {
         status = v1::FAIL;
-        evidence.push_back(MakeEvidence(
-            absl::StrCat("deny-listed account ", m, " is in the privileged group ", g.group()),
-            g.source(), m, "absent"));
+        evidence.push_back(Finding(
+            MakeEvidence(
+                absl::StrCat("deny-listed account ", m, " is in the privileged group ", g.group()),
+                g.source(), m, "absent"),
+            {{"account", m}}));
       }
     }
   }
   for (const v1::SudoRule& r : report.accounts().sudo_rules()) {
     if (denied.count(r.who())) {
       status = v1::FAIL;
-      evidence.push_back(MakeEvidence(
-          absl::StrCat("sudoers grants deny-listed account ", r.who(), ": ", r.commands()),
-          absl::StrCat(r.file(), ":", r.line()), r.who(), "absent"));
+      evidence.push_back(Finding(
+          MakeEvidence(
+              absl::StrCat("sudoers grants deny-listed account ", r.who(), ": ", r.commands()),
+              absl::StrCat(r.file(), ":", r.line()), r.who(), "absent"),
+          {{"account", r.who()}}));
     }
   }
   for (const v1::Orphan& o : report.accounts().orphans()) {
@@ -581,14 +599,17 @@ v1::Verdict VendorAccessRemoved(const v1::FactReport& report, const EvalContext&
     status = Worst(status, deny ? v1::FAIL : v1::WARN);
     if (o.kind() == v1::Orphan::HOME) {
       evidence.push_back(
-          MakeEvidence(absl::StrCat("home of removed account ", o.name(), " is still there",
-                                    o.has_authorized_keys() ? " with authorized keys" : ""),
-                       o.path(), "left behind", "removed"));
+          Finding(MakeEvidence(absl::StrCat("home of removed account ", o.name(), " is still there",
+                                            o.has_authorized_keys() ? " with authorized keys" : ""),
+                               o.path(), "left behind", "removed"),
+                  {{"account", o.name()}}));
     } else {
-      evidence.push_back(MakeEvidence(
-          absl::StrCat("sudoers drop-in of removed account ", o.name(),
-                       " is still there: it grants sudo to anyone recreated with that name"),
-          o.path(), "left behind", "removed"));
+      evidence.push_back(Finding(
+          MakeEvidence(
+              absl::StrCat("sudoers drop-in of removed account ", o.name(),
+                           " is still there: it grants sudo to anyone recreated with that name"),
+              o.path(), "left behind", "removed"),
+          {{"account", o.name()}}));
     }
   }
   if (status == v1::PASS) {
@@ -614,14 +635,18 @@ v1::Verdict WeakKeys(const v1::FactReport& report, const EvalContext& ctx) {
     std::string where = absl::StrCat(k.file(), ":", k.line());
     if (k.type() == "ssh-dss") {
       status = v1::FAIL;
-      evidence.push_back(MakeEvidence(absl::StrCat("DSA key '", k.comment(), "' of ", k.account()),
-                                      where, "ssh-dss", "ed25519 or RSA >= 3072"));
+      evidence.push_back(
+          Finding(MakeEvidence(absl::StrCat("DSA key '", k.comment(), "' of ", k.account()), where,
+                               "ssh-dss", "ed25519 or RSA >= 3072"),
+                  {{"account", k.account()}, {"key", k.fingerprint()}}));
     } else if (k.type() == "ssh-rsa" && k.bits() < ctx.params.Uint("min_rsa_bits")) {
       status = v1::FAIL;
-      evidence.push_back(MakeEvidence(
-          absl::StrCat(k.bits(), "-bit RSA key '", k.comment(), "' of ", k.account(),
-                       " (sshd's RequiredRSASize refuses it, but it should go)"),
-          where, absl::StrCat(k.bits()), absl::StrCat(">= ", ctx.params.Uint("min_rsa_bits"))));
+      evidence.push_back(Finding(
+          MakeEvidence(absl::StrCat(k.bits(), "-bit RSA key '", k.comment(), "' of ", k.account(),
+                                    " (sshd's RequiredRSASize refuses it, but it should go)"),
+                       where, absl::StrCat(k.bits()),
+                       absl::StrCat(">= ", ctx.params.Uint("min_rsa_bits"))),
+          {{"account", k.account()}, {"key", k.fingerprint()}}));
     } else if (Contains(ctx.params.List("service_accounts"), k.account()) && !k.orphan()) {
       bool restricted = std::any_of(k.options().begin(), k.options().end(), [](const auto& o) {
         return absl::StartsWith(o, "from=") || absl::StartsWith(o, "command=") || o == "restrict";
@@ -629,9 +654,10 @@ v1::Verdict WeakKeys(const v1::FactReport& report, const EvalContext& ctx) {
       if (!restricted) {
         status = Worst(status, v1::WARN);
         evidence.push_back(
-            MakeEvidence(absl::StrCat("service account ", k.account(), " key '", k.comment(),
-                                      "' has no from=, command= or restrict"),
-                         where, "unrestricted", "from=... or command=..."));
+            Finding(MakeEvidence(absl::StrCat("service account ", k.account(), " key '",
+                                              k.comment(), "' has no from=, command= or restrict"),
+                                 where, "unrestricted", "from=... or command=..."),
+                    {{"account", k.account()}, {"key", k.fingerprint()}}));
       }
     }
   }

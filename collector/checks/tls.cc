@@ -338,9 +338,11 @@ v1::Verdict CertificateValid(const v1::FactReport& report, const EvalContext& ct
     for (const std::string& host : hostnames) {
       v1::CheckStatus s = v1::PASS;
       evidence.push_back(EvaluateHostname(tls, host, ctx.now, t, incomplete, &s));
+      if (s != v1::PASS) evidence.back().set_finding(absl::StrCat("hostname=", host));
       status = Worst(status, s);
       s = v1::PASS;
       evidence.push_back(EvaluateResolution(tls, host, &s));
+      if (s != v1::PASS) evidence.back().set_finding(absl::StrCat("hostname=", host));
       status = Worst(status, s);
     }
   } else {

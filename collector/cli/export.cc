@@ -17,6 +17,7 @@
 #include "collector/cli/json_writer.h"
 #include "collector/cli/render.h"
 #include "collector/readiness/engine.h"
+#include "collector/readiness/exceptions.h"
 
 namespace preflight::cli {
 namespace {
@@ -58,12 +59,41 @@ struct Item {
   std::vector<CheckEntry> checks;
 };
 
+// A waiver or sign-off in force, as the export's Exceptions section lists it:
+// who made it, why, on what evidence, until when, and what it hides.
+struct Exception {
+  bool waiver = false;  // else a sign-off
+  const v1::CheckInfo* check = nullptr;
+  std::string on;  // the host (waiver) or environment (sign-off)
+  std::string who;
+  std::string why;
+  std::string evidence;
+  int64_t until_ms = 0;
+  std::string hides;
+  std::string state;  // "applies", or why it does not
+  bool applies = true;
+  bool despite_evidence = false;
+  std::string capped;  // "cut to the policy's limit on T (was T)"
+};
+
 struct Model {
   const v1::FleetStatus* fleet = nullptr;
   int64_t now_ms = 0;
   std::string audit_head_hex;
   std::vector<Item> items;
+  std::vector<Exception> exceptions;  // waivers first, then sign-offs
 };
+
+// "message @ source" of each evidence line (the export's longer form is
+// EvidenceText below).
+std::vector<std::string> EvidenceLinesOf(const v1::CheckResult& r) {
+  std::vector<std::string> out;
+  for (const v1::Evidence& e : r.evidence()) {
+    if (e.observed() == e.expected() && !e.observed().empty()) continue;  // a passing line
+    out.push_back(e.source().empty() ? e.message() : absl::StrCat(e.message(), " @ ", e.source()));
+  }
+  return out;
+}
 
 bool BlocksReadiness(v1::CheckStatus status) {
   return status == v1::FAIL || status == v1::UNKNOWN || status == v1::PENDING ||
@@ -73,6 +103,63 @@ bool BlocksReadiness(v1::CheckStatus status) {
 std::string Time(int64_t unix_ms) {
   if (unix_ms == 0) return "";
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(unix_ms), absl::UTCTimeZone());
+}
+
+std::string Capped(int64_t capped_at_ms, int64_t capped_from_ms) {
+  if (capped_at_ms == 0) return "";
+  return absl::StrCat("cut to the policy's limit on ", Time(capped_at_ms), " (was ",
+                      capped_from_ms == 0 ? std::string("no expiry") : Time(capped_from_ms), ")");
+}
+
+// Every waiver and sign-off in force, from the results that carry them.
+std::vector<Exception> CollectExceptions(const v1::FleetStatus& fleet, int64_t now_ms) {
+  std::vector<Exception> out;
+  const absl::Time now = absl::FromUnixMillis(now_ms);
+  for (const v1::HostStatus& h : fleet.hosts()) {
+    for (const v1::CheckResult& c : h.checks()) {
+      if (!c.has_waiver() || !collector::InForce(c.waiver(), now)) continue;
+      const v1::Waiver& w = c.waiver();
+      Exception e;
+      e.waiver = true;
+      e.check = &c.check();
+      e.on = h.host_id();
+      e.who = w.operator_();
+      if (!w.approved_by().empty()) absl::StrAppend(&e.who, ", approved by ", w.approved_by());
+      e.why = w.reason();
+      e.until_ms = w.expires_at_unix_ms();
+      e.hides = c.status() == v1::WAIVED
+                    ? absl::StrCat(StatusName(c.underlying_status()),
+                                   " accepted: ", collector::AcceptedText(w))
+                    : absl::StrCat("nothing now (the check shows ", StatusName(c.status()),
+                                   "); it accepts ", collector::AcceptedText(w));
+      e.evidence = absl::StrJoin(EvidenceLinesOf(c), "; ");
+      e.applies = c.status() == v1::WAIVED;
+      e.state = e.applies                      ? "applies"
+                : !c.waiver_mismatch().empty() ? c.waiver_mismatch()
+                                               : "does not apply: the check is not failing";
+      e.capped = Capped(w.capped_at_unix_ms(), w.capped_from_unix_ms());
+      out.push_back(std::move(e));
+    }
+  }
+  for (const v1::CheckResult& r : fleet.manual_items()) {
+    if (r.status() != v1::ATTESTED || !r.has_attestation()) continue;
+    const v1::Attestation& a = r.attestation();
+    Exception e;
+    e.check = &r.check();
+    e.on = r.environment();
+    e.who = a.operator_();
+    e.why = a.note();
+    e.evidence = a.evidence_url().empty() ? std::string("none given") : a.evidence_url();
+    e.until_ms = a.expires_at_unix_ms();
+    e.despite_evidence = a.despite_evidence();
+    e.hides = a.despite_evidence() ? absl::StrCat("signed off DESPITE preflight's evidence: ",
+                                                  absl::StrJoin(a.evidence_against(), "; "))
+                                   : "a manual item: the operator's word stands for the check";
+    e.state = "applies";
+    e.capped = Capped(a.capped_at_unix_ms(), a.capped_from_unix_ms());
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 Model BuildModel(const v1::FleetStatus& fleet, const v1::CheckCatalogue& catalogue) {
@@ -141,6 +228,7 @@ Model BuildModel(const v1::FleetStatus& fleet, const v1::CheckCatalogue& catalog
     }
   }
   if (!beyond.checks.empty()) model.items.push_back(std::move(beyond));
+  model.exceptions = CollectExceptions(fleet, model.now_ms);
   return model;
 }
 
@@ -151,24 +239,33 @@ std::string ItemLabel(const Item& item) {
   return item.number == 0 ? item.title : absl::StrCat(item.number, ". ", item.title);
 }
 
-enum class ItemState { kMet, kNotes, kNotMet, kNoResult };
+enum class ItemState { kMet, kNotes, kExceptions, kNotMet, kNoResult };
 
 // A result worth a reader's attention although it does not block.
 bool Noteworthy(const Row& row) {
   v1::CheckStatus s = row.result->status();
-  return s != v1::PASS && s != v1::ATTESTED && s != v1::NOT_APPLICABLE;
+  return s != v1::PASS && s != v1::ATTESTED && s != v1::NOT_APPLICABLE && s != v1::WAIVED;
+}
+
+// A waived result, or a sign-off made despite preflight's own evidence: met
+// only because someone accepted it, never painted like a harmless WARN.
+bool Excepted(const Row& row) {
+  return row.result->status() == v1::WAIVED ||
+         (row.result->status() == v1::ATTESTED && row.result->attestation().despite_evidence());
 }
 
 ItemState StateOf(const Item& item) {
-  bool any_row = false, notes = false;
+  bool any_row = false, notes = false, exceptions = false;
   for (const CheckEntry& c : item.checks) {
     for (const Row& r : c.rows) {
       any_row = true;
       if (r.blocking) return ItemState::kNotMet;
+      if (Excepted(r)) exceptions = true;
       if (Noteworthy(r)) notes = true;
     }
   }
   if (!any_row) return ItemState::kNoResult;
+  if (exceptions) return ItemState::kExceptions;
   return notes ? ItemState::kNotes : ItemState::kMet;
 }
 
@@ -178,6 +275,8 @@ absl::string_view StateName(ItemState s) {
       return "met";
     case ItemState::kNotes:
       return "met, with notes";
+    case ItemState::kExceptions:
+      return "met only by exception";
     case ItemState::kNotMet:
       return "NOT MET";
     case ItemState::kNoResult:
@@ -192,6 +291,8 @@ absl::string_view StateClass(ItemState s) {
       return "i-met";
     case ItemState::kNotes:
       return "i-notes";
+    case ItemState::kExceptions:
+      return "i-except";
     case ItemState::kNotMet:
       return "i-notmet";
     case ItemState::kNoResult:
@@ -251,6 +352,10 @@ std::string AttestationText(const v1::Attestation& a, int64_t now_ms) {
       absl::StrCat("attested by ", a.operator_(), " at ", Time(a.attested_at_unix_ms()));
   if (!a.note().empty()) absl::StrAppend(&out, ": ", a.note());
   if (!a.evidence_url().empty()) absl::StrAppend(&out, "; evidence ", a.evidence_url());
+  if (a.despite_evidence()) {
+    absl::StrAppend(&out,
+                    "; DESPITE preflight's evidence: ", absl::StrJoin(a.evidence_against(), "; "));
+  }
   absl::StrAppend(&out, "; ",
                   a.expires_at_unix_ms() == 0
                       ? "does not expire"
@@ -264,10 +369,12 @@ std::string WaiverText(const Row& row, int64_t now_ms) {
   const v1::Waiver& w = row.result->waiver();
   std::string out = absl::StrCat("waived by ", w.operator_());
   if (w.created_at_unix_ms() != 0) absl::StrAppend(&out, " at ", Time(w.created_at_unix_ms()));
-  absl::StrAppend(&out, " until ", Time(w.expires_at_unix_ms()), ": ", w.reason(), "; ",
-                  WaiverState(w, now_ms));
+  absl::StrAppend(&out, " until ", Time(w.expires_at_unix_ms()), ": ", w.reason(), "; accepts ",
+                  collector::AcceptedText(w), "; ", WaiverState(w, now_ms));
   if (row.result->status() == v1::WAIVED) {
     absl::StrAppend(&out, " (underlying status ", StatusName(row.result->underlying_status()), ")");
+  } else if (!row.result->waiver_mismatch().empty()) {
+    absl::StrAppend(&out, " (", row.result->waiver_mismatch(), ")");
   }
   return out;
 }
@@ -325,6 +432,24 @@ std::string FirstEvidence(const Row& row) {
 std::string Anchor(const Model& m) {
   if (m.audit_head_hex.empty()) return "";
   return absl::StrCat(m.audit_head_hex, "@", m.fleet->audit_entries());
+}
+
+// "2 waivers (1 of them no longer applies) and 9 sign-offs (1 despite
+// preflight's evidence) are in force."
+std::string ExceptionsSummary(const Model& m) {
+  int waivers = 0, signoffs = 0, not_applying = 0, despite = 0;
+  for (const Exception& e : m.exceptions) {
+    (e.waiver ? waivers : signoffs)++;
+    if (!e.applies) ++not_applying;
+    if (e.despite_evidence) ++despite;
+  }
+  if (m.exceptions.empty()) return "None: no waiver or sign-off is in force.";
+  return absl::StrCat(
+      waivers, waivers == 1 ? " waiver" : " waivers",
+      not_applying > 0 ? absl::StrCat(" (", not_applying, " of them not applying)") : "", " and ",
+      signoffs, signoffs == 1 ? " sign-off" : " sign-offs",
+      despite > 0 ? absl::StrCat(" (", despite, " despite preflight's evidence)") : "",
+      " are in force. Each one is a result the team accepted instead of a check that passed.");
 }
 
 std::string AuditText(const Model& m) {
@@ -428,6 +553,22 @@ std::string RenderMarkdown(const Model& m) {
                   "same hash means this document was generated from the verified audit trail. "
                   "Keep this document: `preflightctl audit --verify --anchor <anchor>` proves "
                   "later that the trail still holds what it was generated from.\n\n");
+
+  absl::StrAppend(&out, "## Exceptions\n\n", ExceptionsSummary(m), "\n\n");
+  if (!m.exceptions.empty()) {
+    absl::StrAppend(&out,
+                    "| Kind | Check | On | By | Why | Evidence | Until | What it hides | State |\n"
+                    "|---|---|---|---|---|---|---|---|---|\n");
+    for (const Exception& e : m.exceptions) {
+      absl::StrAppend(&out, "| ", e.waiver ? "waiver" : "sign-off", " | ", Md(e.check->id()), " | ",
+                      Md(e.on), " | ", Md(e.who), " | ", Md(e.why), " | ", Md(e.evidence), " | ",
+                      Time(e.until_ms),
+                      e.capped.empty() ? "" : absl::StrCat(" (", Md(e.capped), ")"), " | ",
+                      e.despite_evidence ? "**" : "", Md(e.hides), e.despite_evidence ? "**" : "",
+                      " | ", e.applies ? "" : "**", Md(e.state), e.applies ? "" : "**", " |\n");
+    }
+    absl::StrAppend(&out, "\n");
+  }
 
   if (!f.reasons().empty()) {
     absl::StrAppend(&out, "## Not ready because\n\n");
@@ -686,6 +827,24 @@ std::string RenderJson(const Model& m) {
   w.Key("entries").Int(static_cast<int64_t>(f.audit_entries()));
   w.Key("anchor").String(Anchor(m));
   w.EndObject();
+  w.Key("exceptions").BeginArray();
+  for (const Exception& e : m.exceptions) {
+    w.BeginObject();
+    w.Key("kind").String(e.waiver ? "waiver" : "sign-off");
+    w.Key("check").String(e.check->id());
+    w.Key(e.waiver ? "host" : "environment").String(e.on);
+    w.Key("by").String(e.who);
+    w.Key("why").String(e.why);
+    w.Key("evidence").String(e.evidence);
+    JsonTimeOrNull(w, "until", e.until_ms);
+    w.Key("hides").String(e.hides);
+    w.Key("applies").Bool(e.applies);
+    w.Key("state").String(e.state);
+    w.Key("despite_evidence").Bool(e.despite_evidence);
+    if (!e.capped.empty()) w.Key("capped").String(e.capped);
+    w.EndObject();
+  }
+  w.EndArray();
   w.Key("hosts").BeginArray();
   for (const v1::HostStatus& h : f.hosts()) {
     w.BeginObject();
@@ -885,7 +1044,9 @@ tr.blocking td:first-child { border-left: 5px solid #d93025; }
 .s-WARN, .i-notes { background: #fff4d6; color: #6b4500; border-color: #e0a000; }
 .s-FAIL, .s-UNKNOWN, .i-notmet { background: #fde7e5; color: #9f0d0d; border-color: #d93025; }
 .s-PENDING { background: #ffeedd; color: #853a00; border-color: #e8710a; }
-.s-WAIVED { background: #f1e6fd; color: #57189b; border-color: #9334e6; }
+.s-WAIVED, .i-except { background: #f1e6fd; color: #57189b; border-color: #9334e6; }
+table.exceptions td { font-size: .92em; }
+tr.despite td, tr.not-applying td { font-weight: 700; }
 .s-NOT_APPLICABLE, .i-none { background: #eef0f2; color: #3c4043; border-color: #8a9096; }
 section.item { margin-top: 1.6em; page-break-inside: avoid; break-inside: avoid; }
 section.item > h2 .badge { font-size: .7em; vertical-align: middle; margin-left: .5em; }
@@ -1006,6 +1167,29 @@ std::string RenderHtml(const Model& m) {
       "--anchor &lt;anchor&gt;</code> proves later that the trail still holds what it was "
       "generated from.",
       "</div></td></tr>\n</table>\n");
+  absl::StrAppend(&out, "<h2 id=\"exceptions\">Exceptions</h2>\n<p>", H(ExceptionsSummary(m)),
+                  "</p>\n");
+  if (!m.exceptions.empty()) {
+    absl::StrAppend(&out,
+                    "<table class=\"exceptions\">\n<thead><tr><th>Kind</th><th>Check</th>"
+                    "<th>On</th><th>By</th><th>Why</th><th>Evidence</th><th>Until</th>"
+                    "<th>What it hides</th><th>State</th></tr></thead>\n<tbody>\n");
+    for (const Exception& e : m.exceptions) {
+      absl::StrAppend(
+          &out, "<tr data-exception=\"", e.waiver ? "waiver" : "sign-off", "\" data-check=\"",
+          H(e.check->id()), "\"",
+          e.despite_evidence ? " class=\"despite\""
+          : !e.applies       ? " class=\"not-applying\""
+                             : "",
+          "><td>", e.waiver ? "<span class=\"badge s-WAIVED\">waiver</span>" : "sign-off",
+          "</td><td><code>", H(e.check->id()), "</code></td><td>", H(e.on), "</td><td>", H(e.who),
+          "</td><td>", H(e.why), "</td><td class=\"ev\">", H(e.evidence), "</td><td>",
+          HT(Time(e.until_ms)),
+          e.capped.empty() ? "" : absl::StrCat("<div class=\"muted\">", H(e.capped), "</div>"),
+          "</td><td>", H(e.hides), "</td><td>", H(e.state), "</td></tr>\n");
+    }
+    absl::StrAppend(&out, "</tbody>\n</table>\n");
+  }
   if (!f.reasons().empty()) {
     absl::StrAppend(&out, "<h2>Not ready because</h2>\n<ol class=\"reasons\">\n");
     for (const std::string& r : f.reasons()) absl::StrAppend(&out, "<li>", H(r), "</li>\n");
@@ -1199,6 +1383,18 @@ std::string RenderJunit(const Model& m) {
         } else if (res.status() == v1::NOT_APPLICABLE) {
           ++s.skipped;
           inner = absl::StrCat("      <skipped message=\"", X(FirstEvidence(r)), "\"/>\n");
+        } else if (res.status() == v1::WAIVED) {
+          // Skipped, not passed: the check did not pass, a person accepted it.
+          // CI gates count it apart and dashboards show it, yet it does not
+          // fail the build the team decided not to fail.
+          const v1::Waiver& wv = res.waiver();
+          ++s.skipped;
+          inner = absl::StrCat(
+              "      <skipped message=\"",
+              X(absl::StrCat("WAIVED (", StatusName(res.underlying_status()), " beneath) by ",
+                             wv.operator_(), " until ", Time(wv.expires_at_unix_ms()), ": ",
+                             wv.reason(), "; accepts ", collector::AcceptedText(wv))),
+              "\"/>\n      <system-out>", X(detail, true), "</system-out>\n");
         } else if (res.status() != v1::PASS) {
           inner = absl::StrCat("      <system-out>", X(detail, true), "</system-out>\n");
         }

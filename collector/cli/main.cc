@@ -26,6 +26,7 @@
 #include "collector/cli/status_render.h"
 #include "collector/cli/terminal.h"
 #include "collector/readiness/engine.h"
+#include "collector/readiness/exceptions.h"
 #include "preflight/v1/query.grpc.pb.h"
 #include "proto/wire/flags.h"
 #include "proto/wire/tls.h"
@@ -132,7 +133,14 @@ const flags::Program& Program() {
                            {.name = "expires",
                             .kind = Kind::kDuration,
                             .value_name = "DURATION",
-                            .help = "when the sign-off lapses (default: only when revoked)",
+                            .help = "when the sign-off lapses (default and maximum: the policy's "
+                                    "max_signoff_days, 180 days unless set)",
+                            .excludes = "revoke"},
+                           {.name = "despite-evidence",
+                            .kind = Kind::kBool,
+                            .help = "sign off although preflight's own evidence on the "
+                                    "environment's hosts says the item cannot hold (the export "
+                                    "shows it)",
                             .excludes = "revoke"},
                            {.name = "revoke", .kind = Kind::kBool, .help = "withdraw the sign-off"},
                        }},
@@ -156,11 +164,22 @@ const flags::Program& Program() {
                            {.name = "expires",
                             .kind = Kind::kDuration,
                             .value_name = "DURATION",
-                            .help = "when the waiver ends: waivers always end",
+                            .help = "when the waiver ends: waivers always end, at most the "
+                                    "policy's max_waiver_days (90 days unless set)",
                             .unless = "revoke",
                             .excludes = "revoke"},
                            {.name = "revoke", .kind = Kind::kBool, .help = "withdraw the waiver"},
                        }},
+                  {.name = "approve",
+                   .args = "CHECK",
+                   .min_args = 1,
+                   .max_args = 1,
+                   .summary = "approve another operator's waiver that awaits a second operator "
+                              "(policy waiver_approval_environments)",
+                   .flags = {{.name = "host",
+                              .value_name = "HOST",
+                              .help = "the host whose check was waived",
+                              .required = true}}},
                   {.name = "history",
                    .args = "HOST",
                    .min_args = 1,
@@ -373,6 +392,7 @@ int Attest(Session& s) {
   request.set_note(s.flags.String("note"));
   request.set_evidence_url(s.flags.String("evidence"));
   request.set_revoke(revoke);
+  request.set_despite_evidence(s.flags.Bool("despite-evidence"));
   if (s.flags.Has("expires")) {
     request.set_expires_seconds(absl::ToInt64Seconds(s.flags.Duration("expires")));
   }
@@ -384,7 +404,11 @@ int Attest(Session& s) {
                : absl::StrCat(
                      "attested: ", a.check_id(), " (", a.environment(), ") by ", a.operator_(),
                      " until ",
-                     a.expires_at_unix_ms() == 0 ? "revoked" : When(a.expires_at_unix_ms()), "\n"));
+                     a.expires_at_unix_ms() == 0 ? "revoked" : When(a.expires_at_unix_ms()), "\n",
+                     a.despite_evidence()
+                         ? absl::StrCat("despite preflight's evidence:\n  ",
+                                        absl::StrJoin(a.evidence_against(), "\n  "), "\n")
+                         : ""));
   return 0;
 }
 
@@ -399,9 +423,30 @@ int Waive(Session& s) {
   v1::Waiver w;
   grpc::Status st = s.stub->Waive(s.Context().get(), request, &w);
   if (!st.ok()) return s.Failed(st);
-  Print(revoke ? absl::StrCat("waiver withdrawn: ", w.check_id(), " on ", w.host_id(), "\n")
-               : absl::StrCat("waived: ", w.check_id(), " on ", w.host_id(), " by ", w.operator_(),
-                              " until ", When(w.expires_at_unix_ms()), "\n"));
+  Print(revoke
+            ? absl::StrCat("waiver withdrawn: ", w.check_id(), " on ", w.host_id(), "\n")
+            : absl::StrCat("waived: ", w.check_id(), " on ", w.host_id(), " by ", w.operator_(),
+                           " until ", When(w.expires_at_unix_ms()), "\n  accepts ",
+                           collector::AcceptedText(w),
+                           "; another status or a new finding is not waived\n",
+                           w.awaiting_approval()
+                               ? absl::StrCat("  awaits a second operator: preflightctl approve ",
+                                              w.check_id(), " --host ", w.host_id(), "\n")
+                               : ""));
+  return 0;
+}
+
+int Approve(Session& s) {
+  v1::WaiveRequest request;
+  request.set_check_id(s.args[0]);
+  request.set_host_id(s.flags.String("host"));
+  request.set_approve(true);
+  v1::Waiver w;
+  grpc::Status st = s.stub->Waive(s.Context().get(), request, &w);
+  if (!st.ok()) return s.Failed(st);
+  Print(absl::StrCat("approved: the waiver of ", w.check_id(), " on ", w.host_id(), " by ",
+                     w.operator_(), " (", collector::AcceptedText(w), "), until ",
+                     When(w.expires_at_unix_ms()), "\n"));
   return 0;
 }
 
@@ -649,7 +694,6 @@ int Export(Session& s) {
   }
   grpc::Status st;
   v1::CheckCatalogue catalogue;
-  v1::CheckCatalogue catalogue;
   st = s.stub->ListChecks(s.Context().get(), v1::ListChecksRequest(), &catalogue);
   if (!st.ok()) return s.Failed(st);
   std::string out = ExportChecklist(fleet, catalogue, *ParseExportFormat(s.format));
@@ -669,9 +713,9 @@ int Export(Session& s) {
 
 using Handler = int (*)(Session&);
 const std::map<absl::string_view, Handler> kHandlers = {
-    {"status", Status},   {"host", Host},       {"checks", Checks}, {"attest", Attest},
-    {"waive", Waive},     {"history", History}, {"diff", Diff},     {"audit", Audit},
-    {"refresh", Refresh}, {"export", Export}};
+    {"status", Status}, {"host", Host},       {"checks", Checks},   {"attest", Attest},
+    {"waive", Waive},   {"approve", Approve}, {"history", History}, {"diff", Diff},
+    {"audit", Audit},   {"refresh", Refresh}, {"export", Export}};
 
 // Checks what the table cannot (the format a command prints, the operator's
 // certificate), connects, and runs the command.

@@ -70,6 +70,11 @@ void WriteCheck(JsonWriter& w, const v1::CheckResult& c) {
     w.Key("expires_at_unix_ms").Int(a.expires_at_unix_ms());
     w.Key("revoked").Bool(a.revoked());
     if (a.revoked()) w.Key("revoked_by").String(a.revoked_by());
+    if (a.despite_evidence()) {
+      w.Key("despite_evidence").BeginArray();
+      for (const std::string& line : a.evidence_against()) w.String(line);
+      w.EndArray();
+    }
     w.EndObject();
   }
   if (c.has_waiver()) {
@@ -78,9 +83,19 @@ void WriteCheck(JsonWriter& w, const v1::CheckResult& c) {
     w.Key("operator").String(wv.operator_());
     w.Key("reason").String(wv.reason());
     w.Key("expires_at_unix_ms").Int(wv.expires_at_unix_ms());
+    // What it accepts: another status or a new finding is not waived.
+    if (wv.accepted_status() != v1::CHECK_STATUS_UNSPECIFIED) {
+      w.Key("accepted_status").String(StatusName(wv.accepted_status()));
+      w.Key("accepted_findings").BeginArray();
+      for (const std::string& f : wv.accepted_findings()) w.String(f);
+      w.EndArray();
+    }
+    if (wv.awaiting_approval()) w.Key("awaiting_approval").Bool(true);
+    if (!wv.approved_by().empty()) w.Key("approved_by").String(wv.approved_by());
     w.EndObject();
     if (c.status() == v1::WAIVED)
       w.Key("underlying_status").String(StatusName(c.underlying_status()));
+    if (!c.waiver_mismatch().empty()) w.Key("waiver_mismatch").String(c.waiver_mismatch());
   }
   if (c.last_changed_at_unix_ms() != 0) {
     w.Key("last_changed_at_unix_ms").Int(c.last_changed_at_unix_ms());
@@ -137,8 +152,9 @@ void WriteHost(JsonWriter& w, const v1::HostStatus& h) {
   w.EndObject();
 }
 
+// WAIVED is counted apart from PASS: an accepted failure is not a pass.
 struct Counts {
-  int pass = 0, warn = 0, fail = 0, unknown = 0;
+  int pass = 0, waived = 0, warn = 0, fail = 0, unknown = 0;
 };
 
 Counts CountOf(const v1::HostStatus& h) {
@@ -147,8 +163,10 @@ Counts CountOf(const v1::HostStatus& h) {
     switch (r.status()) {
       case v1::PASS:
       case v1::ATTESTED:
-      case v1::WAIVED:
         ++c.pass;
+        break;
+      case v1::WAIVED:
+        ++c.waived;
         break;
       case v1::WARN:
         ++c.warn;
@@ -389,7 +407,7 @@ std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now, size_t wid
       if (Listed(r.status())) status_w = std::max(status_w, StatusName(r.status()).size());
     }
   }
-  constexpr size_t kCounts = 4 * 5 + 2 + 5;  // " PASS WARN FAIL UNKN  READY"
+  constexpr size_t kCounts = 5 * 5 + 2 + 5;  // " PASS WAIV WARN FAIL UNKN  READY"
   const size_t rest = 1 + env_w + 1 + last_w + kCounts;
   if (host_w + rest > width) host_w = std::max<size_t>(4, width > rest ? width - rest : 0);
   auto row = [&](absl::string_view host, absl::string_view env, absl::string_view last,
@@ -397,9 +415,9 @@ std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now, size_t wid
     return absl::StrCat(Pad(host, host_w), " ", Pad(env, env_w), " ", Pad(last, last_w), counts,
                         "\n");
   };
-  absl::StrAppend(
-      &out, row("HOST", "ENVIRONMENT", "LAST REPORT",
-                absl::StrFormat(" %4s %4s %4s %4s  %s", "PASS", "WARN", "FAIL", "UNKN", "READY")));
+  absl::StrAppend(&out, row("HOST", "ENVIRONMENT", "LAST REPORT",
+                            absl::StrFormat(" %4s %4s %4s %4s %4s  %s", "PASS", "WAIV", "WARN",
+                                            "FAIL", "UNKN", "READY")));
   for (const v1::HostStatus& h : fleet.hosts()) {
     Counts c = CountOf(h);
     std::string ready = h.ready() ? "yes" : (h.gating() ? "NO" : "no");
@@ -409,11 +427,11 @@ std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now, size_t wid
       host.clear();
     }
     absl::StrAppend(
-        &out,
-        row(host, EscapeControl(h.environment()), last_report(h),
-            h.reported()
-                ? absl::StrFormat(" %4d %4d %4d %4d  %s", c.pass, c.warn, c.fail, c.unknown, ready)
-                : absl::StrFormat(" %4s %4s %4s %4s  %s", "-", "-", "-", "-", ready)));
+        &out, row(host, EscapeControl(h.environment()), last_report(h),
+                  h.reported() ? absl::StrFormat(" %4d %4d %4d %4d %4d  %s", c.pass, c.waived,
+                                                 c.warn, c.fail, c.unknown, ready)
+                               : absl::StrFormat(" %4s %4s %4s %4s %4s  %s", "-", "-", "-", "-",
+                                                 "-", ready)));
     if (!h.cert_warning().empty()) {
       absl::StrAppend(&out, WrapAfter("  CERT    ", h.cert_warning(), width, 10), "\n");
     }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "collector/readiness/exceptions.h"
 
 namespace preflight::collector {
 namespace {
@@ -172,11 +173,7 @@ v1::HostStatus BuildHostStatus(const CheckRegistry& registry, const v1::Inventor
       result->set_first_failed_at_unix_ms(found->failing_since_unix_ms());
       for (const v1::Waiver& w : waivers) {
         if (w.check_id() != check.info.id() || w.revoked()) continue;
-        *result->mutable_waiver() = w;
-        if (InForce(w, now) && BlocksReadiness(found->status())) {
-          result->set_underlying_status(found->status());
-          result->set_status(v1::WAIVED);
-        }
+        ApplyWaiver(w, *found, now, result);
       }
     } else {
       result->set_status(v1::UNKNOWN);

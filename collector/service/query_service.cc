@@ -15,6 +15,7 @@
 #include "collector/audit/audit_chain.h"
 #include "collector/diff/fact_diff.h"
 #include "collector/readiness/engine.h"
+#include "collector/readiness/exceptions.h"
 #include "proto/wire/revocation.h"
 #include "proto/wire/status.h"
 #include "proto/wire/textproto.h"
@@ -293,6 +294,30 @@ std::string Until(int64_t unix_ms) {
 
 }  // namespace
 
+absl::Status QueryService::EvidenceAgainstSignoff(const Check& check,
+                                                  const std::string& environment,
+                                                  std::vector<std::string>* against) {
+  // The item's verdict on each host of the environment, as the fleet view
+  // shows it beside the sign-off.
+  std::vector<std::pair<std::string, v1::CheckResult>> results;
+  for (const v1::InventoryHost& h : state_.settings.inventory.hosts()) {
+    if (h.environment() != environment) continue;
+    ASSIGN_OR_RETURN(auto latest, state_.store->LatestVerdicts(h.id()));
+    if (!latest.has_value()) continue;
+    for (const v1::Verdict& v : latest->verdicts()) {
+      if (v.check_id() != check.info.id()) continue;
+      v1::CheckResult r;
+      r.set_status(v.status());
+      *r.mutable_evidence() = v.evidence();
+      results.emplace_back(h.id(), std::move(r));
+    }
+  }
+  std::vector<HostManualEvidence> evidence;
+  for (const auto& [host, result] : results) evidence.push_back({host, &result});
+  *against = EvidenceAgainst(evidence);
+  return absl::OkStatus();
+}
+
 grpc::ServerUnaryReactor* QueryService::Attest(grpc::CallbackServerContext* context,
                                                const v1::AttestRequest* request,
                                                v1::Attestation* response) {
@@ -337,21 +362,46 @@ grpc::ServerUnaryReactor* QueryService::Attest(grpc::CallbackServerContext* cont
             return absl::InvalidArgumentError(
                 "an attestation needs a note (--note): what was checked");
           }
+          const absl::Duration max = MaxSignoffLifetime(state_.settings.policy);
+          if (absl::Seconds(static_cast<double>(request->expires_seconds())) > max) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "a sign-off lasts at most ", absl::ToInt64Hours(max) / 24,
+                " days (policy max_signoff_days); ask for less with --expires, or raise the limit "
+                "in the policy"));
+          }
+          // What the item's own evidence says on this environment's hosts.
+          std::vector<std::string> against;
+          RETURN_IF_ERROR(EvidenceAgainstSignoff(*check, request->environment(), &against));
+          if (!against.empty() && !request->despite_evidence()) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                request->check_id(), " cannot hold on ", request->environment(),
+                " by preflight's own evidence: ", absl::StrJoin(against, "; "),
+                ". Sign off with --despite-evidence if the team accepts that; the export "
+                "shows it."));
+          }
+          if (!against.empty()) {
+            a.set_despite_evidence(true);
+            for (std::string& line : against) a.add_evidence_against(std::move(line));
+          }
           a.set_check_id(request->check_id());
           a.set_environment(request->environment());
           a.set_operator_(id.ToString());
           a.set_note(request->note().substr(0, 2000));
           a.set_evidence_url(request->evidence_url().substr(0, 2000));
           a.set_attested_at_unix_ms(absl::ToUnixMillis(now));
-          if (request->expires_seconds() > 0) {
-            a.set_expires_at_unix_ms(
-                absl::ToUnixMillis(now + absl::Seconds(static_cast<int64_t>(std::min<uint64_t>(
-                                             request->expires_seconds(), 100ull * 365 * 86400)))));
-          }
+          // No --expires: the longest the policy allows. Nothing lasts for ever.
+          a.set_expires_at_unix_ms(absl::ToUnixMillis(
+              now + (request->expires_seconds() > 0
+                         ? absl::Seconds(static_cast<int64_t>(request->expires_seconds()))
+                         : MaxSignoffLifetime(state_.settings.policy))));
           record = {id.ToString(), "attest",
                     absl::StrCat(request->check_id(), " ", request->environment()),
                     absl::StrCat(a.note(), a.evidence_url().empty() ? "" : " evidence: ",
-                                 a.evidence_url(), "; until ", Until(a.expires_at_unix_ms()))};
+                                 a.evidence_url(), "; until ", Until(a.expires_at_unix_ms()),
+                                 a.despite_evidence()
+                                     ? absl::StrCat("; DESPITE EVIDENCE: ",
+                                                    absl::StrJoin(a.evidence_against(), "; "))
+                                     : "")};
         }
         RETURN_IF_ERROR(state_.store->PutAttestation(a, record, now));
         Log(absl::StrCat(record.action, " ", record.subject, " by ", record.actor));
@@ -373,8 +423,10 @@ grpc::ServerUnaryReactor* QueryService::Waive(grpc::CallbackServerContext* conte
               absl::StrCat("'", request->check_id(),
                            "' is not an agent check (manual items are attested, not waived)"));
         }
-        if (state_.FindHost(request->host_id()) == nullptr) {
-          return state_.UnknownHost(request->host_id());
+        const v1::InventoryHost* host = state_.FindHost(request->host_id());
+        if (host == nullptr) return state_.UnknownHost(request->host_id());
+        if (request->revoke() && request->approve()) {
+          return absl::InvalidArgumentError("--revoke and --approve cannot be given together");
         }
         absl::MutexLock lock(&change_mu_);
         const absl::Time now = state_.clock();
@@ -383,7 +435,25 @@ grpc::ServerUnaryReactor* QueryService::Waive(grpc::CallbackServerContext* conte
         v1::Waiver w;
         Store::AuditRecord record;
         const std::string subject = absl::StrCat(request->host_id(), " ", request->check_id());
-        if (request->revoke()) {
+        if (request->approve()) {
+          if (!current.has_value() || !InForce(*current, now) || !current->awaiting_approval()) {
+            return absl::FailedPreconditionError(
+                absl::StrCat("no waiver of ", subject, " awaits approval"));
+          }
+          if (current->operator_() == id.ToString()) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "a waiver of a blocker on ", host->environment(),
+                " needs a second operator: ", id.ToString(), " made it and cannot approve it"));
+          }
+          w = *current;
+          w.set_awaiting_approval(false);
+          w.set_approved_by(id.ToString());
+          w.set_approved_at_unix_ms(absl::ToUnixMillis(now));
+          record = {id.ToString(), "approve", subject,
+                    absl::StrCat("approved the waiver by ", current->operator_(), " of ",
+                                 AcceptedText(*current), ": ", current->reason(), "; until ",
+                                 Until(current->expires_at_unix_ms()))};
+        } else if (request->revoke()) {
           if (!current.has_value() || !InForce(*current, now)) {
             return absl::FailedPreconditionError(
                 absl::StrCat("no waiver of ", subject, " is in force"));
@@ -401,16 +471,49 @@ grpc::ServerUnaryReactor* QueryService::Waive(grpc::CallbackServerContext* conte
           if (request->expires_seconds() == 0) {
             return absl::InvalidArgumentError("a waiver needs an expiry (--expires, e.g. 30d)");
           }
+          const absl::Duration max = MaxWaiverLifetime(state_.settings.policy);
+          if (absl::Seconds(static_cast<double>(request->expires_seconds())) > max) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "a waiver lasts at most ", absl::ToInt64Hours(max) / 24,
+                " days (policy max_waiver_days); ask for less with --expires, or raise the limit "
+                "in the policy"));
+          }
+          // Bound to the verdict it accepts: its status and findings now.
+          ASSIGN_OR_RETURN(auto latest, state_.store->LatestVerdicts(request->host_id()));
+          const v1::Verdict* verdict = nullptr;
+          if (latest.has_value()) {
+            for (const v1::Verdict& v : latest->verdicts()) {
+              if (v.check_id() == request->check_id()) verdict = &v;
+            }
+          }
+          if (verdict == nullptr) {
+            return absl::FailedPreconditionError(
+                absl::StrCat(request->check_id(), " has no verdict on ", request->host_id(),
+                             " yet (no report): there is nothing to waive"));
+          }
+          if (!Waivable(verdict->status())) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                request->check_id(), " is ", StatusName(verdict->status()), " on ",
+                request->host_id(),
+                ": only FAIL, UNKNOWN or WARN can be waived (a waiver on a passing check would "
+                "hide its next failure)"));
+          }
           w.set_check_id(request->check_id());
           w.set_host_id(request->host_id());
           w.set_reason(request->reason().substr(0, 2000));
           w.set_operator_(id.ToString());
           w.set_created_at_unix_ms(absl::ToUnixMillis(now));
-          w.set_expires_at_unix_ms(
-              absl::ToUnixMillis(now + absl::Seconds(static_cast<int64_t>(std::min<uint64_t>(
-                                           request->expires_seconds(), 10ull * 365 * 86400)))));
-          record = {id.ToString(), "waive", subject,
-                    absl::StrCat(w.reason(), "; until ", Until(w.expires_at_unix_ms()))};
+          w.set_expires_at_unix_ms(absl::ToUnixMillis(
+              now + absl::Seconds(static_cast<int64_t>(request->expires_seconds()))));
+          w.set_accepted_status(verdict->status());
+          for (std::string& f : FindingsOf(*verdict)) w.add_accepted_findings(std::move(f));
+          w.set_awaiting_approval(
+              NeedsApproval(state_.settings.policy, check->info, host->environment()));
+          record = {
+              id.ToString(), "waive", subject,
+              absl::StrCat(w.reason(), "; accepts ", AcceptedText(w), "; until ",
+                           Until(w.expires_at_unix_ms()),
+                           w.awaiting_approval() ? "; awaits a second operator's approval" : "")};
         }
         RETURN_IF_ERROR(state_.store->PutWaiver(w, record, now));
         Log(absl::StrCat(record.action, " ", record.subject, " by ", record.actor));

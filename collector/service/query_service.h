@@ -79,6 +79,10 @@ class QueryService final : public v1::Query::CallbackService {
   // otherwise they are read.
   absl::StatusOr<v1::HostStatus> HostStatusOf(const v1::InventoryHost& host,
                                               const std::vector<v1::Waiver>* waivers = nullptr);
+  // What manual item `check`'s own evidence on `environment`'s hosts says
+  // against signing it off (EvidenceAgainst): empty when nothing.
+  absl::Status EvidenceAgainstSignoff(const Check& check, const std::string& environment,
+                                      std::vector<std::string>* against);
 
   // A server-streaming call run like OnPool: admitted on the gRPC thread,
   // authorized and computed on the query pool, each message produced on the

@@ -63,7 +63,8 @@ TEST_F(ChecklistTest, SignOffsWaiversHistoryAuditAndExports) {
   ReportBoth("root-unlocked");
 
   // Manual items are PENDING; staging's restore evidence sits beside its item.
-  RunResult status = cluster_.Ctl({"status", "--format", "json"});
+  // The full document (status --full) carries each manual item's evidence.
+  RunResult status = cluster_.Ctl({"status", "--full", "--format", "json"});
   EXPECT_EQ(status.exit_code, 1) << status.out;
   auto items = ManualItems(status.out);
   // 6 production-only, pipelines.green for production, staging and backup
@@ -180,7 +181,7 @@ TEST_F(ChecklistTest, SignOffsWaiversHistoryAuditAndExports) {
        {"chain verified", "attest smtp.tested production by operator/alice",
         "revoke github.ownership production", "waive prod-01 ssh.root_login_disabled",
         "transition prod-01 ssh.root_login_disabled", "denied Attest by auditor/bob",
-        "denied GetFleetStatus by host/prod-01", "inventory ", "policy "}) {
+        "denied GetFleetSummary by host/prod-01", "inventory ", "policy "}) {
     EXPECT_TRUE(absl::StrContains(audit.out, want)) << want << "\n" << audit.out;
   }
 

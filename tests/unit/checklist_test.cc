@@ -221,6 +221,7 @@ TEST(ChecklistEngine, WaiversAndAttestationsExpire) {
   w.set_operator_("operator/alice");
   w.set_reason("console only");
   w.set_expires_at_unix_ms(absl::ToUnixMillis(now + absl::Hours(1)));
+  w.set_accepted_status(v1::FAIL);  // the verdict it was made on (no findings)
 
   auto result = [&](const v1::HostStatus& s) {
     for (const auto& c : s.checks()) {
