@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <set>
@@ -1050,6 +1051,9 @@ struct PngStats {
   bool ok = false;
   uint32_t width = 0, height = 0;
   uint64_t non_white = 0;
+  // Pixels of the exceptions' violet (the WAIVED badge's border #9334e6 and
+  // text #57189b, give or take antialiasing).
+  uint64_t violet = 0;
   std::string error;
 };
 
@@ -1074,6 +1078,11 @@ PngStats ReadPng(const std::string& path) {
   stats.height = image.height;
   for (size_t i = 0; i + 2 < pixels.size(); i += 3) {
     if (pixels[i] < 231 || pixels[i + 1] < 231 || pixels[i + 2] < 231) ++stats.non_white;
+    auto near = [&](int r, int g, int b) {
+      return std::abs(pixels[i] - r) < 30 && std::abs(pixels[i + 1] - g) < 30 &&
+             std::abs(pixels[i + 2] - b) < 30;
+    };
+    if (near(0x93, 0x34, 0xe6) || near(0x57, 0x18, 0x9b)) ++stats.violet;
   }
   return stats;
 }
@@ -1121,6 +1130,39 @@ TEST_F(ExportTest, HtmlRendersInHeadlessChromium) {
   }
   // The hostile evidence is text in the DOM, not an element.
   EXPECT_THAT(dom, HasSubstr("&lt;script&gt;alert(\"x\")&lt;/script&gt; &amp; \"quoted\", comma"));
+}
+
+// The exceptions are the first thing a reviewer sees: at 1280x800, the
+// first screen, the Exceptions section with its waiver is on screen.
+TEST_F(ExportTest, ExceptionsAreAboveTheFoldInHeadlessChromium) {
+  testing::TempDir dir;
+  testing::MakeDirs(dir.Join("home"));
+  std::map<std::string, std::string> env = {{"HOME", dir.Join("home")}};
+  auto first_screen = [&](const std::string& name, const std::string& html) {
+    const std::string html_path = dir.Join(name + ".html");
+    const std::string png_path = dir.Join(name + ".png");
+    testing::WriteFile(html_path, html);
+    testing::RunResult r = testing::RunProcess(
+        {"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         "--no-first-run", "--user-data-dir=" + dir.Join("profile-" + name), "--hide-scrollbars",
+         "--window-size=1280,800", "--screenshot=" + png_path, "file://" + html_path},
+        absl::Seconds(90), env);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    PngStats png = ReadPng(png_path);
+    EXPECT_TRUE(png.ok) << png.error;
+    EXPECT_EQ(png.height, 800u);
+    return png;
+  };
+  const std::string html = Export(ExportFormat::kHtml);
+  ASSERT_THAT(html, HasSubstr("<h2 id=\"exceptions\">Exceptions</h2>"));
+  ASSERT_THAT(html, HasSubstr("data-exception=\"waiver\""));
+  PngStats with = first_screen("with", html);
+  // The same page with the exceptions section cut out: no violet up there.
+  const size_t from = html.find("<h2 id=\"exceptions\">");
+  const size_t to = html.find("</table>", from) + std::string("</table>").size();
+  PngStats without = first_screen("without", html.substr(0, from) + html.substr(to));
+  EXPECT_GT(with.violet, 50u) << "the waiver badge is not on the first screen";
+  EXPECT_GT(with.violet, without.violet * 2 + 50) << with.violet << " vs " << without.violet;
 }
 
 }  // namespace
