@@ -332,7 +332,7 @@ int StatusFull(Session& s) {
     return TooLarge(st, "use `preflightctl status` (summaries) or `preflightctl host HOST`");
   }
   if (!st.ok()) return s.Failed(st);
-  Print(s.json ? StatusJson(fleet) : StatusTable(fleet, s.now));
+  Print(s.json ? StatusJson(fleet) : StatusTable(fleet, s.now, s.width));
   return fleet.ready() ? 0 : 1;
 }
 
@@ -360,7 +360,7 @@ int Status(Session& s) {
   grpc::Status st = reader->Finish();
   if (TooLargeReply(st)) return TooLarge(st, "a page of the summary should never be");
   if (!st.ok()) return s.Failed(st);
-  Print(s.json ? SummaryJson(header, hosts) : SummaryTable(header, hosts, s.now));
+  Print(s.json ? SummaryJson(header, hosts) : SummaryTable(header, hosts, s.now, s.width));
   return header.ready() ? 0 : 1;
 }
 

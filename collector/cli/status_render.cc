@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "collector/cli/json_writer.h"
 #include "collector/cli/render.h"
+#include "collector/cli/terminal.h"
 #include "collector/readiness/engine.h"
 
 namespace preflight::cli {
@@ -134,20 +135,26 @@ std::string SummaryJson(const v1::FleetSummaryHeader& header,
 }
 
 std::string SummaryTable(const v1::FleetSummaryHeader& header,
-                         const std::vector<v1::HostSummary>& hosts, absl::Time now) {
-  std::string out = absl::StrCat("FLEET: ", header.ready() ? "READY" : "NOT READY",
-                                 "  (gating: ", absl::StrJoin(header.gating_environments(), ", "),
-                                 "; stale after ", header.staleness_seconds(), "s; generated ",
-                                 Ago(header.generated_at_unix_ms(), now), ")\n");
-  for (const std::string& r : header.reasons()) absl::StrAppend(&out, "  - ", r, "\n");
+                         const std::vector<v1::HostSummary>& hosts, absl::Time now, size_t width) {
+  // Every line fits `width` (terminal.h): text wraps, a host id too long for
+  // its column goes on a line of its own, ids are never cut.
+  auto para = [&](const std::string& lead, const std::string& text) {
+    return absl::StrCat(WrapAfter(lead, text, width, lead.size()), "\n");
+  };
+  std::string out =
+      para("", absl::StrCat("FLEET: ", header.ready() ? "READY" : "NOT READY",
+                            "  (gating: ", absl::StrJoin(header.gating_environments(), ", "),
+                            "; stale after ", header.staleness_seconds(), "s; generated ",
+                            Ago(header.generated_at_unix_ms(), now), ")"));
+  for (const std::string& r : header.reasons()) absl::StrAppend(&out, para("  - ", r));
   if (header.reasons_left_out() > 0) {
-    absl::StrAppend(&out, "  ... and ", header.reasons_left_out(),
-                    " more (status --failing lists the hosts)\n");
+    absl::StrAppend(&out, para("  ", absl::StrCat("... and ", header.reasons_left_out(),
+                                                  " more (status --failing lists the hosts)")));
   }
   for (const std::string* w : {&header.crl_warning(), &header.storage_error()}) {
-    if (!w->empty()) absl::StrAppend(&out, "WARNING: ", *w, "\n");
+    if (!w->empty()) absl::StrAppend(&out, para("WARNING: ", *w));
   }
-  for (const std::string& w : header.cert_warnings()) absl::StrAppend(&out, "WARNING: ", w, "\n");
+  for (const std::string& w : header.cert_warnings()) absl::StrAppend(&out, para("WARNING: ", w));
   int pending = 0;
   for (const v1::ManualItemSummary& m : header.manual_items()) {
     if (m.status() != v1::ATTESTED) ++pending;
@@ -156,25 +163,40 @@ std::string SummaryTable(const v1::FleetSummaryHeader& header,
                   pending, " pending\n");
   absl::StrAppend(&out, "\nHOSTS: ", header.matched_hosts(), " of ", header.total_hosts(),
                   " listed\n");
-  size_t width = 4;
-  for (const v1::HostSummary& h : hosts) width = std::max(width, h.host_id().size());
-  absl::StrAppend(&out,
-                  absl::StrFormat("%-*s %-11s %-9s %4s %4s %4s %4s %4s %4s  %-9s %s\n",
-                                  static_cast<int>(width), "HOST", "ENV", "VERDICT", "PASS", "WARN",
-                                  "FAIL", "UNKN", "N/A", "WAIV", "REPORTED", "BLOCKING"));
+  // HOST, then ENV, VERDICT, six counts and REPORTED: 63 columns.
+  constexpr size_t kRest = 1 + 11 + 1 + 9 + 6 * 5 + 2 + 9;
+  size_t host_w = 4;
   for (const v1::HostSummary& h : hosts) {
+    host_w = std::max(host_w, DisplayWidth(EscapeControl(h.host_id())));
+  }
+  if (host_w + kRest > width) host_w = std::max<size_t>(4, width > kRest ? width - kRest : 0);
+  absl::StrAppend(&out, absl::StrFormat("%-*s %-11s %-9s %4s %4s %4s %4s %4s %4s  %s\n",
+                                        static_cast<int>(host_w), "HOST", "ENV", "VERDICT", "PASS",
+                                        "WAIV", "WARN", "FAIL", "UNKN", "N/A", "REPORTED"));
+  for (const v1::HostSummary& h : hosts) {
+    std::string host = EscapeControl(h.host_id());
+    if (DisplayWidth(host) > host_w) {
+      absl::StrAppend(&out, host, "\n");
+      host.clear();
+    }
+    absl::StrAppend(&out, host, std::string(host_w - DisplayWidth(host), ' '),
+                    absl::StrFormat(" %-11s %-9s %4d %4d %4d %4d %4d %4d  %s\n",
+                                    EscapeControl(h.environment()), Verdict(h), h.pass(),
+                                    h.waived(), h.warn(), h.fail(), h.unknown() + h.other(),
+                                    h.not_applicable(), Ago(h.last_report_unix_ms(), now)));
     std::vector<std::string> blocking;
     for (const v1::BlockingCheck& b : h.blocking()) blocking.push_back(b.check_id());
-    absl::StrAppend(
-        &out, absl::StrFormat("%-*s %-11s %-9s %4d %4d %4d %4d %4d %4d  %-9s %s\n",
-                              static_cast<int>(width), h.host_id(), h.environment(), Verdict(h),
-                              h.pass(), h.warn(), h.fail(), h.unknown() + h.other(),
-                              h.not_applicable(), h.waived(), Ago(h.last_report_unix_ms(), now),
-                              blocking.empty() ? "-" : absl::StrJoin(blocking, ",")));
+    if (!blocking.empty()) {
+      absl::StrAppend(&out, para("  blocking: ", absl::StrJoin(blocking, ", ")));
+    }
+    if (h.waived() > 0) {
+      absl::StrAppend(&out, para("  waived: ", absl::StrJoin(h.waived_checks(), ", ")));
+    }
   }
-  absl::StrAppend(&out,
-                  "\ndetails: preflightctl host HOST; every check of every host: status --full "
-                  "(small fleets) or export\n");
+  absl::StrAppend(&out, "\n",
+                  para("",
+                       "details: preflightctl host HOST; every check of every host: "
+                       "status --full (small fleets) or export"));
   return out;
 }
 

@@ -21,8 +21,10 @@ inline constexpr int kStatusFormatVersion = 2;
 std::string SummaryJson(const v1::FleetSummaryHeader& header,
                         const std::vector<v1::HostSummary>& hosts);
 // The verdict, its reasons, the manual items pending, then one line per host.
+// The table fits `width` columns (the terminal's, terminal.h).
 std::string SummaryTable(const v1::FleetSummaryHeader& header,
-                         const std::vector<v1::HostSummary>& hosts, absl::Time now);
+                         const std::vector<v1::HostSummary>& hosts, absl::Time now,
+                         size_t width = 80);
 
 }  // namespace preflight::cli
 

@@ -128,8 +128,16 @@ TEST_F(PipelineTest, ReportFlowsToVerdictsAndFleetStatus) {
     EXPECT_TRUE(absl::StrContains(r.string_value(), "is PENDING")) << r.string_value();
   }
   for (const auto& item : Field(fleet_now, "manual_items").list_value().values()) {
-    RunResult a = cluster_.Ctl({"attest", Field(item, "id").string_value(), "--env",
-                                Field(item, "environment").string_value(), "--note", "done"});
+    std::vector<std::string> attest = {"attest", Field(item, "id").string_value(),
+                                       "--env",  Field(item, "environment").string_value(),
+                                       "--note", "done"};
+    RunResult a = cluster_.Ctl(attest);
+    // Staging's restore job is missing from this fixture: its own evidence
+    // says the restore item cannot hold, so a sign-off must say it knows.
+    if (a.exit_code == 2 && absl::StrContains(a.err, "--despite-evidence")) {
+      attest.push_back("--despite-evidence");
+      a = cluster_.Ctl(attest);
+    }
     ASSERT_EQ(a.exit_code, 0) << a.err;
   }
   status = cluster_.Ctl({"status", "--format", "json"});

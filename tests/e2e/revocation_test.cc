@@ -204,13 +204,13 @@ TEST_F(RevocationTest, CrlPastNextUpdateRefusesAgentsAndOperators) {
   const std::string log = cluster_.collector_log();
   EXPECT_GE(LinesWith(log, {"every certificate is refused", NextUpdateOf(cluster_.pki().crl())}), 1)
       << log;
-  EXPECT_EQ(LinesWith(log, {"refused", "GetFleetStatus", expired}), 1) << log;
+  EXPECT_EQ(LinesWith(log, {"refused", "GetFleetSummary", expired}), 1) << log;
 
   // Re-signed: served again at once, and the refusals are in the audit.
   cluster_.pki().ResignCrl(30);
   RunResult audit = cluster_.Ctl({"audit", "--verify"});
   ASSERT_EQ(audit.exit_code, 0) << audit.out << audit.err;
-  EXPECT_EQ(EntriesWith(audit.out, {"denied GetFleetStatus", "expired"}), 1) << audit.out;
+  EXPECT_EQ(EntriesWith(audit.out, {"denied GetFleetSummary", "expired"}), 1) << audit.out;
   EXPECT_GE(EntriesWith(audit.out, {"refused Ingest.Stream", "expired"}), 1) << audit.out;
   RunResult again = cluster_.AgentOnce("prod-01", FixtureRoot("opencrvs-manager"));
   EXPECT_EQ(again.exit_code, 0) << again.err;
