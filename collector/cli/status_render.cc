@@ -139,7 +139,9 @@ std::string SummaryTable(const v1::FleetSummaryHeader& header,
   // Every line fits `width` (terminal.h): text wraps, a host id too long for
   // its column goes on a line of its own, ids are never cut.
   auto para = [&](const std::string& lead, const std::string& text) {
-    return absl::StrCat(WrapAfter(lead, text, width, lead.size()), "\n");
+    // Continuation lines are indented by two, as in every table of
+    // preflightctl: a reader (or a script) joins "\n  " back into one line.
+    return absl::StrCat(WrapAfter(lead, text, width, 2), "\n");
   };
   std::string out =
       para("", absl::StrCat("FLEET: ", header.ready() ? "READY" : "NOT READY",
@@ -151,8 +153,12 @@ std::string SummaryTable(const v1::FleetSummaryHeader& header,
     absl::StrAppend(&out, para("  ", absl::StrCat("... and ", header.reasons_left_out(),
                                                   " more (status --failing lists the hosts)")));
   }
-  for (const std::string* w : {&header.crl_warning(), &header.storage_error()}) {
-    if (!w->empty()) absl::StrAppend(&out, para("WARNING: ", *w));
+  if (!header.crl_warning().empty()) {
+    absl::StrAppend(&out, para("WARNING: ", header.crl_warning()));
+  }
+  if (!header.storage_error().empty()) {
+    absl::StrAppend(&out, para("STORAGE ERROR: ", absl::StrCat("reports are not stored nor acked: ",
+                                                               header.storage_error())));
   }
   for (const std::string& w : header.cert_warnings()) absl::StrAppend(&out, para("WARNING: ", w));
   int pending = 0;
@@ -184,6 +190,7 @@ std::string SummaryTable(const v1::FleetSummaryHeader& header,
                                     EscapeControl(h.environment()), Verdict(h), h.pass(),
                                     h.waived(), h.warn(), h.fail(), h.unknown() + h.other(),
                                     h.not_applicable(), Ago(h.last_report_unix_ms(), now)));
+    if (!h.cert_warning().empty()) absl::StrAppend(&out, para("  CERT    ", h.cert_warning()));
     std::vector<std::string> blocking;
     for (const v1::BlockingCheck& b : h.blocking()) blocking.push_back(b.check_id());
     if (!blocking.empty()) {

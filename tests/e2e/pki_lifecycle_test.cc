@@ -170,7 +170,7 @@ TEST(PkiLifecycleTest, CertificatesExpiringWithin30DaysAreWarnedInStatus) {
     ASSERT_EQ(once.exit_code, 0) << host << once.err;
   }
 
-  RunResult json = cluster.Ctl({"status", "--format", "json"});
+  RunResult json = cluster.Ctl({"status", "--full", "--format", "json"});
   ASSERT_LE(json.exit_code, 1) << json.err;  // 1: the fleet is not ready
   google::protobuf::Value fleet = ParseJson(json.out);
   const google::protobuf::Value* p1 = FindBy(Field(fleet, "hosts"), "host", "prod-01");
@@ -255,7 +255,7 @@ TEST(PkiLifecycleTest, AgentPicksUpARenewedCertificateWithoutRestart) {
       WaitFor([&] { return Count(cluster.collector_log(), "stored report prod-01") > stored; },
               absl::Seconds(30)))
       << ReadFile(agent_log) << cluster.collector_log();
-  RunResult json = cluster.Ctl({"status", "--format", "json"});
+  RunResult json = cluster.Ctl({"status", "--full", "--format", "json"});
   ASSERT_LE(json.exit_code, 1) << json.err;  // 1: the fleet is not ready
   const google::protobuf::Value status = ParseJson(json.out);
   const google::protobuf::Value* host = FindBy(Field(status, "hosts"), "host", "prod-01");
