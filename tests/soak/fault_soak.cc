@@ -7,7 +7,7 @@
 // exactly once.
 //
 // Short form (ctest fault_soak_short, about 3 minutes on 2 slow cores):
-//   preflight_fault_soak --kills 100 --agents 24 --kill-max-ms 1200
+//   preflight_fault_soak --kills 40 --agents 24 --kill-max-ms 1200
 // Long form, on demand:
 //   preflight_fault_soak --kills 1000 --agents 48 --disk-fill --revoke
 //
@@ -127,7 +127,7 @@ constexpr char kUsage[] =
     "  --revoke             revoke one host's certificate once, mid-soak\n"
     "  --seed N             random seed (default from the clock, printed)\n"
     "\n"
-    "Short form (ctest): --kills 100 --agents 24 --kill-max-ms 1200. Long form:\n"
+    "Short form (ctest): --kills 40 --agents 24 --kill-max-ms 1200. Long form:\n"
     "--kills 1000 "
     "--agents 48 --disk-fill --revoke. Exit 0: every invariant held; 1: one broke\n"
     "(the test directory is kept and named); 2: usage.\n";
