@@ -38,6 +38,8 @@ constexpr char kTransitions[] = "transitions";
 constexpr char kAttestations[] = "attestations";
 constexpr char kWaivers[] = "waivers";
 constexpr char kAudit[] = "audit";
+constexpr char kEvents[] = "events";
+constexpr char kState[] = "state";
 constexpr char kAuditHeadKey[] = "audit_head";  // default family: u64 seq + hash
 
 bool Failing(v1::CheckStatus s) { return s == v1::FAIL || s == v1::UNKNOWN; }
@@ -52,6 +54,26 @@ uint64_t ReadU64(absl::string_view s) {
   uint64_t v = 0;
   for (size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
   return v;
+}
+
+// A verdict transition as the event log carries it. A regression: from a
+// status that was fine (PASS, WARN, N/A, attested, waived) to FAIL or
+// UNKNOWN; a host's first verdicts are not.
+v1::Event TransitionEvent(const v1::Transition& t) {
+  v1::Event e;
+  e.set_kind(v1::Event::TRANSITION);
+  e.set_at_unix_ms(t.at_unix_ms());
+  e.set_host_id(t.host_id());
+  e.set_check_id(t.check_id());
+  e.set_from(t.from());
+  e.set_to(t.to());
+  e.set_regression(t.from() != v1::CHECK_STATUS_UNSPECIFIED && !Failing(t.from()) &&
+                   Failing(t.to()));
+  e.set_summary(t.summary());
+  e.set_actor("collector");
+  e.set_dedup_key(absl::StrCat("transition/", t.host_id(), "/", t.check_id(), "/",
+                               v1::CheckStatus_Name(t.to()), "/", t.at_unix_ms()));
+  return e;
 }
 
 // Sets changed_at / failing_since on `now` from `before`, and lists the
@@ -302,6 +324,8 @@ absl::Status Store::OpenDb() {
       {kAttestations, rocksdb::ColumnFamilyOptions(options)},
       {kWaivers, rocksdb::ColumnFamilyOptions(options)},
       {kAudit, rocksdb::ColumnFamilyOptions(options)},
+      {kEvents, rocksdb::ColumnFamilyOptions(options)},
+      {kState, rocksdb::ColumnFamilyOptions(options)},
   };
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -317,6 +341,12 @@ absl::Status Store::OpenDb() {
   attestations_ = handles_[6];
   waivers_ = handles_[7];
   audit_ = handles_[8];
+  events_ = handles_[9];
+  state_ = handles_[10];
+  if (absl::Status loaded = LoadEventSeq(); !loaded.ok()) {
+    CloseDb();
+    return loaded;
+  }
   // The head as stored: a write that failed may still have reached the log
   // and been replayed (its entries and head are in one batch).
   std::string head;
@@ -396,6 +426,18 @@ absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
   }
 
   rocksdb::WriteBatch batch;
+  // Transition events numbered in this batch: readable once it is durable
+  // (or dropped from the in-flight set if it fails).
+  uint64_t event_first = 0;
+  size_t event_count = 0;
+  struct EventsInFlight {
+    Store* store;
+    const uint64_t& first;
+    const size_t& count;
+    ~EventsInFlight() {
+      if (count > 0) store->EventsDone(first, count);
+    }
+  } in_flight{this, event_first, event_count};
   v1::ReportReceipt receipt;  // what idempotence and retention need
   receipt.set_host_id(report.host_id());
   receipt.set_agent_instance(report.agent_instance());
@@ -461,6 +503,13 @@ absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
         CarryHistory(latest, verdicts, report, received_ms);
     // Every transition is stored; past the hourly cap, not audited one by one.
     size_t to_audit = TransitionsToAudit(host, transitions.size(), received_at, &audit);
+    std::vector<v1::Event> events;
+    for (const v1::Transition& t : transitions) {
+      events.push_back(TransitionEvent(t));
+      events.back().set_host_id(std::string(host));
+    }
+    event_first = AddEvents(&batch, events, received_at);
+    event_count = events.size();
     for (const v1::Transition& t : transitions) {
       std::string tkey = host_key;
       AppendString(tkey, t.check_id());
@@ -1015,6 +1064,8 @@ const std::vector<SchemaUpgrade>& SchemaUpgrades() {
   static const auto* steps = new std::vector<SchemaUpgrade>{
       // 1 -> 2: the version marker itself, nothing else changes.
       {1, [](rocksdb::DB*, rocksdb::WriteBatch*) { return absl::OkStatus(); }},
+      // 2 -> 3: the events and state families (created empty at open).
+      {2, [](rocksdb::DB*, rocksdb::WriteBatch*) { return absl::OkStatus(); }},
   };
   return *steps;
 }

@@ -7,6 +7,8 @@
 //   attestations  check environment               -> Attestation
 //   waivers       HostPrefix(host) check          -> Waiver
 //   audit         u64 seq                         -> AuditEntry (hash chain)
+//   events        u64 seq                         -> Event (time-ordered log, store_events.cc)
+//   state         name                            -> bytes (consumers' cursors and outbox)
 // The reports family keeps a receipt of every report (its header), which is
 // what makes ingest idempotent; full facts are kept only as the latest and as
 // per-kind changes, so a stable host costs almost nothing to keep.
@@ -33,6 +35,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +47,7 @@
 #include "absl/time/time.h"
 #include "collector/audit/audit_chain.h"
 #include "preflight/v1/checklist.pb.h"
+#include "preflight/v1/events.pb.h"
 #include "preflight/v1/facts.pb.h"
 #include "preflight/v1/verdict.pb.h"
 
@@ -68,8 +72,9 @@ class Store {
   // 1, the layout before the key); a newer one is refused
   // (FailedPrecondition), so that an older collector never writes to it.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir);
-  // 1: the column families above; 2: plus meta/schema_version.
-  static constexpr int kSchemaVersion = 2;
+  // 1: the column families above; 2: plus meta/schema_version; 3: plus the
+  // events and state families.
+  static constexpr int kSchemaVersion = 3;
   ~Store();
 
   // Free space in the data directory's file system before TryRecover reopens
@@ -170,6 +175,38 @@ class Store {
   absl::StatusOr<uint64_t> PruneAudit(absl::Time before, absl::string_view reason, absl::Time now)
       ABSL_LOCKS_EXCLUDED(db_mu_, audit_mu_);
 
+  // Events (store_events.cc): a time-ordered log, each event numbered from 1
+  // (Event.seq) and timed by the collector's clock. Ingest appends a
+  // TRANSITION event per verdict transition in the same synced write; other
+  // producers append with WriteState. Consumers (the notifier, the event
+  // file) read it with their own cursor in the state family.
+  //
+  // The events after `after`, oldest first, at most `limit`; never one
+  // behind a write still in flight (so a cursor moved past what was read
+  // never skips an event committed later with a lower number).
+  absl::StatusOr<std::vector<v1::Event>> EventsAfter(uint64_t after, size_t limit)
+      ABSL_LOCKS_EXCLUDED(events_mu_);
+  // The number of the newest event readable by EventsAfter.
+  uint64_t LastEventSeq() ABSL_LOCKS_EXCLUDED(events_mu_);
+
+  // Small durable state of the collector's own consumers (cursors, the
+  // notifier's outbox), not audited: values under `name`.
+  absl::StatusOr<std::optional<std::string>> GetState(absl::string_view name);
+  // Every (name, value) whose name starts with `prefix`, in name order, at
+  // most `limit`.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ScanState(
+      absl::string_view prefix, size_t limit);
+  // One synced write: puts, erasures, and `events` appended to the log
+  // (numbered and timed `now` unless at_unix_ms is set). Together, so that
+  // e.g. an outbox entry and the cursor past the events it carries move at
+  // once.
+  struct StateWrite {
+    std::vector<std::pair<std::string, std::string>> put;
+    std::vector<std::string> erase;
+    std::vector<v1::Event> events;
+  };
+  absl::Status WriteState(StateWrite write, absl::Time now) ABSL_LOCKS_EXCLUDED(events_mu_);
+
   // At most `per_hour` verdict transitions of a host are audited one by one
   // per hour (0: all of them, the default until set); the others are stored
   // all the same, and one "transitions-not-audited" entry per host and hour
@@ -193,6 +230,15 @@ class Store {
   template <typename T>
   absl::StatusOr<std::optional<T>> GetProto(rocksdb::ColumnFamilyHandle* cf, absl::string_view key)
       ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+  // Numbers `events` (consecutively, from the next free number) and adds
+  // them to `batch`; the numbers stay in flight (not readable) until
+  // EventsDone. Returns the first number (0 when there are none).
+  uint64_t AddEvents(rocksdb::WriteBatch* batch, std::vector<v1::Event>& events, absl::Time now)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_) ABSL_LOCKS_EXCLUDED(events_mu_);
+  void EventsDone(uint64_t first, size_t count) ABSL_LOCKS_EXCLUDED(events_mu_);
+  // At open: the next event number from the newest stored.
+  absl::Status LoadEventSeq() ABSL_SHARED_LOCKS_REQUIRED(db_mu_) ABSL_LOCKS_EXCLUDED(events_mu_);
+
   // The lock that serializes ingests of `host` (one of a fixed set).
   absl::Mutex& HostLock(absl::string_view host);
   // Chains `entries` after the head, adds them (and the new head) to `batch`,
@@ -232,6 +278,13 @@ class Store {
   rocksdb::ColumnFamilyHandle* attestations_ ABSL_GUARDED_BY(db_mu_) = nullptr;
   rocksdb::ColumnFamilyHandle* waivers_ ABSL_GUARDED_BY(db_mu_) = nullptr;
   rocksdb::ColumnFamilyHandle* audit_ ABSL_GUARDED_BY(db_mu_) = nullptr;
+  rocksdb::ColumnFamilyHandle* events_ ABSL_GUARDED_BY(db_mu_) = nullptr;
+  rocksdb::ColumnFamilyHandle* state_ ABSL_GUARDED_BY(db_mu_) = nullptr;
+  // Event numbers: the next free one, and those written but not yet
+  // durable (a leaf lock).
+  absl::Mutex events_mu_;
+  uint64_t next_event_seq_ ABSL_GUARDED_BY(events_mu_) = 1;
+  std::set<uint64_t> events_in_flight_ ABSL_GUARDED_BY(events_mu_);
   // Ingests of one host are serialized (each reads the host's latest facts
   // and verdicts, then replaces them); taken before audit_mu_.
   std::array<absl::Mutex, 64> host_locks_;

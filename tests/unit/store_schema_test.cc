@@ -63,7 +63,7 @@ TEST(StoreSchema, ReopeningACurrentStoreChangesNothing) {
   auto entries = (*store)->AuditEntries();
   ASSERT_TRUE(entries.ok());
   EXPECT_EQ(entries->size(), 2u);
-  EXPECT_EQ(Version(**store), "2");
+  EXPECT_EQ(Version(**store), absl::StrCat(Store::kSchemaVersion));
 }
 
 TEST(StoreSchema, UnversionedStoreIsSchema1AndUpgradedWithAnAuditEntry) {
@@ -74,14 +74,19 @@ TEST(StoreSchema, UnversionedStoreIsSchema1AndUpgradedWithAnAuditEntry) {
   {
     auto store = Store::Open(dir);
     ASSERT_TRUE(store.ok()) << store.status();
-    EXPECT_EQ(Version(**store), "2");
+    EXPECT_EQ(Version(**store), absl::StrCat(Store::kSchemaVersion));
     auto entries = (*store)->AuditEntries();
     ASSERT_TRUE(entries.ok());
-    ASSERT_EQ(entries->size(), 3u);
+    // One audited step per version: 1 -> 2, 2 -> 3, ...
+    const size_t steps = Store::kSchemaVersion - 1;
+    ASSERT_EQ(entries->size(), 2u + steps);
+    for (size_t i = 0; i < steps; ++i) {
+      const v1::AuditEntry& step = (*entries)[2 + i].entry;
+      EXPECT_EQ(step.actor(), "collector");
+      EXPECT_EQ(step.action(), "store-upgraded");
+      EXPECT_EQ(step.detail(), absl::StrCat("store upgraded from schema ", i + 1, " to ", i + 2));
+    }
     const v1::AuditEntry& last = entries->back().entry;
-    EXPECT_EQ(last.actor(), "collector");
-    EXPECT_EQ(last.action(), "store-upgraded");
-    EXPECT_EQ(last.detail(), "store upgraded from schema 1 to 2");
     auto [seq, hash] = (*store)->AuditHead();
     EXPECT_EQ(seq, last.seq());
     AuditVerification v = VerifyAuditChain(*entries, seq, hash);
@@ -96,7 +101,7 @@ TEST(StoreSchema, UnversionedStoreIsSchema1AndUpgradedWithAnAuditEntry) {
   ASSERT_TRUE(again.ok()) << again.status();
   auto entries = (*again)->AuditEntries();
   ASSERT_TRUE(entries.ok());
-  EXPECT_EQ(entries->size(), 3u);
+  EXPECT_EQ(entries->size(), 2u + Store::kSchemaVersion - 1);
 }
 
 TEST(StoreSchema, NewerStoreIsRefused) {

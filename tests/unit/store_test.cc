@@ -585,5 +585,88 @@ TEST(StoreOpen, UnusableDirectoryIsAnError) {
   EXPECT_FALSE(s.ok());
 }
 
+// The event log: a transition is an event in the same write, numbered in
+// order; a regression is marked; state and events written together; the
+// numbering survives a reopen.
+TEST_F(StoreTest, TransitionsAreEventsAndTheLogKeepsItsNumbers) {
+  v1::CheckStatus status = v1::PASS;
+  Store::Evaluator evaluate = [&](const v1::FactReport& report) {
+    v1::HostVerdicts v;
+    v.set_host_id("prod-01");
+    v.set_agent_instance(report.agent_instance());
+    v.set_sequence(report.sequence());
+    v1::Verdict* verdict = v.add_verdicts();
+    verdict->set_check_id("ssh.root_login_disabled");
+    verdict->set_status(status);
+    verdict->add_evidence()->set_message(absl::StrCat("status ", v1::CheckStatus_Name(status)));
+    return v;
+  };
+  auto ingest = [&](uint64_t seq) {
+    v1::FactReport r = MakeReport(kInstanceA, seq, 1000 * seq);
+    auto result = store_->Ingest("prod-01", r, Received(r), evaluate);
+    ASSERT_TRUE(result.ok()) << result.status();
+  };
+  ingest(1);  // first verdict: NONE -> PASS
+  status = v1::FAIL;
+  ingest(2);  // PASS -> FAIL: a regression
+  ingest(3);  // no change: no event
+  auto events = store_->EventsAfter(0, 100);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].seq(), 1u);
+  EXPECT_EQ((*events)[0].kind(), v1::Event::TRANSITION);
+  EXPECT_EQ((*events)[0].to(), v1::PASS);
+  EXPECT_FALSE((*events)[0].regression());
+  EXPECT_EQ((*events)[1].seq(), 2u);
+  EXPECT_EQ((*events)[1].host_id(), "prod-01");
+  EXPECT_EQ((*events)[1].check_id(), "ssh.root_login_disabled");
+  EXPECT_EQ((*events)[1].from(), v1::PASS);
+  EXPECT_EQ((*events)[1].to(), v1::FAIL);
+  EXPECT_TRUE((*events)[1].regression());
+  EXPECT_EQ((*events)[1].at_unix_ms(), 2000);  // the collector's receive time
+  EXPECT_EQ((*events)[1].summary(), "status FAIL");
+  EXPECT_EQ(store_->LastEventSeq(), 2u);
+
+  // A consumer's cursor and an event of its own, in one write.
+  Store::StateWrite write;
+  write.put.emplace_back("cursor/test", "2");
+  v1::Event stale;
+  stale.set_kind(v1::Event::HOST_STALE);
+  stale.set_host_id("prod-02");
+  write.events.push_back(stale);
+  ASSERT_TRUE(store_->WriteState(write, absl::FromUnixSeconds(5)).ok());
+  auto after = store_->EventsAfter(2, 100);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].seq(), 3u);
+  EXPECT_EQ((*after)[0].at_unix_ms(), 5000);
+  EXPECT_EQ((*after)[0].kind(), v1::Event::HOST_STALE);
+  auto limited = store_->EventsAfter(0, 2);
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ(limited->size(), 2u);
+
+  Reopen();
+  auto cursor = store_->GetState("cursor/test");
+  ASSERT_TRUE(cursor.ok());
+  EXPECT_EQ(cursor->value_or("<none>"), "2");
+  auto scanned = store_->ScanState("cursor/", 10);
+  ASSERT_TRUE(scanned.ok());
+  ASSERT_EQ(scanned->size(), 1u);
+  EXPECT_EQ(store_->LastEventSeq(), 3u);
+  status = v1::PASS;
+  ingest(4);  // FAIL -> PASS: numbered on from the stored log
+  auto last = store_->EventsAfter(3, 100);
+  ASSERT_TRUE(last.ok());
+  ASSERT_EQ(last->size(), 1u);
+  EXPECT_EQ((*last)[0].seq(), 4u);
+  EXPECT_FALSE((*last)[0].regression());
+  Store::StateWrite erase;
+  erase.erase.push_back("cursor/test");
+  ASSERT_TRUE(store_->WriteState(erase, absl::FromUnixSeconds(6)).ok());
+  auto gone = store_->GetState("cursor/test");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+}
+
 }  // namespace
 }  // namespace preflight::collector
