@@ -32,6 +32,9 @@ packages=(
   # The Ansible roles (deploy/ansible, tests/ansible): syntax-check,
   # ansible-lint --offline and a local run of the example playbook.
   ansible ansible-lint
+  # Notifications (collector/notify) are tested against a real SMTP server:
+  # aiosmtpd, with STARTTLS and AUTH.
+  python3-aiosmtpd
 )
 missing=()
 for p in "${packages[@]}"; do
