@@ -68,4 +68,69 @@ std::optional<ReportKeyParts> DecodeReportKey(absl::string_view key) {
   return parts;
 }
 
+std::optional<std::string> DecodeHostKey(absl::string_view key) {
+  std::string host;
+  if (!ReadString(key, host) || !key.empty()) return std::nullopt;
+  return host;
+}
+
+std::string MarkKey(absl::string_view host, absl::string_view instance) {
+  std::string key = HostPrefix(host);
+  AppendString(key, instance);
+  return key;
+}
+
+std::string LatestHeaderKey(absl::string_view host) { return LatestKindKey(host, ""); }
+
+std::string LatestKindKey(absl::string_view host, absl::string_view kind) {
+  std::string key = HostPrefix(host);
+  AppendString(key, kind);
+  return key;
+}
+
+std::optional<std::string> DecodeLatestKind(absl::string_view host, absl::string_view key) {
+  const std::string prefix = HostPrefix(host);
+  if (key.substr(0, prefix.size()) != prefix) return std::nullopt;
+  key.remove_prefix(prefix.size());
+  std::string kind;
+  if (!ReadString(key, kind) || !key.empty()) return std::nullopt;
+  return kind;
+}
+
+std::string FactChangeKey(absl::string_view host, absl::string_view kind, int64_t at,
+                          uint64_t sequence) {
+  std::string key = HostPrefix(host);
+  AppendU64(key, static_cast<uint64_t>(at));
+  AppendString(key, kind);
+  AppendU64(key, sequence);
+  return key;
+}
+
+std::optional<int64_t> FactChangeTime(absl::string_view key) {
+  std::string host;
+  uint64_t at = 0;
+  if (!ReadString(key, host) || !ReadU64(key, at)) return std::nullopt;
+  return static_cast<int64_t>(at);
+}
+
+std::string TimeIndexBound(TimeIndexTag tag, int64_t at_ms) {
+  std::string key(1, static_cast<char>(tag));
+  AppendU64(key, static_cast<uint64_t>(std::max<int64_t>(at_ms, 0)));
+  return key;
+}
+
+std::string TimeIndexKey(TimeIndexTag tag, int64_t at_ms, absl::string_view record_key) {
+  std::string key = TimeIndexBound(tag, at_ms);
+  key.append(record_key.data(), record_key.size());
+  return key;
+}
+
+std::optional<TimeIndexEntry> DecodeTimeIndexKey(TimeIndexTag tag, absl::string_view key) {
+  if (key.empty() || key[0] != static_cast<char>(tag)) return std::nullopt;
+  key.remove_prefix(1);
+  uint64_t at = 0;
+  if (!ReadU64(key, at)) return std::nullopt;
+  return TimeIndexEntry{static_cast<int64_t>(at), std::string(key)};
+}
+
 }  // namespace preflight::collector

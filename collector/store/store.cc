@@ -16,8 +16,11 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
+#include <map>
 #include <set>
+#include <tuple>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -25,6 +28,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "collector/store/keys.h"
+#include "collector/store/latest_facts.h"
 #include "proto/wire/status.h"
 
 namespace preflight::collector {
@@ -40,6 +44,8 @@ constexpr char kWaivers[] = "waivers";
 constexpr char kAudit[] = "audit";
 constexpr char kEvents[] = "events";
 constexpr char kState[] = "state";
+constexpr char kMarks[] = "marks";
+constexpr char kByTime[] = "by_time";
 constexpr char kAuditHeadKey[] = "audit_head";  // default family: u64 seq + hash
 
 bool Failing(v1::CheckStatus s) { return s == v1::FAIL || s == v1::UNKNOWN; }
@@ -111,44 +117,6 @@ std::vector<v1::Transition> CarryHistory(const std::optional<v1::HostVerdicts>& 
     out.push_back(std::move(t));
   }
   return out;
-}
-
-// Each fact kind's content with gathering times cleared, by field name.
-std::vector<std::pair<std::string, std::string>> FactContents(const v1::FactReport& report) {
-  std::vector<std::pair<std::string, std::string>> out;
-  const google::protobuf::Reflection* refl = report.GetReflection();
-  const google::protobuf::Descriptor* desc = report.GetDescriptor();
-  for (int i = 0; i < desc->field_count(); ++i) {
-    const google::protobuf::FieldDescriptor* f = desc->field(i);
-    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
-    if (!refl->HasField(report, f)) continue;
-    std::unique_ptr<google::protobuf::Message> copy(refl->GetMessage(report, f).New());
-    copy->CopyFrom(refl->GetMessage(report, f));
-    const google::protobuf::FieldDescriptor* c =
-        copy->GetDescriptor()->FindFieldByName("collection");
-    if (c != nullptr) {
-      auto* collection =
-          static_cast<v1::Collection*>(copy->GetReflection()->MutableMessage(copy.get(), c));
-      collection->set_duration_us(0);
-    }
-    std::string bytes;
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    copy->SerializeToCodedStream(&coded);
-    coded.Trim();
-    out.emplace_back(f->name(), std::move(bytes));
-  }
-  return out;
-}
-
-std::string FactChangeKey(absl::string_view host, absl::string_view kind, int64_t at,
-                          uint64_t seq) {
-  std::string k = HostPrefix(host);
-  AppendU64(k, static_cast<uint64_t>(at));
-  AppendString(k, kind);
-  AppendU64(k, seq);
-  return k;
 }
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
@@ -326,6 +294,8 @@ absl::Status Store::OpenDb() {
       {kAudit, rocksdb::ColumnFamilyOptions(options)},
       {kEvents, rocksdb::ColumnFamilyOptions(options)},
       {kState, rocksdb::ColumnFamilyOptions(options)},
+      {kMarks, rocksdb::ColumnFamilyOptions(options)},
+      {kByTime, rocksdb::ColumnFamilyOptions(options)},
   };
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -343,6 +313,8 @@ absl::Status Store::OpenDb() {
   audit_ = handles_[8];
   events_ = handles_[9];
   state_ = handles_[10];
+  marks_ = handles_[11];
+  by_time_ = handles_[12];
   if (absl::Status loaded = LoadEventSeq(); !loaded.ok()) {
     CloseDb();
     return loaded;
@@ -406,6 +378,40 @@ absl::StatusOr<std::optional<T>> Store::GetProto(rocksdb::ColumnFamilyHandle* cf
   return std::optional<T>(std::move(message));
 }
 
+absl::StatusOr<std::optional<std::string>> Store::GetRaw(rocksdb::ColumnFamilyHandle* cf,
+                                                         absl::string_view key) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, ToSlice(key), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocksStatus(s, "read store");
+  return std::optional<std::string>(std::move(value));
+}
+
+absl::StatusOr<Store::Seen> Store::SeenBefore(absl::string_view host, const v1::FactReport& report,
+                                              const std::string& digest,
+                                              const std::optional<v1::InstanceMark>& mark) {
+  if (!mark.has_value() || report.sequence() > mark->sequence()) return Seen::kNo;
+  if (report.sequence() == mark->sequence()) {
+    return mark->content_sha256() == digest ? Seen::kSame : Seen::kOther;
+  }
+  // A compacted receipt covering the sequence: the first receipt of the
+  // instance at or after it.
+  const std::string instance_prefix = MarkKey(host, report.agent_instance());
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), reports_));
+  it->Seek(ToSlice(ReportKey(host, report.agent_instance(), report.sequence())));
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "read store"));
+  if (!it->Valid() || !it->key().starts_with(ToSlice(instance_prefix))) return Seen::kNo;
+  v1::ReportReceipt r;
+  if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+    return absl::DataLossError("store: undecodable ReportReceipt");
+  }
+  if (r.compacted_count() <= 1 || r.first_sequence() > report.sequence()) return Seen::kNo;
+  // The resend of a report carries the time it was collected; a report
+  // collected after the newest one the receipt stands for is new content
+  // under a sequence already used.
+  return report.collected_at_unix_ms() <= r.collected_at_unix_ms() ? Seen::kSame : Seen::kOther;
+}
+
 absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
                                                   const v1::FactReport& report,
                                                   absl::Time received_at,
@@ -415,12 +421,20 @@ absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
   const int64_t received_ms = absl::ToUnixMillis(received_at);
   std::string key = ReportKey(host, report.agent_instance(), report.sequence());
   std::string digest = ContentDigest(report);
+  const std::string mark_key = MarkKey(host, report.agent_instance());
   absl::MutexLock lock(&HostLock(host));
   IngestResult result;
   ASSIGN_OR_RETURN(auto stored, GetProto<v1::ReportReceipt>(reports_, key));
-  // A receipt without a digest predates digests: the same key is all we know.
-  if (stored.has_value() &&
-      (stored->content_sha256().empty() || stored->content_sha256() == digest)) {
+  ASSIGN_OR_RETURN(auto mark, GetProto<v1::InstanceMark>(marks_, mark_key));
+  Seen seen = Seen::kNo;
+  if (stored.has_value()) {
+    // A receipt without a digest predates digests: the same key is all we know.
+    seen = stored->content_sha256().empty() || stored->content_sha256() == digest ? Seen::kSame
+                                                                                  : Seen::kOther;
+  } else {
+    ASSIGN_OR_RETURN(seen, SeenBefore(host, report, digest, mark));
+  }
+  if (seen == Seen::kSame) {
     result.duplicate = true;
     return result;
   }
@@ -446,6 +460,14 @@ absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
   receipt.set_received_at_unix_ms(received_ms);
   receipt.set_content_sha256(digest);
   batch.Put(reports_, key, receipt.SerializeAsString());
+  if (stored.has_value()) {
+    // Replaced: its index entry goes with it.
+    const int64_t was = stored->received_at_unix_ms() != 0 ? stored->received_at_unix_ms()
+                                                           : stored->collected_at_unix_ms();
+    batch.Delete(by_time_, TimeIndexKey(TimeIndexTag::kReceipt, was, key));
+    batch.Delete(by_time_, TimeIndexKey(TimeIndexTag::kCompactedReceipt, was, key));
+  }
+  batch.Put(by_time_, TimeIndexKey(TimeIndexTag::kReceipt, received_ms, key), "");
 
   std::string host_key = HostPrefix(host);
   ASSIGN_OR_RETURN(auto latest, GetProto<v1::HostVerdicts>(verdicts_, host_key));
@@ -456,7 +478,7 @@ absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
   // received now, so it becomes the latest and the host's sequence restarts
   // here. (A lower sequence never seen before is an out-of-order arrival: it
   // is kept as history and does not replace the latest.)
-  const bool reset = stored.has_value() &&
+  const bool reset = seen == Seen::kOther &&
                      (!latest.has_value() || report.agent_instance() != latest->agent_instance() ||
                       report.sequence() <= latest->sequence());
   if (reset) {
@@ -475,28 +497,74 @@ absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
         report.sequence()));
     audit.push_back(std::move(e));
   }
+  // The instance's newest report: what a resend is compared with once its
+  // receipt is compacted. A reset moves it back to where the timeline
+  // restarts.
+  if (!mark.has_value() || report.sequence() > mark->sequence() || reset) {
+    v1::InstanceMark m;
+    m.set_host_id(std::string(host));
+    m.set_agent_instance(report.agent_instance());
+    m.set_sequence(report.sequence());
+    m.set_content_sha256(digest);
+    m.set_received_at_unix_ms(received_ms);
+    batch.Put(marks_, mark_key, m.SerializeAsString());
+  }
   if (!latest.has_value() || reset || IsNewer(report, *latest, received_ms)) {
     result.latest = true;
-    std::string value;
-    if (!report.SerializeToString(&value)) return absl::InternalError("cannot serialize report");
-    // Fact kinds whose content changed since the previous latest report.
-    ASSIGN_OR_RETURN(auto previous, GetProto<v1::FactReport>(latest_facts_, host_key));
-    std::vector<std::pair<std::string, std::string>> before;
-    if (previous.has_value()) before = FactContents(*previous);
-    for (auto& [kind, content] : FactContents(report)) {
-      bool same = false;
-      for (const auto& [k, c] : before) same |= k == kind && c == content;
-      if (same) continue;
-      v1::FactChange change;
-      change.set_host_id(std::string(host));
-      change.set_kind(kind);
-      change.set_at_unix_ms(received_ms);
-      change.set_sequence(report.sequence());
-      change.set_content(std::move(content));
-      batch.Put(fact_changes_, FactChangeKey(host, kind, received_ms, report.sequence()),
-                change.SerializeAsString());
+    // Per kind: the latest record when its content changed, a FactChange
+    // when it changed beyond its volatile values (latest_facts.h).
+    ASSIGN_OR_RETURN(auto header_value, GetRaw(latest_facts_, LatestHeaderKey(host)));
+    LatestHeader header;
+    if (header_value.has_value()) {
+      std::optional<LatestHeader> decoded = DecodeLatestHeader(*header_value);
+      if (!decoded.has_value()) {
+        return absl::DataLossError(absl::StrCat("store: undecodable latest facts of ", host));
+      }
+      header = std::move(*decoded);
     }
-    batch.Put(latest_facts_, host_key, value);
+    SplitFacts split = SplitReport(report);
+    for (KindState& k : header.kinds) {
+      bool still = false;
+      for (const KindContent& c : split.kinds) still |= c.kind == k.kind;
+      if (still || !k.present) continue;
+      batch.Delete(latest_facts_, LatestKindKey(host, k.kind));
+      k.present = false;
+      k.content_hash.clear();
+      k.history_hash.clear();
+    }
+    for (KindContent& c : split.kinds) {
+      KindState* k = header.Find(c.kind);
+      if (k == nullptr) {
+        header.kinds.emplace_back();
+        k = &header.kinds.back();
+        k->kind = c.kind;
+      }
+      if (!k->present || k->content_hash != c.content_hash) {
+        batch.Put(latest_facts_, LatestKindKey(host, c.kind), EncodeKindRecord(c));
+      }
+      if (!k->present || k->history_hash != c.history_hash) {
+        if (!k->change_key.empty()) {
+          // Replaced: retention may drop it from now on.
+          batch.Put(by_time_,
+                    TimeIndexKey(TimeIndexTag::kSupersededChange,
+                                 FactChangeTime(k->change_key).value_or(0), k->change_key),
+                    "");
+        }
+        v1::FactChange change;
+        change.set_host_id(std::string(host));
+        change.set_kind(c.kind);
+        change.set_at_unix_ms(received_ms);
+        change.set_sequence(report.sequence());
+        change.set_content(std::move(c.content));
+        k->change_key = FactChangeKey(host, c.kind, received_ms, report.sequence());
+        batch.Put(fact_changes_, k->change_key, change.SerializeAsString());
+      }
+      k->present = true;
+      k->content_hash = std::move(c.content_hash);
+      k->history_hash = std::move(c.history_hash);
+    }
+    header.report_header = std::move(split.header);
+    batch.Put(latest_facts_, LatestHeaderKey(host), EncodeLatestHeader(header));
     v1::HostVerdicts verdicts = evaluate(report);
     verdicts.set_received_at_unix_ms(received_ms);  // the store's receive time is the one
     const std::vector<v1::Transition> transitions =
@@ -515,6 +583,7 @@ absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
       AppendString(tkey, t.check_id());
       AppendU64(tkey, static_cast<uint64_t>(t.at_unix_ms()));
       AppendU64(tkey, t.sequence());
+      batch.Put(by_time_, TimeIndexKey(TimeIndexTag::kTransition, t.at_unix_ms(), tkey), "");
       batch.Put(transitions_, tkey, t.SerializeAsString());
       if (to_audit == 0) continue;
       --to_audit;
@@ -620,7 +689,29 @@ absl::StatusOr<std::optional<v1::HostVerdicts>> Store::LatestVerdicts(absl::stri
 absl::StatusOr<std::optional<v1::FactReport>> Store::LatestFacts(absl::string_view host) {
   absl::ReaderMutexLock db_lock(&db_mu_);
   RETURN_IF_ERROR(Usable());
-  return GetProto<v1::FactReport>(latest_facts_, HostPrefix(host));
+  const std::string prefix = HostPrefix(host);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), latest_facts_));
+  std::optional<v1::FactReport> out;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const absl::string_view key(it->key().data(), it->key().size());
+    const absl::string_view value(it->value().data(), it->value().size());
+    std::optional<std::string> kind = DecodeLatestKind(host, key);
+    if (!kind.has_value()) continue;
+    if (kind->empty()) {
+      std::optional<LatestHeader> header = DecodeLatestHeader(value);
+      out.emplace();
+      if (!header.has_value() || !out->ParseFromString(header->report_header)) {
+        return absl::DataLossError(absl::StrCat("store: undecodable latest facts of ", host));
+      }
+      continue;
+    }
+    if (!out.has_value()) {
+      return absl::DataLossError(absl::StrCat("store: latest facts of ", host, " without header"));
+    }
+    RETURN_IF_ERROR(MergeKindRecord(*kind, value, *out));
+  }
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "read latest facts"));
+  return out;
 }
 
 absl::StatusOr<std::vector<std::string>> Store::ReportKeys(absl::string_view host) {
@@ -947,62 +1038,206 @@ absl::StatusOr<std::vector<v1::FactChange>> Store::FactChanges(absl::string_view
   return ScanAll<v1::FactChange>(db_.get(), fact_changes_, HostPrefix(host));
 }
 
+void Store::SetPruneBatchRecords(uint64_t records) {
+  prune_batch_.store(records == 0 ? kDefaultPruneBatch : records);
+}
+
+void Store::LockAllHosts() {
+  for (absl::Mutex& m : host_locks_) m.Lock();
+}
+
+void Store::UnlockAllHosts() {
+  for (size_t i = host_locks_.size(); i-- > 0;) host_locks_[i].Unlock();
+}
+
 absl::StatusOr<uint64_t> Store::Prune(absl::Time before) {
+  absl::MutexLock maintenance(&maintenance_mu_);
   absl::ReaderMutexLock db_lock(&db_mu_);
   RETURN_IF_ERROR(Usable());
   const int64_t cutoff = absl::ToUnixMillis(before);
+  uint64_t budget = prune_batch_.load();
   rocksdb::WriteBatch batch;
   uint64_t dropped = 0;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), reports_));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      v1::ReportReceipt r;
-      // Receipts from before received_at existed fall back to collected_at.
-      if (r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())) &&
-          (r.received_at_unix_ms() != 0 ? r.received_at_unix_ms() : r.collected_at_unix_ms()) <
-              cutoff) {
-        batch.Delete(reports_, it->key());
+  // Each tag of the time index, oldest first: the records it names are
+  // deleted by key, and the index entries by one range.
+  const std::pair<TimeIndexTag, rocksdb::ColumnFamilyHandle*> families[] = {
+      {TimeIndexTag::kReceipt, reports_},
+      {TimeIndexTag::kCompactedReceipt, reports_},
+      {TimeIndexTag::kTransition, transitions_},
+      {TimeIndexTag::kSupersededChange, fact_changes_},
+  };
+  for (const auto& [tag, cf] : families) {
+    if (budget == 0) break;
+    const std::string lower = TimeIndexBound(tag, 0);
+    const std::string upper = TimeIndexBound(tag, cutoff);
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, by_time_));
+    std::string last;
+    for (it->Seek(lower); it->Valid() && budget > 0; it->Next()) {
+      const absl::string_view key(it->key().data(), it->key().size());
+      std::optional<TimeIndexEntry> entry = DecodeTimeIndexKey(tag, key);
+      if (entry.has_value()) {
+        batch.Delete(cf, ToSlice(entry->record_key));
         ++dropped;
+        --budget;
       }
+      last.assign(key.data(), key.size());
     }
-    RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan store"));
-  }
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), transitions_));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      v1::Transition t;
-      if (t.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())) &&
-          t.at_unix_ms() < cutoff) {
-        batch.Delete(transitions_, it->key());
-        ++dropped;
-      }
-    }
-    RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan store"));
-  }
-  {
-    // Newest first per (host, kind): keys sort by time within a host, so
-    // remember which (host, kind) already has a newer change kept.
-    std::vector<std::pair<std::string, std::string>> keys;  // key, host+kind
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), fact_changes_));
-    std::vector<v1::FactChange> changes;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      v1::FactChange c;
-      if (!c.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
-      keys.emplace_back(it->key().ToString(), absl::StrCat(c.host_id(), "\n", c.kind()));
-      changes.push_back(std::move(c));
-    }
-    RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan store"));
-    std::set<std::string> seen;  // (host, kind) whose newest change is kept
-    for (size_t i = changes.size(); i-- > 0;) {
-      if (seen.insert(keys[i].second).second) continue;
-      if (changes[i].at_unix_ms() < cutoff) {
-        batch.Delete(fact_changes_, keys[i].first);
-        ++dropped;
-      }
+    RETURN_IF_ERROR(FromRocksStatus(it->status(), "read the time index"));
+    if (!last.empty()) {
+      last.push_back('\0');  // the key right after the last one deleted
+      batch.DeleteRange(by_time_, lower, last);
     }
   }
+  if (budget > 0) {
+    ASSIGN_OR_RETURN(uint64_t events, PruneEvents(cutoff, budget, &batch));
+    dropped += events;
+  }
+  if (dropped == 0) return dropped;
   RETURN_IF_ERROR(SyncedWrite(&batch, "prune store"));
   return dropped;
+}
+
+absl::StatusOr<uint64_t> Store::CompactReceipts(absl::Time before) {
+  constexpr int64_t kHourMs = 3'600'000;
+  absl::MutexLock maintenance(&maintenance_mu_);
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
+  const int64_t before_ms = absl::ToUnixMillis(before);
+  const int64_t cutoff = before_ms - (before_ms % kHourMs + kHourMs) % kHourMs;  // whole hours
+  const uint64_t batch_limit = prune_batch_.load();
+  // The receipts not compacted yet, from the time index, whole hours only
+  // and about batch_limit of them (an hour with more is taken whole).
+  struct Group {
+    std::string host, instance;
+    std::vector<uint64_t> sequences;
+    int64_t first_at = 0, last_at = 0;
+  };
+  std::map<std::tuple<int64_t, std::string, std::string>, Group> groups;
+  std::string stop;  // the first index key not taken
+  {
+    const std::string lower = TimeIndexBound(TimeIndexTag::kReceipt, 0);
+    const std::string upper = TimeIndexBound(TimeIndexTag::kReceipt, cutoff);
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, by_time_));
+    uint64_t taken = 0;
+    int64_t hour = -1;
+    std::vector<
+        std::pair<std::tuple<int64_t, std::string, std::string>, std::pair<uint64_t, int64_t>>>
+        pending;  // the current hour's entries
+    auto take_pending = [&] {
+      for (auto& [id, seq_at] : pending) {
+        Group& g = groups[id];
+        if (g.sequences.empty()) {
+          g.host = std::get<1>(id);
+          g.instance = std::get<2>(id);
+          g.first_at = seq_at.second;
+        }
+        g.sequences.push_back(seq_at.first);
+        g.first_at = std::min(g.first_at, seq_at.second);
+        g.last_at = std::max(g.last_at, seq_at.second);
+      }
+      taken += pending.size();
+      pending.clear();
+    };
+    for (it->Seek(lower); it->Valid(); it->Next()) {
+      const absl::string_view key(it->key().data(), it->key().size());
+      std::optional<TimeIndexEntry> entry = DecodeTimeIndexKey(TimeIndexTag::kReceipt, key);
+      std::optional<ReportKeyParts> parts;
+      if (entry.has_value()) parts = DecodeReportKey(entry->record_key);
+      const int64_t entry_hour = entry.has_value() ? entry->at_ms - entry->at_ms % kHourMs : hour;
+      if (entry_hour != hour) {
+        if (taken > 0 && taken + pending.size() > batch_limit) {
+          stop = TimeIndexBound(TimeIndexTag::kReceipt, hour);
+          break;
+        }
+        take_pending();
+        if (taken >= batch_limit) {
+          stop = TimeIndexBound(TimeIndexTag::kReceipt, entry_hour);
+          break;
+        }
+        hour = entry_hour;
+      }
+      if (parts.has_value()) {
+        pending.push_back({{hour, parts->host, parts->instance}, {parts->sequence, entry->at_ms}});
+      }
+    }
+    RETURN_IF_ERROR(FromRocksStatus(it->status(), "read the time index"));
+    if (stop.empty()) {
+      if (taken > 0 && taken + pending.size() > batch_limit) {
+        stop = TimeIndexBound(TimeIndexTag::kReceipt, hour);
+      } else {
+        take_pending();
+        stop = upper;
+      }
+    }
+  }
+  if (groups.empty()) return 0;
+  // Ingests of these hosts wait: a reused sequence may replace a receipt.
+  LockAllHosts();
+  absl::Cleanup unlock = [this] { UnlockAllHosts(); };
+  rocksdb::WriteBatch batch;
+  uint64_t removed = 0;
+  for (auto& [id, g] : groups) {
+    std::sort(g.sequences.begin(), g.sequences.end());
+    v1::ReportReceipt out;
+    uint64_t count = 0;
+    bool first = true;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), reports_));
+    const std::string end = ReportKey(g.host, g.instance, g.sequences.back());
+    size_t next = 0;
+    for (it->Seek(ReportKey(g.host, g.instance, g.sequences.front()));
+         it->Valid() && next < g.sequences.size() && it->key().compare(end) <= 0; it->Next()) {
+      std::optional<ReportKeyParts> parts =
+          DecodeReportKey(absl::string_view(it->key().data(), it->key().size()));
+      if (!parts.has_value()) continue;
+      while (next < g.sequences.size() && g.sequences[next] < parts->sequence) ++next;
+      if (next == g.sequences.size() || g.sequences[next] != parts->sequence) continue;
+      v1::ReportReceipt r;
+      if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+      const uint64_t n = std::max<uint64_t>(1, r.compacted_count());
+      const uint64_t first_seq = r.compacted_count() > 1 ? r.first_sequence() : r.sequence();
+      const int64_t received =
+          r.received_at_unix_ms() != 0 ? r.received_at_unix_ms() : r.collected_at_unix_ms();
+      const int64_t first_received =
+          r.compacted_count() > 1 ? r.first_received_at_unix_ms() : received;
+      if (first) {
+        out = r;
+        out.set_first_sequence(first_seq);
+        out.set_first_received_at_unix_ms(first_received);
+        first = false;
+      } else {
+        out.set_first_sequence(std::min(out.first_sequence(), first_seq));
+        out.set_first_received_at_unix_ms(
+            std::min(out.first_received_at_unix_ms(), first_received));
+        out.set_collected_at_unix_ms(
+            std::max(out.collected_at_unix_ms(), r.collected_at_unix_ms()));
+        out.set_received_at_unix_ms(std::max(out.received_at_unix_ms(), received));
+        // The newest sequence names the receipt and keeps its digest.
+        out.set_sequence(r.sequence());
+        out.set_content_sha256(r.content_sha256());
+      }
+      count += n;
+      batch.Delete(reports_, it->key());
+      ++removed;
+    }
+    RETURN_IF_ERROR(FromRocksStatus(it->status(), "read store"));
+    if (first) continue;  // gone meanwhile
+    out.set_compacted_count(count);
+    if (out.received_at_unix_ms() == 0) out.set_received_at_unix_ms(g.last_at);
+    const std::string key = ReportKey(g.host, g.instance, out.sequence());
+    batch.Put(reports_, key, out.SerializeAsString());
+    --removed;  // one stays, compacted
+    batch.Put(by_time_,
+              TimeIndexKey(TimeIndexTag::kCompactedReceipt, out.received_at_unix_ms(), key), "");
+  }
+  batch.DeleteRange(by_time_, TimeIndexBound(TimeIndexTag::kReceipt, 0), stop);
+  RETURN_IF_ERROR(SyncedWrite(&batch, "compact receipts"));
+  return removed;
 }
 
 absl::StatusOr<uint64_t> Store::PruneAudit(absl::Time before, absl::string_view reason,
@@ -1051,21 +1286,20 @@ namespace {
 
 constexpr char kSchemaVersionKey[] = "meta/schema_version";
 
-// One upgrade of the store's layout, from schema `from` to from + 1: adds
-// its changes to the batch that also sets the new version and audits the
-// step. A future layout change appends a step here and raises
-// Store::kSchemaVersion.
+// One upgrade of the store's layout, from schema `from` to from + 1: its
+// changes (Store::CheckSchema) and, in one synced write, the new version and
+// the step's audit entry. A future layout change appends a step here and
+// raises Store::kSchemaVersion.
 struct SchemaUpgrade {
   int from;
-  std::function<absl::Status(rocksdb::DB*, rocksdb::WriteBatch*)> apply;
+  const char* what;
 };
 
 const std::vector<SchemaUpgrade>& SchemaUpgrades() {
   static const auto* steps = new std::vector<SchemaUpgrade>{
-      // 1 -> 2: the version marker itself, nothing else changes.
-      {1, [](rocksdb::DB*, rocksdb::WriteBatch*) { return absl::OkStatus(); }},
-      // 2 -> 3: the events and state families (created empty at open).
-      {2, [](rocksdb::DB*, rocksdb::WriteBatch*) { return absl::OkStatus(); }},
+      {1, "the version marker itself, nothing else changes"},
+      {2, "the events and state families (created empty at open)"},
+      {3, "latest facts per kind, instance marks and the time index (Store::UpgradeTo4)"},
   };
   return *steps;
 }
@@ -1109,8 +1343,8 @@ absl::Status Store::CheckSchema() {
   }
   for (const SchemaUpgrade& step : SchemaUpgrades()) {
     if (step.from != version) continue;
+    if (step.from == 3) RETURN_IF_ERROR(UpgradeTo4());
     rocksdb::WriteBatch batch;
-    RETURN_IF_ERROR(step.apply(db_.get(), &batch));
     batch.Put(kSchemaVersionKey, absl::StrCat(step.from + 1));
     const std::string what =
         absl::StrCat("store upgraded from schema ", step.from, " to ", step.from + 1);

@@ -1,17 +1,22 @@
 // The collector's RocksDB store. Column families:
-//   reports       ReportKey(host, instance, seq) -> FactReport  (every report once)
-//   latest_facts  HostPrefix(host)                -> FactReport  (newest per host)
+//   reports       ReportKey(host, instance, seq) -> ReportReceipt (one per report;
+//                 after the receipt window one per host, instance and hour)
+//   marks         MarkKey(host, instance)         -> InstanceMark (newest report)
+//   latest_facts  LatestHeaderKey(host)           -> header (latest_facts.h)
+//                 LatestKindKey(host, kind)       -> that kind of the newest report
 //   verdicts      HostPrefix(host)                -> HostVerdicts (newest per host)
-//   fact_changes  HostPrefix(host) kind at seq    -> FactChange (only when changed)
-//   transitions   HostPrefix(host) check at       -> Transition
+//   fact_changes  FactChangeKey(host, at, kind, seq) -> FactChange (only when changed)
+//   transitions   HostPrefix(host) check at seq   -> Transition
 //   attestations  check environment               -> Attestation
 //   waivers       HostPrefix(host) check          -> Waiver
 //   audit         u64 seq                         -> AuditEntry (hash chain)
 //   events        u64 seq                         -> Event (time-ordered log, store_events.cc)
 //   state         name                            -> bytes (consumers' cursors and outbox)
-// The reports family keeps a receipt of every report (its header), which is
-// what makes ingest idempotent; full facts are kept only as the latest and as
-// per-kind changes, so a stable host costs almost nothing to keep.
+//   by_time       TimeIndexKey(tag, at, key)      -> "" (keys.h: what retention and
+//                 receipt compaction go by, in time order, without reading records)
+// The receipts and the marks make ingest idempotent; full facts are kept
+// only as the latest (per kind) and as per-kind changes, so a stable host
+// costs almost nothing to keep.
 // Every ingest is one synced WriteBatch; concurrent ingests on worker threads
 // are group-committed by RocksDB.
 // Thread-safe. Every method may block on disk (writes are synced), so none
@@ -32,6 +37,7 @@
 #define PREFLIGHT_COLLECTOR_STORE_STORE_H_
 
 #include <array>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -73,8 +79,9 @@ class Store {
   // (FailedPrecondition), so that an older collector never writes to it.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir);
   // 1: the column families above; 2: plus meta/schema_version; 3: plus the
-  // events and state families.
-  static constexpr int kSchemaVersion = 3;
+  // events and state families; 4: latest facts per kind, instance marks, the
+  // time index (by_time) and compacted receipts.
+  static constexpr int kSchemaVersion = 4;
   ~Store();
 
   // Free space in the data directory's file system before TryRecover reopens
@@ -159,11 +166,27 @@ class Store {
                                                           absl::string_view check);
   absl::StatusOr<std::vector<v1::FactChange>> FactChanges(absl::string_view host);
 
-  // Retention: drops report receipts, transitions and fact changes older
-  // than `before` (the newest change of each fact kind stays, so a diff
-  // always has a base). The audit trail is pruned by PruneAudit only.
-  // Returns how many records went.
-  absl::StatusOr<uint64_t> Prune(absl::Time before);
+  // Retention: drops report receipts, transitions, fact changes and events
+  // older than `before` (the newest change of each fact kind stays, so a
+  // diff always has a base; the newest event stays, so its numbering goes
+  // on). Goes by the time index and the events' numbers, never reading the
+  // records: at most the prune batch (SetPruneBatchRecords) per call, the
+  // rest in the next call (hourly). The audit trail is pruned by PruneAudit
+  // only. Returns how many records went.
+  absl::StatusOr<uint64_t> Prune(absl::Time before) ABSL_LOCKS_EXCLUDED(maintenance_mu_);
+
+  // Receipt compaction: the receipts of reports received before `before`
+  // (rounded down to the hour) become one receipt per host, agent instance
+  // and hour, keyed by the hour's newest sequence and counting the reports
+  // (ReportReceipt.compacted_count, first_sequence, first_received_at). The
+  // instance marks keep duplicates and reused sequences recognised (see
+  // Ingest). Whole hours, at most about the prune batch per call. Returns
+  // how many receipts went.
+  absl::StatusOr<uint64_t> CompactReceipts(absl::Time before) ABSL_LOCKS_EXCLUDED(maintenance_mu_);
+
+  // Records per Prune / CompactReceipts call at most (default 200000).
+  static constexpr uint64_t kDefaultPruneBatch = 200000;
+  void SetPruneBatchRecords(uint64_t records);
 
   // Audit retention: drops the audit entries older than `before` (from the
   // oldest on, up to the first that is not), and in the same synced write
@@ -230,6 +253,9 @@ class Store {
   template <typename T>
   absl::StatusOr<std::optional<T>> GetProto(rocksdb::ColumnFamilyHandle* cf, absl::string_view key)
       ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+  absl::StatusOr<std::optional<std::string>> GetRaw(rocksdb::ColumnFamilyHandle* cf,
+                                                    absl::string_view key)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
   // Numbers `events` (consecutively, from the next free number) and adds
   // them to `batch`; the numbers stay in flight (not readable) until
   // EventsDone. Returns the first number (0 when there are none).
@@ -238,6 +264,25 @@ class Store {
   void EventsDone(uint64_t first, size_t count) ABSL_LOCKS_EXCLUDED(events_mu_);
   // At open: the next event number from the newest stored.
   absl::Status LoadEventSeq() ABSL_SHARED_LOCKS_REQUIRED(db_mu_) ABSL_LOCKS_EXCLUDED(events_mu_);
+  // Deletes the events older than `cutoff_ms` (by their numbers, a binary
+  // search over the log), at most `budget`, keeping the newest event.
+  absl::StatusOr<uint64_t> PruneEvents(int64_t cutoff_ms, uint64_t budget,
+                                       rocksdb::WriteBatch* batch)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+  // Schema 3 -> 4 (store_upgrade.cc): latest facts per kind, marks from the
+  // receipts, the time index. Idempotent: writes in chunks, and a rerun after
+  // a crash converts what is left.
+  absl::Status UpgradeTo4() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
+  // Whether a report not found by its exact receipt key was stored before:
+  // by the instance's mark and a compacted receipt covering its sequence.
+  enum class Seen { kNo, kSame, kOther };
+  absl::StatusOr<Seen> SeenBefore(absl::string_view host, const v1::FactReport& report,
+                                  const std::string& digest,
+                                  const std::optional<v1::InstanceMark>& mark)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+  // Every host lock, in order (receipt compaction rewrites many hosts).
+  void LockAllHosts() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  void UnlockAllHosts() ABSL_NO_THREAD_SAFETY_ANALYSIS;
 
   // The lock that serializes ingests of `host` (one of a fixed set).
   absl::Mutex& HostLock(absl::string_view host);
@@ -280,6 +325,11 @@ class Store {
   rocksdb::ColumnFamilyHandle* audit_ ABSL_GUARDED_BY(db_mu_) = nullptr;
   rocksdb::ColumnFamilyHandle* events_ ABSL_GUARDED_BY(db_mu_) = nullptr;
   rocksdb::ColumnFamilyHandle* state_ ABSL_GUARDED_BY(db_mu_) = nullptr;
+  rocksdb::ColumnFamilyHandle* marks_ ABSL_GUARDED_BY(db_mu_) = nullptr;
+  rocksdb::ColumnFamilyHandle* by_time_ ABSL_GUARDED_BY(db_mu_) = nullptr;
+  // One Prune or CompactReceipts at a time (taken before db_mu_).
+  absl::Mutex maintenance_mu_;
+  std::atomic<uint64_t> prune_batch_{kDefaultPruneBatch};
   // Event numbers: the next free one, and those written but not yet
   // durable (a leaf lock).
   absl::Mutex events_mu_;

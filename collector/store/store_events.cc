@@ -2,6 +2,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -84,6 +85,48 @@ absl::StatusOr<std::vector<v1::Event>> Store::EventsAfter(uint64_t after, size_t
   }
   RETURN_IF_ERROR(FromRocksStatus(it->status(), "read the event log"));
   return out;
+}
+
+absl::StatusOr<uint64_t> Store::PruneEvents(int64_t cutoff_ms, uint64_t budget,
+                                            rocksdb::WriteBatch* batch) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+  it->SeekToFirst();
+  if (!it->Valid()) {
+    RETURN_IF_ERROR(FromRocksStatus(it->status(), "read the event log"));
+    return 0;
+  }
+  const uint64_t first = EventSeqOf(it->key());
+  it->SeekToLast();
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "read the event log"));
+  if (!it->Valid()) return 0;
+  const uint64_t last = EventSeqOf(it->key());
+  // Events are numbered in the order they are written, and timed then: the
+  // first one at or after the cutoff, by a binary search over the numbers
+  // (a few events read, never the log).
+  uint64_t lo = first, hi = last;  // the newest event always stays
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    it->Seek(EventKey(mid));
+    if (!it->Valid()) {
+      hi = mid;
+      continue;
+    }
+    const uint64_t seq = EventSeqOf(it->key());
+    v1::Event e;
+    if (!e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("store: undecodable event #", seq));
+    }
+    if (seq < hi && e.at_unix_ms() < cutoff_ms) {
+      lo = seq + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "read the event log"));
+  const uint64_t end = std::min(lo, first + budget);
+  if (end <= first) return 0;
+  batch->DeleteRange(events_, EventKey(first), EventKey(end));
+  return end - first;
 }
 
 absl::StatusOr<std::optional<std::string>> Store::GetState(absl::string_view name) {

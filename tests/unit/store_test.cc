@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -666,6 +668,286 @@ TEST_F(StoreTest, TransitionsAreEventsAndTheLogKeepsItsNumbers) {
   auto gone = store_->GetState("cursor/test");
   ASSERT_TRUE(gone.ok());
   EXPECT_FALSE(gone->has_value());
+}
+
+// Direct access to a closed store's families (what the Store API does not
+// show: receipt values, record counts).
+class RawDb {
+ public:
+  explicit RawDb(const std::string& dir) {
+    std::vector<std::string> names;
+    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(), dir, cfs, &handles_, &db);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    db_.reset(db);
+    names_ = names;
+  }
+  ~RawDb() {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  }
+  rocksdb::ColumnFamilyHandle* Family(const std::string& name) {
+    for (size_t i = 0; i < names_.size(); ++i) {
+      if (names_[i] == name) return handles_[i];
+    }
+    ADD_FAILURE() << "no family " << name;
+    return nullptr;
+  }
+  std::vector<std::pair<std::string, std::string>> All(const std::string& family) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Family(family)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      out.emplace_back(it->key().ToString(), it->value().ToString());
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::vector<std::string> names_;
+};
+
+// A report with the kinds that move on a busy host: logs growing, disk
+// usage within a percent, a clock offset of milliseconds, a listening
+// socket whose /proc/net/tcp line moves.
+v1::FactReport BusyReport(uint64_t seq, int64_t at_ms) {
+  v1::FactReport r = MakeReport(kInstanceA, seq, at_ms);
+  r.mutable_sshd()->mutable_collection()->set_duration_us(static_cast<int64_t>(100 + seq));
+  v1::LogrotateFact* lr = r.mutable_logrotate();
+  lr->set_installed(true);
+  lr->set_status_mtime_unix(at_ms / 1000 - 3600);
+  for (const char* path : {"/var/log/syslog", "/var/log/auth.log"}) {
+    v1::LogFile* log = lr->add_logs();
+    log->set_path(path);
+    log->set_size_bytes(1'000'000 + seq * 4096);
+    log->set_mtime_unix(at_ms / 1000);
+    log->set_covered_by("/etc/logrotate.d/rsyslog:1");
+  }
+  v1::Filesystem* fs = r.mutable_disks()->add_filesystems();
+  fs->set_mount_point("/");
+  fs->set_size_bytes(100ull << 30);
+  fs->set_used_bytes((40ull << 30) + seq * 1'000'000);  // 40 %, growing by a MB
+  fs->set_available_bytes((60ull << 30) - seq * 1'000'000);
+  fs->set_inodes(1'000'000);
+  fs->set_inodes_free(600'000 - seq);
+  r.mutable_time()->set_synchronized(true);
+  r.mutable_time()->set_offset_known(true);
+  r.mutable_time()->set_offset_seconds(0.001 * static_cast<double>(seq % 7));
+  v1::ListeningSocket* s = r.mutable_sockets()->add_sockets();
+  s->set_protocol("tcp");
+  s->set_port(22);
+  s->set_process("sshd");
+  s->set_source(absl::StrCat("/proc/net/tcp:", 2 + seq % 5));
+  return r;
+}
+
+std::map<std::string, int> ChangesPerKind(Store& store) {
+  std::map<std::string, int> out;
+  auto changes = store.FactChanges("prod-01");
+  EXPECT_TRUE(changes.ok()) << changes.status();
+  if (changes.ok()) {
+    for (const v1::FactChange& c : *changes) ++out[c.kind()];
+  }
+  return out;
+}
+
+// A busy but healthy host: its volatile values move on every report and
+// add no fact change; a real change (a new log no stanza rotates, a disk
+// crossing a whole percent) does.
+TEST_F(StoreTest, VolatileValuesStayOutOfTheChangeHistory) {
+  const int64_t t0 = 1'800'000'000'000;
+  for (uint64_t seq = 1; seq <= 20; ++seq) {
+    IngestOk("prod-01", BusyReport(seq, t0 + static_cast<int64_t>(seq) * 300'000));
+  }
+  std::map<std::string, int> want = {
+      {"sshd", 1}, {"logrotate", 1}, {"disks", 1}, {"time", 1}, {"sockets", 1}};
+  EXPECT_EQ(ChangesPerKind(*store_), want);
+  // The latest facts keep every value of the newest report.
+  auto latest = Latest("prod-01");
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->logrotate().logs(0).size_bytes(), 1'000'000u + 20 * 4096);
+  EXPECT_EQ(latest->disks().filesystems(0).used_bytes(), (40ull << 30) + 20'000'000);
+  EXPECT_EQ(latest->sockets().sockets(0).source(), BusyReport(20, 0).sockets().sockets(0).source());
+
+  v1::FactReport grown = BusyReport(21, t0 + 21 * 300'000);
+  v1::LogFile* unrotated = grown.mutable_logrotate()->add_logs();
+  unrotated->set_path("/var/log/app/debug.log");
+  unrotated->set_size_bytes(5);
+  v1::Filesystem* fs = grown.mutable_disks()->mutable_filesystems(0);
+  fs->set_used_bytes(fs->used_bytes() + (2ull << 30));  // 42 %
+  fs->set_available_bytes(fs->available_bytes() - (2ull << 30));
+  grown.mutable_time()->set_offset_seconds(2.5);  // far off: a finding
+  IngestOk("prod-01", grown);
+  want = {{"sshd", 1}, {"logrotate", 2}, {"disks", 2}, {"time", 2}, {"sockets", 1}};
+  EXPECT_EQ(ChangesPerKind(*store_), want);
+}
+
+// Each kind's latest record is rewritten only when its content changed: a
+// kind that changed only in its collection time keeps the duration of the
+// report that wrote it; the rest of the report is the newest one.
+TEST_F(StoreTest, LatestFactsAreWrittenPerKindOnlyWhenTheKindChanged) {
+  const int64_t t0 = 1'800'000'000'000;
+  v1::FactReport first = BusyReport(1, t0);
+  IngestOk("prod-01", first);
+  auto latest = Latest("prod-01");
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->SerializeAsString(), first.SerializeAsString());
+
+  v1::FactReport second = BusyReport(2, t0 + 300'000);
+  second.set_agent_version("9.9");
+  second.clear_time();  // a kind gone from the report is gone from the latest
+  IngestOk("prod-01", second);
+  latest = Latest("prod-01");
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->sshd().collection().duration_us(), 101);  // report 1's: not rewritten
+  v1::FactReport want = second;
+  want.mutable_sshd()->mutable_collection()->set_duration_us(101);
+  EXPECT_EQ(latest->SerializeAsString(), want.SerializeAsString());
+  EXPECT_FALSE(latest->has_time());
+  // Per kind on disk: the header, and one record per kind present.
+  store_.reset();
+  {
+    RawDb raw(tmp_.Join("db"));
+    std::set<std::string> kinds;
+    for (const auto& [key, value] : raw.All("latest_facts")) {
+      auto kind = DecodeLatestKind("prod-01", key);
+      ASSERT_TRUE(kind.has_value());
+      kinds.insert(*kind);
+    }
+    EXPECT_EQ(kinds, (std::set<std::string>{"", "sshd", "logrotate", "disks", "sockets"}));
+  }
+  Reopen();
+  // It comes back when reported again.
+  IngestOk("prod-01", BusyReport(3, t0 + 600'000));
+  EXPECT_TRUE(Latest("prod-01")->has_time());
+}
+
+std::vector<v1::ReportReceipt> Receipts(RawDb& raw) {
+  std::vector<v1::ReportReceipt> out;
+  for (const auto& [key, value] : raw.All("reports")) {
+    v1::ReportReceipt r;
+    EXPECT_TRUE(r.ParseFromString(value));
+    out.push_back(r);
+  }
+  return out;
+}
+
+// After the receipt window, one receipt per host, instance and hour; a
+// resend of any old report is still a duplicate, a reused sequence with
+// other content still a reset.
+TEST_F(StoreTest, CompactedReceiptsKeepIngestExactlyOnce) {
+  const int64_t t0 = 1'800'000'000'000 - 1'800'000'000'000 % 3'600'000;  // on the hour
+  std::vector<v1::FactReport> sent;
+  for (uint64_t seq = 1; seq <= 36; ++seq) {  // every 10 minutes for 6 hours
+    sent.push_back(MakeReport(kInstanceA, seq, t0 + static_cast<int64_t>(seq - 1) * 600'000,
+                              absl::StrCat("r", seq)));
+    IngestOk("prod-01", sent.back());
+  }
+  ASSERT_EQ(Keys("prod-01").size(), 36u);
+  // The first 4 hours are past the window.
+  auto compacted = store_->CompactReceipts(absl::FromUnixMillis(t0 + 4 * 3'600'000 + 1'000));
+  ASSERT_TRUE(compacted.ok()) << compacted.status();
+  EXPECT_EQ(*compacted, 24u - 4u);
+  EXPECT_EQ(Keys("prod-01").size(), 4u + 12u);
+  // Nothing more to compact for that window.
+  auto again = store_->CompactReceipts(absl::FromUnixMillis(t0 + 4 * 3'600'000 + 1'000));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0u);
+  store_.reset();
+  {
+    RawDb raw(tmp_.Join("db"));
+    std::vector<v1::ReportReceipt> receipts = Receipts(raw);
+    ASSERT_EQ(receipts.size(), 16u);
+    for (int hour = 0; hour < 4; ++hour) {
+      const v1::ReportReceipt& r = receipts[static_cast<size_t>(hour)];
+      EXPECT_EQ(r.compacted_count(), 6u);
+      EXPECT_EQ(r.first_sequence(), static_cast<uint64_t>(hour * 6 + 1));
+      EXPECT_EQ(r.sequence(), static_cast<uint64_t>(hour * 6 + 6));
+      EXPECT_EQ(r.first_received_at_unix_ms(), t0 + hour * 3'600'000);
+      EXPECT_EQ(r.received_at_unix_ms(), t0 + hour * 3'600'000 + 5 * 600'000);
+    }
+    EXPECT_EQ(receipts[4].compacted_count(), 0u);
+    EXPECT_EQ(raw.All("marks").size(), 1u);
+  }
+  Reopen();
+  const int before = evaluations_;
+  // Resends of old reports, of a compacted hour's newest, of the newest.
+  for (size_t i : {0u, 4u, 5u, 17u, 35u}) {
+    auto r =
+        store_->Ingest("prod-01", sent[i], absl::FromUnixMillis(t0 + 50 * 3'600'000), Evaluator());
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->duplicate) << "#" << sent[i].sequence();
+  }
+  EXPECT_EQ(evaluations_, before);
+  EXPECT_EQ(Keys("prod-01").size(), 16u);
+  EXPECT_EQ(Latest("prod-01")->hostname(), "r36");
+
+  // The newest sequence again with other content: a reset.
+  v1::FactReport other36 = MakeReport(kInstanceA, 36, t0 + 50 * 3'600'000, "other 36");
+  EXPECT_TRUE(IngestOk("prod-01", other36).sequence_reset);
+  // An agent restored from a snapshot: #8 again, collected now, other content.
+  v1::FactReport reused = MakeReport(kInstanceA, 8, t0 + 51 * 3'600'000, "restored");
+  Store::IngestResult r = IngestOk("prod-01", reused);
+  EXPECT_FALSE(r.duplicate);
+  EXPECT_TRUE(r.sequence_reset);
+  EXPECT_TRUE(r.latest);
+  EXPECT_EQ(Latest("prod-01")->hostname(), "restored");
+  EXPECT_TRUE(IngestOk("prod-01", reused).duplicate);
+  EXPECT_EQ(EntriesWithAction(*store_, "sequence-reset").size(), 2u);
+}
+
+// Retention goes by the time index, at most the batch per run, and resumes.
+TEST_F(StoreTest, PruneIsBoundedPerRunAndResumes) {
+  const int64_t t0 = 1'800'000'000'000;
+  for (uint64_t seq = 1; seq <= 12; ++seq) {
+    IngestOk("prod-01", Flapping(seq, t0 + static_cast<int64_t>(seq) * 1000));
+  }
+  const size_t transitions = AllTransitions(*store_).size();
+  const uint64_t events = store_->LastEventSeq();
+  ASSERT_GT(transitions, 12u);
+  ASSERT_EQ(events, transitions);
+  const size_t changes = store_->FactChanges("prod-01")->size();
+  ASSERT_EQ(changes, 12u);  // sshd flips every report
+  store_->SetPruneBatchRecords(7);
+  const absl::Time cutoff = absl::FromUnixMillis(t0 + 100'000);  // all of it is older
+  uint64_t total = 0;
+  int runs = 0;
+  for (;; ++runs) {
+    auto n = store_->Prune(cutoff);
+    ASSERT_TRUE(n.ok()) << n.status();
+    EXPECT_LE(*n, 7u);
+    if (*n == 0) break;
+    total += *n;
+    ASSERT_LT(runs, 100);
+  }
+  // Receipts, transitions, all changes but the newest of sshd, all events
+  // but the newest.
+  EXPECT_EQ(total, 12u + transitions + (changes - 1) + (events - 1));
+  EXPECT_GT(runs, 1);
+  EXPECT_TRUE(Keys("prod-01").empty());
+  EXPECT_TRUE(AllTransitions(*store_).empty());
+  auto kept = store_->FactChanges("prod-01");
+  ASSERT_EQ(kept->size(), 1u);
+  EXPECT_EQ((*kept)[0].sequence(), 12u);
+  auto left = store_->EventsAfter(0, 100);
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].seq(), events);
+  // Exactly-once still holds: the marks stay.
+  EXPECT_TRUE(IngestOk("prod-01", Flapping(12, t0 + 12'000)).duplicate);
+  // Newer records are not touched; numbering goes on. What #13 replaced
+  // goes now: #12's fact change and the event that was the newest.
+  IngestOk("prod-01", Flapping(13, t0 + 200'000));
+  auto replaced = store_->Prune(cutoff);
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_EQ(*replaced, 2u);
+  ASSERT_EQ(store_->FactChanges("prod-01")->size(), 1u);
+  EXPECT_EQ((*store_->FactChanges("prod-01"))[0].sequence(), 13u);
+  EXPECT_EQ(Keys("prod-01").size(), 1u);
+  EXPECT_GT(store_->LastEventSeq(), events);
 }
 
 }  // namespace
