@@ -22,6 +22,7 @@
 #include "agent/facts/shell_history.h"
 #include "agent/facts/sockets.h"
 #include "agent/facts/sshd_config.h"
+#include "agent/facts/swarm.h"
 #include "agent/facts/time.h"
 #include "agent/facts/tls_certs.h"
 #include "agent/facts/utf8.h"
@@ -74,6 +75,7 @@ std::vector<std::unique_ptr<FactCollector>> BuiltinCollectors() {
   all.push_back(MakeBackupsCollector());
   all.push_back(MakeReleaseCollector());
   all.push_back(MakeTimeCollector());
+  all.push_back(MakeSwarmCollector());
   return all;
 }
 

@@ -35,6 +35,43 @@ std::string Pad(absl::string_view s, size_t width) {
 
 }  // namespace
 
+void WriteUnknownNodesJson(JsonWriter& w,
+                           const google::protobuf::RepeatedPtrField<v1::UnknownNode>& nodes) {
+  w.Key("unknown_nodes").BeginArray();
+  for (const v1::UnknownNode& n : nodes) {
+    w.BeginObject();
+    w.Key("hostname").String(n.hostname());
+    w.Key("address").String(n.address());
+    w.Key("role").String(n.role());
+    w.Key("state").String(n.state());
+    w.Key("reported_by").String(n.reported_by());
+    w.Key("environment").String(n.environment());
+    w.Key("gating").Bool(n.gating());
+    w.Key("seen_at_unix_ms").Int(n.seen_at_unix_ms());
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+std::string UnknownNodesText(const google::protobuf::RepeatedPtrField<v1::UnknownNode>& nodes,
+                             size_t width) {
+  if (nodes.empty()) return "";
+  std::string out = Wrap(absl::StrCat("UNKNOWN SWARM NODES: ", nodes.size(),
+                                      " (no inventory host matches them, no agent vouches for "
+                                      "them; add them with node_name or addresses)"),
+                         width, 2);
+  absl::StrAppend(&out, "\n");
+  for (const v1::UnknownNode& n : nodes) {
+    std::string line =
+        absl::StrCat(n.hostname().empty() ? "(no hostname)" : n.hostname(), " at ",
+                     n.address().empty() ? "(no address)" : n.address(), " (", n.role(), ", ",
+                     n.state(), ") reported by ", n.reported_by(), " (", n.environment(),
+                     n.gating() ? ", gating" : ", not gating", ")");
+    absl::StrAppend(&out, WrapAfter("  ", line, width, 4), "\n");
+  }
+  return out;
+}
+
 void WriteEvidenceJson(JsonWriter& w, const google::protobuf::RepeatedPtrField<v1::Evidence>& ev) {
   w.Key("evidence").BeginArray();
   for (const v1::Evidence& e : ev) {
@@ -285,6 +322,7 @@ std::string StatusJson(const v1::FleetStatus& fleet) {
     for (const std::string& c : fleet.cert_warnings()) w.String(c);
     w.EndArray();
   }
+  WriteUnknownNodesJson(w, fleet.unknown_nodes());
   w.EndObject();
   return w.Finish();
 }
@@ -391,6 +429,9 @@ std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now, size_t wid
                                       fleet.storage_error()),
                          width, 2),
                     "\n\n");
+  }
+  if (!fleet.unknown_nodes().empty()) {
+    absl::StrAppend(&out, UnknownNodesText(fleet.unknown_nodes(), width), "\n");
   }
   // Columns as wide as their content; the host column gives way first (a
   // longer id gets a line of its own), nothing is cut.

@@ -16,6 +16,16 @@ class JsonWriter;
 // document of preflightctl writes it.
 void WriteEvidenceJson(JsonWriter& w, const google::protobuf::RepeatedPtrField<v1::Evidence>& e);
 
+// "unknown_nodes": [{"hostname", "address", "role", "state", "reported_by",
+// "environment", "gating", "seen_at_unix_ms"}]: swarm nodes no inventory host
+// matches (README, "No server can hide"); written always, [] when none.
+void WriteUnknownNodesJson(JsonWriter& w,
+                           const google::protobuf::RepeatedPtrField<v1::UnknownNode>& nodes);
+// The table's section for them: a heading and one wrapped line per node;
+// empty when there is none.
+std::string UnknownNodesText(const google::protobuf::RepeatedPtrField<v1::UnknownNode>& nodes,
+                             size_t width);
+
 std::string StatusJson(const v1::FleetStatus& fleet);
 std::string HostJson(const v1::HostStatus& host);
 std::string ChecksJson(const v1::CheckCatalogue& catalogue);

@@ -130,6 +130,7 @@ std::string SummaryJson(const v1::FleetSummaryHeader& header,
     for (const std::string& c : header.cert_warnings()) w.String(c);
     w.EndArray();
   }
+  WriteUnknownNodesJson(w, header.unknown_nodes());
   w.EndObject();
   return w.Finish();
 }
@@ -161,6 +162,7 @@ std::string SummaryTable(const v1::FleetSummaryHeader& header,
                                                                header.storage_error())));
   }
   for (const std::string& w : header.cert_warnings()) absl::StrAppend(&out, para("WARNING: ", w));
+  absl::StrAppend(&out, UnknownNodesText(header.unknown_nodes(), width));
   int pending = 0;
   for (const v1::ManualItemSummary& m : header.manual_items()) {
     if (m.status() != v1::ATTESTED) ++pending;
@@ -199,6 +201,20 @@ std::string SummaryTable(const v1::FleetSummaryHeader& header,
     if (h.waived() > 0) {
       absl::StrAppend(&out, para("  waived: ", absl::StrJoin(h.waived_checks(), ", ")));
     }
+  }
+  // Listed hosts that never reported: in the inventory, but no agent vouches
+  // for them (the verdict's reasons name only the gating ones).
+  std::vector<std::string> silent;
+  for (const v1::HostSummary& h : hosts) {
+    if (!h.reported()) silent.push_back(EscapeControl(h.host_id()));
+  }
+  if (!silent.empty()) {
+    constexpr size_t kNamed = 20;
+    std::string names =
+        absl::StrJoin(silent.begin(), silent.begin() + std::min(kNamed, silent.size()), ", ");
+    if (silent.size() > kNamed) absl::StrAppend(&names, " and ", silent.size() - kNamed, " more");
+    absl::StrAppend(&out, para("", absl::StrCat("no agent vouches for ", silent.size(),
+                                                " inventory host(s) (never reported): ", names)));
   }
   absl::StrAppend(&out, "\n",
                   para("",

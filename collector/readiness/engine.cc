@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "collector/readiness/exceptions.h"
+#include "collector/readiness/unknown_nodes.h"
 
 namespace preflight::collector {
 namespace {
@@ -259,7 +260,7 @@ void FleetVerdict::AddHost(const v1::HostSummary& h,
   if (!h.gating()) return;
   ++gating_hosts_;
   if (!h.reported()) {
-    NotReady(absl::StrCat(h.host_id(), ": has never reported"));
+    NotReady(absl::StrCat(h.host_id(), ": has never reported (no agent vouches for it)"));
     return;
   }
   if (h.stale()) {
@@ -269,6 +270,10 @@ void FleetVerdict::AddHost(const v1::HostSummary& h,
   for (const v1::BlockingCheck& b : h.blocking()) {
     NotReady(absl::StrCat(h.host_id(), ": ", b.check_id(), " is ", StatusName(b.status())));
   }
+}
+
+void FleetVerdict::AddUnknownNode(const v1::UnknownNode& node) {
+  if (node.gating()) NotReady(UnknownNodeReason(node));
 }
 
 void FleetVerdict::Finish(const CheckRegistry& registry,
@@ -329,13 +334,18 @@ void FleetVerdict::Finish(const CheckRegistry& registry,
 
 v1::FleetStatus BuildFleetStatus(const CheckRegistry& registry, const v1::Policy& policy,
                                  std::vector<v1::HostStatus> hosts, absl::Time now,
-                                 const std::vector<v1::Attestation>& attestations) {
+                                 const std::vector<v1::Attestation>& attestations,
+                                 const std::vector<v1::UnknownNode>& unknown_nodes) {
   v1::FleetStatus fleet;
   fleet.set_generated_at_unix_ms(absl::ToUnixMillis(now));
   *fleet.mutable_gating_environments() = policy.gating_environments();
   fleet.set_staleness_seconds(policy.staleness_seconds());
   FleetVerdict verdict(policy);
   for (const v1::HostStatus& h : hosts) verdict.AddHost(SummarizeHost(h), &h.manual_evidence());
+  for (const v1::UnknownNode& n : unknown_nodes) {
+    verdict.AddUnknownNode(n);
+    *fleet.add_unknown_nodes() = n;
+  }
   verdict.Finish(registry, attestations, now, fleet.mutable_manual_items());
   for (const std::string& r : verdict.reasons()) fleet.add_reasons(r);
   for (v1::HostStatus& h : hosts) {

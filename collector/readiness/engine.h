@@ -44,9 +44,12 @@ v1::HostStatus BuildHostStatus(const CheckRegistry& registry, const v1::Inventor
 // of a gating environment is ready (reported, not stale, no blocker FAIL,
 // UNKNOWN or PENDING), there is at least one such host, and every manual item
 // is ATTESTED or WAIVED.
+// `unknown_nodes` (FindUnknownNodes) are listed, and a gating one keeps the
+// fleet from being ready.
 v1::FleetStatus BuildFleetStatus(const CheckRegistry& registry, const v1::Policy& policy,
                                  std::vector<v1::HostStatus> hosts, absl::Time now,
-                                 const std::vector<v1::Attestation>& attestations = {});
+                                 const std::vector<v1::Attestation>& attestations = {},
+                                 const std::vector<v1::UnknownNode>& unknown_nodes = {});
 
 // What `preflightctl status` lists of a host, and all the fleet verdict
 // reads of it: counts by status (WAIVED apart from PASS), the blocker checks
@@ -70,6 +73,9 @@ class FleetVerdict {
   void AddHost(
       const v1::HostSummary& host,
       const google::protobuf::RepeatedPtrField<v1::CheckResult>* manual_evidence = nullptr);
+  // A swarm node no inventory host accounts for (FindUnknownNodes): not
+  // ready while one is reported by a manager of a gating environment.
+  void AddUnknownNode(const v1::UnknownNode& node);
   // After the last host: appends one item per manual check and environment
   // signed off (ATTESTED, or PENDING with why) to `items`, and completes the
   // verdict.

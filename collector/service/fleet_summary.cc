@@ -186,6 +186,8 @@ grpc::ServerWriteReactor<v1::FleetSummaryPage>* QueryService::GetFleetSummary(
           verdict.AddHost(summary);
           if (MatchesFilter(*request, summary)) hosts->push_back(std::move(summary));
         }
+        ASSIGN_OR_RETURN(std::vector<v1::UnknownNode> unknown, UnknownNodes());
+        for (const v1::UnknownNode& n : unknown) verdict.AddUnknownNode(n);
         const absl::Time now = state_.clock();
         v1::FleetStatus fleet;  // the header's parts, no host
         verdict.Finish(state_.registry, attestations, now, fleet.mutable_manual_items());
@@ -202,6 +204,7 @@ grpc::ServerWriteReactor<v1::FleetSummaryPage>* QueryService::GetFleetSummary(
         header->set_crl_warning(fleet.crl_warning());
         header->set_storage_error(fleet.storage_error());
         *header->mutable_cert_warnings() = fleet.cert_warnings();
+        for (v1::UnknownNode& n : unknown) *header->add_unknown_nodes() = std::move(n);
         for (const v1::CheckResult& item : fleet.manual_items()) {
           *header->add_manual_items() = SummarizeManualItem(item);
         }
@@ -237,8 +240,11 @@ grpc::ServerWriteReactor<v1::FleetStatus>* QueryService::StreamFleetStatus(
           ASSIGN_OR_RETURN(v1::HostStatus status, HostStatusOf(h, WaiversOf(*waivers, h.id())));
           verdict.AddHost(SummarizeHost(status), &status.manual_evidence());
         }
+        ASSIGN_OR_RETURN(std::vector<v1::UnknownNode> unknown, UnknownNodes());
+        for (const v1::UnknownNode& n : unknown) verdict.AddUnknownNode(n);
         const absl::Time now = state_.clock();
         auto header = std::make_shared<v1::FleetStatus>();
+        for (v1::UnknownNode& n : unknown) *header->add_unknown_nodes() = std::move(n);
         header->set_generated_at_unix_ms(absl::ToUnixMillis(now));
         *header->mutable_gating_environments() = policy.gating_environments();
         header->set_staleness_seconds(policy.staleness_seconds());

@@ -15,6 +15,7 @@
 #include "collector/audit/audit_chain.h"
 #include "collector/diff/fact_diff.h"
 #include "collector/readiness/engine.h"
+#include "collector/readiness/unknown_nodes.h"
 #include "collector/readiness/exceptions.h"
 #include "proto/wire/revocation.h"
 #include "proto/wire/status.h"
@@ -184,6 +185,23 @@ absl::StatusOr<v1::HostStatus> QueryService::HostStatusOf(const v1::InventoryHos
   return status;
 }
 
+absl::StatusOr<std::vector<v1::UnknownNode>> QueryService::UnknownNodes() {
+  const v1::Inventory& inventory = state_.settings.inventory;
+  // Managers are a few per swarm: their latest reports are read at each
+  // query rather than kept.
+  std::vector<std::pair<const v1::InventoryHost*, v1::FactReport>> latest;
+  for (const v1::InventoryHost& h : inventory.hosts()) {
+    if (std::find(h.roles().begin(), h.roles().end(), "manager") == h.roles().end()) continue;
+    ASSIGN_OR_RETURN(std::optional<v1::FactReport> facts, state_.store->LatestFacts(h.id()));
+    if (facts.has_value() && facts->has_swarm()) latest.emplace_back(&h, std::move(*facts));
+  }
+  std::vector<SwarmReport> reports;
+  for (const auto& [host, facts] : latest) {
+    reports.push_back({host, &facts.swarm(), facts.collected_at_unix_ms()});
+  }
+  return FindUnknownNodes(inventory, state_.settings.policy, reports);
+}
+
 void QueryService::FillFleetHeader(v1::FleetStatus* fleet) {
   auto [seq, hash] = state_.store->AuditHead();
   fleet->set_audit_entries(seq);
@@ -251,9 +269,11 @@ grpc::ServerUnaryReactor* QueryService::GetFleetStatus(grpc::CallbackServerConte
     }
     auto attestations = state_.store->Attestations();
     if (status.ok()) status = attestations.status();
+    auto unknown = UnknownNodes();
+    if (status.ok()) status = unknown.status();
     if (status.ok()) {
       *response = BuildFleetStatus(state_.registry, state_.settings.policy, std::move(hosts),
-                                   state_.clock(), *attestations);
+                                   state_.clock(), *attestations, *unknown);
       FillFleetHeader(response);
       if (size_t total = response->ByteSizeLong(); total > kMaxFleetStatusBytes) {
         response->Clear();

@@ -89,6 +89,10 @@ class QueryService final : public v1::Query::CallbackService {
   // pool and written one at a time (fleet_summary.cc).
   template <typename Message>
   class PagedCall;
+  // The swarm nodes that the latest facts of the inventory's managers (hosts
+  // with the role "manager": a swarm's nodes are listed by its managers
+  // only) name and no inventory host accounts for (FindUnknownNodes).
+  absl::StatusOr<std::vector<v1::UnknownNode>> UnknownNodes();
   // Everything of the fleet status but the hosts and what the verdict says
   // (audit head, CRL, certificate and storage warnings), read now.
   void FillFleetHeader(v1::FleetStatus* fleet);
