@@ -21,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "collector/audit/audit_chain.h"
 #include "collector/config.h"
+#include "collector/notify/notifier.h"
 #include "collector/service/collector_state.h"
 #include "collector/service/exceptions_upkeep.h"
 #include "collector/service/handshake_refusals.h"
@@ -501,6 +502,34 @@ void Reload(CollectorState& state, HandshakeRefusals& refusals,
                    " inventory hosts; ", detail));
 }
 
+// The notifier's thread (collector/notify) with the settings in force, or
+// null when no channel is configured. Its channels are audited when they
+// change. A notifications block it refuses is logged and audited, and
+// notifications stay off until a reload or restart brings a valid one.
+std::unique_ptr<notify::Notifier> StartNotifier(CollectorState& state) {
+  const v1::Notifications& config = state.settings.config.notifications();
+  if (absl::Status valid = notify::Notifier::Validate(config); !valid.ok()) {
+    Log(absl::StrCat("notifications are OFF: ", state.config_path, ": ", valid.message()));
+    (void)state.store->Audit(
+        {"collector", "notifications-refused", state.config_path, std::string(valid.message())},
+        state.clock());
+    return nullptr;
+  }
+  notify::NotifierOptions options;
+  options.clock = state.clock;
+  options.log = [](absl::string_view line) { Log(line); };
+  const auto& gating = state.settings.policy.gating_environments();
+  options.gating_environments = {gating.begin(), gating.end()};
+  options.config_path = state.config_path;
+  auto notifier = std::make_unique<notify::Notifier>(state.store.get(), config, options);
+  if (absl::Status audited = notifier->AuditConfiguration(); !audited.ok()) {
+    Log(absl::StrCat("cannot audit the notification channels: ", audited.message()));
+  }
+  if (!notify::Notifier::Enabled(config)) return nullptr;
+  notifier->Start();
+  return notifier;
+}
+
 // Serves until SIGTERM or SIGINT, reloading on SIGHUP, pruning history hourly, looking for a
 // changed CRL every `crl_poll` (ending the streams it revokes), warning about
 // the CRL's nextUpdate daily, and every 2 s: storage recovery, health (log,
@@ -533,6 +562,7 @@ int Serve(CollectorState& state, HandshakeRefusals& refusals,
   absl::Time next_prune = absl::Now() + absl::Hours(1);
   absl::Time next_crl_warning = absl::Now() + absl::Hours(24);
   absl::Time next_health = absl::Now();
+  std::unique_ptr<notify::Notifier> notifier = StartNotifier(state);
   std::string listener_problem;  // "" while the listener accepts
   std::string last_health = "ok";
   bool health_file_ok = true;
@@ -547,6 +577,8 @@ int Serve(CollectorState& state, HandshakeRefusals& refusals,
     const int wait_errno = errno;  // what runs below may change errno
     if (sig == SIGHUP) {
       Reload(state, refusals, creds, served, bound, tls_loaded);
+      notifier.reset();  // finishes the send in hand
+      notifier = StartNotifier(state);
       sig = -1;
       continue;
     }
@@ -619,6 +651,7 @@ int Serve(CollectorState& state, HandshakeRefusals& refusals,
   served->Stop();
   served.reset();
   state.pool.reset();
+  notifier.reset();
   state.store.reset();
   return exit_code;
 }
