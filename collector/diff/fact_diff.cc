@@ -36,6 +36,7 @@ bool Render(absl::string_view kind, const std::string& before, const std::string
   if (kind == "shell_history") return Run(&diff::RenderShellHistory, before, after, out);
   if (kind == "release") return Run(&diff::RenderRelease, before, after, out);
   if (kind == "time") return Run(&diff::RenderTime, before, after, out);
+  if (kind == "swarm") return Run(&diff::RenderSwarm, before, after, out);
   return false;
 }
 

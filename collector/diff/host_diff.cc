@@ -1,8 +1,8 @@
-// [shell_history] [release] [time] Small kinds: history files by path (how
-// many command lines and secret-looking lines, never a line itself: the
-// agent sends none), the deployed release and swarm services, and whether
-// the clock is kept in step (the measured offset moves at every report and
-// is left out).
+// [shell_history] [release] [time] [swarm] Small kinds: history files by
+// path (how many command lines and secret-looking lines, never a line
+// itself: the agent sends none), the deployed release and swarm services,
+// whether the clock is kept in step (the measured offset moves at every
+// report and is left out), and the swarm's nodes by node id.
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "collector/diff/renderer.h"
@@ -61,6 +61,27 @@ void RenderTime(const v1::TimeFact& before, const v1::TimeFact& after, Lines& ou
   }
   SetLines("source", before.sources(), after.sources(), out);
   ProblemLines(before.problems(), after.problems(), out);
+}
+
+void RenderSwarm(const v1::SwarmFact& before, const v1::SwarmFact& after, Lines& out) {
+  CollectionLines(before.collection(), after.collection(), out);
+  if (before.manager() != after.manager()) {
+    out.push_back(absl::StrCat("changed: swarm manager ",
+                               Arrow(YesNo(before.manager()), YesNo(after.manager()))));
+  }
+  auto node = [](const v1::SwarmNode& n) {
+    return absl::StrCat(OrNone(n.hostname()), " (", OrNone(n.address()), ", ", n.role(), ", ",
+                        n.state(), ", ", n.availability(), ")");
+  };
+  KeyedDiff(
+      before.nodes(), after.nodes(), [](const v1::SwarmNode& n) { return n.id(); },
+      [&](const v1::SwarmNode& n) { out.push_back(absl::StrCat("added: swarm node ", node(n))); },
+      [&](const v1::SwarmNode& n) { out.push_back(absl::StrCat("removed: swarm node ", node(n))); },
+      [&](const v1::SwarmNode& a, const v1::SwarmNode& b) {
+        for (const std::string& c : ScalarChanges(a, b, {"id"})) {
+          out.push_back(absl::StrCat("changed: swarm node ", OrNone(b.hostname()), ": ", c));
+        }
+      });
 }
 
 }  // namespace preflight::collector::diff

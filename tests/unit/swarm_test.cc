@@ -11,6 +11,7 @@
 #include "collector/checks/check.h"
 #include "collector/cli/render.h"
 #include "collector/cli/status_render.h"
+#include "collector/diff/fact_diff.h"
 #include "collector/readiness/engine.h"
 #include "collector/readiness/unknown_nodes.h"
 #include "tests/support/json.h"
@@ -256,6 +257,29 @@ TEST(UnknownNodes, StatusListsThemInTheTableAndJson) {
   EXPECT_THAT(cli::SummaryTable(header, {}, absl::Now(), 100), Not(HasSubstr("SWARM")));
   json = testing::ParseJson(cli::SummaryJson(header, {}));
   EXPECT_EQ(testing::Field(json, "unknown_nodes").list_value().values_size(), 0);
+}
+
+TEST(SwarmDiff, NodesByIdInTheFactsOwnWords) {
+  testing::TempDir root;
+  v1::SwarmFact before = Collect(RecordDocker(root, kIds, 0, "", kInspect));
+  v1::SwarmFact after = before;
+  after.mutable_nodes(1)->set_state("ready");
+  after.mutable_nodes(1)->set_availability("active");
+  v1::SwarmNode* added = after.add_nodes();
+  added->set_id("x3ghost00000000000000000c");
+  added->set_hostname("prod-09");
+  added->set_address("10.0.0.9");
+  added->set_role("worker");
+  added->set_state("ready");
+  added->set_availability("active");
+  after.mutable_nodes()->DeleteSubrange(0, 1);
+  EXPECT_TRUE(collector::HasFactRenderer("swarm"));
+  EXPECT_THAT(
+      collector::RenderFactDiff("swarm", before.SerializeAsString(), after.SerializeAsString()),
+      ::testing::ElementsAre("removed: swarm node prod-01 (10.0.0.1, manager, ready, active)",
+                             "changed: swarm node PROD-02: state down → ready",
+                             "changed: swarm node PROD-02: availability drain → active",
+                             "added: swarm node prod-09 (10.0.0.9, worker, ready, active)"));
 }
 
 }  // namespace
