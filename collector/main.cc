@@ -5,6 +5,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <openssl/sha.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -21,8 +22,10 @@
 #include "absl/strings/str_split.h"
 #include "collector/audit/audit_chain.h"
 #include "collector/config.h"
+#include "collector/events/ecs_file.h"
 #include "collector/notify/notifier.h"
 #include "collector/service/collector_state.h"
+#include "collector/service/event_watch.h"
 #include "collector/service/exceptions_upkeep.h"
 #include "collector/service/handshake_refusals.h"
 #include "collector/service/health.h"
@@ -502,6 +505,31 @@ void Reload(CollectorState& state, HandshakeRefusals& refusals,
                    " inventory hosts; ", detail));
 }
 
+// The event file (events_file; ecs_file.h) on a thread of its own, or null
+// when not configured. After a reload: the new path and inventory, started
+// or stopped as the configuration now says.
+void UpdateEventFile(const CollectorState& state, std::unique_ptr<EcsEventFile>& file) {
+  const std::string& path = state.settings.config.events_file();
+  absl::flat_hash_map<std::string, v1::InventoryHost> hosts;
+  for (const v1::InventoryHost& h : state.settings.inventory.hosts()) hosts[h.id()] = h;
+  if (path.empty()) {
+    file.reset();
+  } else if (file != nullptr) {
+    file->Reconfigure(path, std::move(hosts));
+  } else {
+    char name[256] = {};
+    (void)gethostname(name, sizeof(name) - 1);
+    EcsContext context{.collector = state.settings.config.trust_domain(),
+                       .observer = name,
+                       .registry = &state.registry,
+                       .hosts = std::move(hosts)};
+    file = std::make_unique<EcsEventFile>(*state.store, path, std::move(context), state.clock,
+                                          [](absl::string_view line) { Log(line); });
+    file->Start();
+    Log(absl::StrCat("events: ECS JSON lines to ", path));
+  }
+}
+
 // The notifier's thread (collector/notify) with the settings in force, or
 // null when no channel is configured. Its channels are audited when they
 // change. A notifications block it refuses is logged and audited, and
@@ -563,6 +591,9 @@ int Serve(CollectorState& state, HandshakeRefusals& refusals,
   absl::Time next_crl_warning = absl::Now() + absl::Hours(24);
   absl::Time next_health = absl::Now();
   std::unique_ptr<notify::Notifier> notifier = StartNotifier(state);
+  std::unique_ptr<EcsEventFile> event_file;
+  UpdateEventFile(state, event_file);
+  absl::Time next_event_watch = absl::Now();
   std::string listener_problem;  // "" while the listener accepts
   std::string last_health = "ok";
   bool health_file_ok = true;
@@ -579,6 +610,7 @@ int Serve(CollectorState& state, HandshakeRefusals& refusals,
       Reload(state, refusals, creds, served, bound, tls_loaded);
       notifier.reset();  // finishes the send in hand
       notifier = StartNotifier(state);
+      UpdateEventFile(state, event_file);
       sig = -1;
       continue;
     }
@@ -636,6 +668,12 @@ int Serve(CollectorState& state, HandshakeRefusals& refusals,
         }
         next_health = absl::Now() + absl::Seconds(2);
       }
+      if (absl::Now() >= next_event_watch && state.store->Health().ok()) {
+        // Stale hosts, the fleet verdict, what expires: into the event log.
+        auto watched = WatchForEvents(state, state.clock());
+        if (!watched.ok()) Log(absl::StrCat("event watch: ", watched.status().message()));
+        next_event_watch = absl::Now() + kEventWatchInterval;
+      }
       if (absl::Now() >= next_prune) {
         PruneHistory(state);
         next_prune = absl::Now() + absl::Hours(1);
@@ -651,6 +689,7 @@ int Serve(CollectorState& state, HandshakeRefusals& refusals,
   served->Stop();
   served.reset();
   state.pool.reset();
+  event_file.reset();
   notifier.reset();
   state.store.reset();
   return exit_code;

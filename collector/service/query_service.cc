@@ -15,8 +15,9 @@
 #include "collector/audit/audit_chain.h"
 #include "collector/diff/fact_diff.h"
 #include "collector/readiness/engine.h"
-#include "collector/readiness/unknown_nodes.h"
 #include "collector/readiness/exceptions.h"
+#include "collector/readiness/unknown_nodes.h"
+#include "collector/service/own_certificates.h"
 #include "proto/wire/revocation.h"
 #include "proto/wire/status.h"
 #include "proto/wire/textproto.h"
@@ -133,34 +134,6 @@ grpc::ServerUnaryReactor* QueryService::OnPool(grpc::CallbackServerContext* cont
       });
   return reactor;
 }
-
-namespace {
-
-// The collector's own certificate and the CA(s) it trusts, read now: one
-// warning per certificate expiring within 30 days.
-std::vector<std::string> OwnCertificateWarnings(const v1::TlsFiles& tls, absl::Time now) {
-  std::vector<std::string> out;
-  auto each = [&](const std::string& file, const std::string& what, const std::string& todo) {
-    auto pem = ReadFileToString(file);
-    if (!pem.ok()) {
-      out.push_back(absl::StrCat("cannot read ", what, " ", file, ": ", pem.status().message()));
-      return;
-    }
-    for (const CertSummary& c : SummariesOfPem(*pem)) {
-      std::string w =
-          CertExpiryWarning(absl::StrCat(what, " ", file, " ", c.subject), c, now, todo);
-      if (!w.empty()) out.push_back(std::move(w));
-    }
-  };
-  each(tls.cert_file(), "the collector's certificate",
-       "renew it with `preflight-certs renew collector.pem` and restart the collector");
-  each(tls.ca_file(), "the CA certificate",
-       "every certificate it issued stops working then; roll over to a new CA "
-       "(`preflight-certs rollover`, certs/README.md)");
-  return out;
-}
-
-}  // namespace
 
 absl::StatusOr<v1::HostStatus> QueryService::HostStatusOf(const v1::InventoryHost& host,
                                                           const std::vector<v1::Waiver>* waivers) {
