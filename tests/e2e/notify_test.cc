@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "collector/store/store.h"
 #include "tests/notify/peers.h"
+#include "tests/support/cluster.h"
 #include "tests/support/pki.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -113,6 +114,45 @@ TEST(NotifyE2eTest, KilledBetweenSendAndMarkSentResendsOnlyTheMessageInFlight) {
   EXPECT_THAT(all, ::testing::Not(HasSubstr("not a regression")));
   EXPECT_THAT(all + second.err + ReadFile(dir.Join("run1.err")),
               ::testing::Not(HasSubstr("pw-in-a-file")));
+}
+
+// Through a real collector: an agent's second report turns a passing check
+// into a failure (root login allowed in a drop-in); Store::Ingest appends the
+// regression and the collector's notifier posts it to the webhook.
+TEST(NotifyE2eTest, ACollectorPostsARegressionToTheWebhook) {
+  TestCluster cluster(OneManager());
+  auto https = StartHttpsPeer(cluster.dir().Join("https"), cluster.pki().CollectorTls().cert_file(),
+                              cluster.pki().CollectorTls().key_file());
+  v1::CollectorConfig extra;
+  v1::Notifications* n = extra.mutable_notifications();
+  n->set_burst_seconds(1);
+  v1::WebhookChannel* w = n->add_webhook();
+  w->set_name("ops");
+  w->set_url(absl::StrCat("https://localhost:", https->port(), "/hook/secret"));
+  w->set_ca_file(cluster.pki().ca());
+  cluster.SetCollectorConfig(extra);
+  cluster.StartCollector();
+  const std::string root = cluster.dir().Join("root");
+  CopyTree(FixtureRoot("opencrvs-manager"), root);
+  RunResult first = cluster.AgentOnce("prod-01", root);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  WriteFile(root + "/etc/ssh/sshd_config.d/99-debug.conf", "PermitRootLogin yes\n");
+  RunResult second = cluster.AgentOnce("prod-01", root);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+
+  ASSERT_TRUE(WaitFor([&] { return !https->Received().empty(); }, absl::Seconds(30)))
+      << cluster.collector_log();
+  const std::string post = https->Received()[0];
+  EXPECT_THAT(post, HasSubstr("prod-01"));
+  EXPECT_THAT(post, HasSubstr("-> FAIL"));
+  EXPECT_THAT(post, HasSubstr("\"Idempotency-Key\": \"preflight-"));
+  EXPECT_THAT(cluster.collector_log(), HasSubstr("notifications: sent preflight-"));
+  EXPECT_THAT(cluster.collector_log(), ::testing::Not(HasSubstr("/hook/secret")));
+  bool audited = false;
+  for (const auto& e : cluster.AuditEntries()) {
+    if (e.struct_value().fields().at("action").string_value() == "notifications") audited = true;
+  }
+  EXPECT_TRUE(audited);
 }
 
 }  // namespace

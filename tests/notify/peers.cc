@@ -27,7 +27,7 @@ Peer::Peer(const std::string& dir, const std::string& script, std::vector<std::s
   process_ = Process::Start(argv, dir + "/stdout", dir + "/stderr");
   EXPECT_TRUE(WaitFor(
       [&] { return absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(port_file)), &port_); },
-      absl::Seconds(15)))
+      absl::Seconds(60)))
       << script << " did not start: " << ReadFile(dir + "/stderr");
 }
 

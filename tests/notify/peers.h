@@ -16,7 +16,7 @@ namespace preflight::testing {
 class Peer {
  public:
   // Starts /usr/bin/python3 <script> args... with --port-file, and waits
-  // (15 s at most) for the port. Aborts the test on failure.
+  // (60 s at most: python starts slowly on a loaded machine) for the port. Aborts the test on failure.
   Peer(const std::string& dir, const std::string& script, std::vector<std::string> args);
   int port() const { return port_; }
   // What it received, one string per message, oldest first.
