@@ -9,7 +9,7 @@
 // sent") only after its peer accepted it. A crash between the peer's
 // acceptance and the erasure sends that one message again, with the same id
 // (Message-ID / Idempotency-Key): that is the at-least-once window, one
-// message per channel at most, since entries are sent one at a time.
+// message to one channel at most, since entries are sent one at a time.
 //
 // Bursts: the first regression read waits until burst_seconds have passed
 // since it; the message then carries every regression up to
