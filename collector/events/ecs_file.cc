@@ -116,7 +116,13 @@ class JsonLine {
         ++i;
         continue;
       }
-      out_.append(s.data() + i, n);
+      if (n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) <= 0x9F) {
+        // The C1 controls (U+0080..U+009F; U+009B is CSI) act on a terminal
+        // that `tail -f`s the file: escaped like C0, as preflightctl does.
+        absl::StrAppendFormat(&out_, "\\u%04x", static_cast<unsigned char>(s[i + 1]));
+      } else {
+        out_.append(s.data() + i, n);
+      }
       i += n;
     }
     out_ += '"';

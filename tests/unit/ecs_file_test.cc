@@ -258,7 +258,7 @@ TEST(EcsLineTest, BytesThatAreNotUtf8BecomeReplacementCharacters) {
   // surrogate: each becomes U+FFFD; valid characters stay.
   e.set_summary(
       std::string("a\x80"
-                  "b\xe2\x9c c\xc0\xaf d\xed\xa0\x80 \xe2\x9c\x93 \x7f"));
+                  "b\xe2\x9c c\xc0\xaf d\xed\xa0\x80 \xe2\x9c\x93 \x7f \xc2\x9b"));
   EcsContext context;
   context.collector = "c";
   const std::string line = EcsLineOfEvent(e, context, absl::FromUnixSeconds(1'700'000'001));
@@ -266,7 +266,11 @@ TEST(EcsLineTest, BytesThatAreNotUtf8BecomeReplacementCharacters) {
   EXPECT_EQ(Get(v, "message"),
             "a\xEF\xBF\xBD"
             "b\xEF\xBF\xBD\xEF\xBF\xBD c\xEF\xBF\xBD\xEF\xBF\xBD "
-            "d\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \xe2\x9c\x93 \x7f");
+            "d\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \xe2\x9c\x93 \x7f \xc2\x9b");
+  // DEL and the C1 controls (CSI here) are escaped in the line itself, so
+  // that `tail -f` of the file cannot drive the terminal.
+  EXPECT_THAT(line, ::testing::HasSubstr("\\u007f \\u009b"));
+  EXPECT_THAT(line, ::testing::Not(::testing::HasSubstr("\xc2\x9b")));
   EXPECT_EQ(Get(v, "@timestamp"), "2023-11-14T22:13:20.123Z");
   EXPECT_EQ(Get(v, "event.created"), "2023-11-14T22:13:21.000Z");
   EXPECT_EQ(Get(v, "event.kind"), "event");
