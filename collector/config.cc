@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -303,6 +304,11 @@ absl::Status ValidatePolicy(const v1::Catalogue& catalogue, const v1::Policy& po
   return absl::OkStatus();
 }
 
+uint32_t DefaultWorkerThreads() {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::clamp<uint32_t>(4 * cores, 4, 64);
+}
+
 absl::StatusOr<CollectorSettings> LoadCollectorSettings(const std::string& path) {
   CollectorSettings s;
   TextLocations config_locations;
@@ -319,7 +325,7 @@ absl::StatusOr<CollectorSettings> LoadCollectorSettings(const std::string& path)
   if (!c.health_file().empty()) resolve(c.mutable_health_file());
   if (c.listen().empty()) c.set_listen("127.0.0.1:7443");
   if (c.data_dir().empty()) c.set_data_dir("/var/lib/preflight-collector");
-  if (c.worker_threads() == 0) c.set_worker_threads(2);
+  if (c.worker_threads() == 0) c.set_worker_threads(DefaultWorkerThreads());
   if (c.max_report_bytes() == 0) c.set_max_report_bytes(4 << 20);
   if (c.max_streams_per_host() == 0) c.set_max_streams_per_host(4);
   if (c.handshake_timeout_seconds() == 0) c.set_handshake_timeout_seconds(10);

@@ -2,6 +2,7 @@
 #ifndef PREFLIGHT_COLLECTOR_CONFIG_H_
 #define PREFLIGHT_COLLECTOR_CONFIG_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -16,6 +17,14 @@ struct CollectorSettings {
   v1::Inventory inventory;     // inline and file hosts merged
   v1::Policy policy;           // defaults applied
 };
+
+// worker_threads when the configuration leaves it at 0: 4 per core
+// (std::thread::hardware_concurrency), at least 4 and at most 64. A worker
+// spends most of a report waiting for its synced write, and RocksDB commits
+// the writes that wait together with one sync (group commit): more workers
+// than cores is what lets it batch. Measured with tests/bench/load_bench.cc
+// (README, Performance).
+uint32_t DefaultWorkerThreads();
 
 // Reads `path` (text format) and the inventory and policy files it names.
 // Errors name the file (and line and column for syntax errors).

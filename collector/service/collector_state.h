@@ -28,13 +28,16 @@
 //                RocksDB (no read, no synced write, no audit entry), never
 //                evaluates checks, never builds the fleet status, never
 //                reads a file (the CRL) and never sleeps.
-//   ingest pool  CollectorState::pool, worker_threads of them (default 2).
+//   ingest pool  CollectorState::pool, worker_threads of them (default 4
+//                per core, DefaultWorkerThreads in config.h: a worker mostly
+//                waits for its synced write, and the writes that wait
+//                together are group-committed by RocksDB, one sync for all).
 //                Admits a stream (identity, revocation: the CRL may be
 //                re-read; inventory), audits refusals, evaluates and stores a
-//                report (Store::Ingest: one synced write; concurrent writes
-//                are group-committed by RocksDB), then acks it and starts the
-//                next read from that thread. One report per stream at a
-//                time, so a stream never holds more than one worker.
+//                report (Store::Ingest: one synced write), then acks it and
+//                starts the next read from that thread. One report per
+//                stream at a time, so a stream never holds more than one
+//                worker.
 //   query pool   owned by QueryService (2 threads). Every Query RPC runs
 //                there whole: authorization (a refusal is audited, a synced
 //                write), store reads and scans, attestations and waivers

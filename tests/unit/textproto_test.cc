@@ -187,7 +187,7 @@ TEST_F(CollectorSettingsTest, ValidFileWithDefaults) {
   EXPECT_EQ(c.tls().key_file(), dir_ + "/pki/collector.key");
   EXPECT_EQ(c.tls().ca_file(), pki_.ca());
   EXPECT_EQ(c.listen(), "127.0.0.1:7443");
-  EXPECT_EQ(c.worker_threads(), 2u);
+  EXPECT_EQ(c.worker_threads(), collector::DefaultWorkerThreads());
   EXPECT_EQ(c.trust_domain(), "test.local");
   EXPECT_FALSE(c.data_dir().empty());
   EXPECT_GT(c.max_report_bytes(), 0u);
