@@ -9,6 +9,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "collector/readiness/engine.h"
 #include "proto/version.h"
 #include "proto/wire/identity.h"
@@ -27,10 +28,12 @@ bool ValidInstance(absl::string_view s) {
 }
 
 // Tells a report sent again (same instance, sequence and content) from
-// any other, for the report budget; never 0.
-uint64_t ReportFingerprint(const v1::FactReport& report) {
-  const uint64_t h = absl::Hash<std::string>()(absl::StrCat(
-      report.agent_instance(), "#", report.sequence(), "#", report.SerializeAsString()));
+// any other, for the report budget; never 0. `message` is the AgentMessage
+// as received, which carries all three: the agent sends a spooled report
+// again as the same bytes. Hashing them costs a pass over the bytes;
+// serializing the parsed report again cost as much as parsing it.
+uint64_t ReportFingerprint(absl::string_view message) {
+  const uint64_t h = absl::Hash<absl::string_view>()(message);
   return h == 0 ? 1 : h;
 }
 
@@ -64,13 +67,17 @@ class IngestReactor : public grpc::ServerGenericBidiReactor {
       return;
     }
     const size_t size = in_bytes_.Length();
+    // The message in one piece (gRPC hands it over in slices): parsed from
+    // there, and hashed for the report budget.
+    grpc::Slice bytes;
+    const bool whole =
+        in_bytes_.TrySingleSlice(&bytes).ok() || in_bytes_.DumpToSingleSlice(&bytes).ok();
+    in_bytes_.Clear();
     in_.Clear();
-    if (grpc::Status parsed =
-            grpc::SerializationTraits<v1::AgentMessage>::Deserialize(&in_bytes_, &in_);
-        !parsed.ok()) {
+    if (!whole || !in_.ParseFromArray(bytes.begin(), static_cast<int>(bytes.size()))) {
       Refuse(grpc::StatusCode::INVALID_ARGUMENT,
              absl::StrCat("unreadable message (", size,
-                          " bytes): not a preflight.v1.AgentMessage: ", parsed.error_message()));
+                          " bytes): not a preflight.v1.AgentMessage (protobuf parse failed)"));
       return;
     }
     if (in_.has_hello()) {
@@ -125,7 +132,11 @@ class IngestReactor : public grpc::ServerGenericBidiReactor {
       if (finished_) return;
       ++in_flight_;
     }
-    state_.pool->Post([this, report = std::move(report)]() mutable { StoreReport(report); });
+    const uint64_t fingerprint =
+        ReportFingerprint(absl::string_view(reinterpret_cast<const char*>(bytes.begin()), size));
+    state_.pool->Post([this, fingerprint, report = std::move(report)]() mutable {
+      StoreReport(report, fingerprint);
+    });
   }
 
   void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
@@ -251,7 +262,7 @@ class IngestReactor : public grpc::ServerGenericBidiReactor {
   }
 
   // Ingest pool: evaluates and stores one report, then acks it and reads on.
-  void StoreReport(const v1::FactReport& report) ABSL_LOCKS_EXCLUDED(mu_) {
+  void StoreReport(const v1::FactReport& report, uint64_t fingerprint) ABSL_LOCKS_EXCLUDED(mu_) {
     if (state_.hooks.hold_before_store > absl::ZeroDuration()) {
       std::this_thread::sleep_for(absl::ToChronoMilliseconds(state_.hooks.hold_before_store));
     }
@@ -271,8 +282,7 @@ class IngestReactor : public grpc::ServerGenericBidiReactor {
     absl::Time now = state_.clock();
     // The host's report budget, before anything is stored: a report over it
     // is refused, not acked, and stays in the agent's spool.
-    const ReportBudget::Decision budget =
-        service_.budget_.Take(host.id(), ReportFingerprint(report), now);
+    const ReportBudget::Decision budget = service_.budget_.Take(host.id(), fingerprint, now);
     if (!budget.allowed) {
       RefuseOverBudget(report, budget);
       return;
