@@ -191,7 +191,19 @@ absl::Status AuditConfigChanges(CollectorState& state) {
 }
 
 void PruneHistory(CollectorState& state) {
-  const uint32_t days = state.settings.config.history_retention_days();
+  const v1::CollectorConfig& config = state.settings.config;
+  // Bounded runs: the rest waits for the next hour (settings re-read on reload).
+  state.store->SetPruneBatchRecords(config.prune_batch_records() > 0 ? config.prune_batch_records()
+                                                                     : Store::kDefaultPruneBatch);
+  const uint32_t window = config.receipt_window_days() > 0 ? config.receipt_window_days() : 2;
+  auto compacted = state.store->CompactReceipts(state.clock() - absl::Hours(24 * int64_t{window}));
+  if (!compacted.ok()) {
+    Log(absl::StrCat("cannot compact report receipts: ", compacted.status().message()));
+  } else if (*compacted > 0) {
+    Log(absl::StrCat("compacted ", *compacted, " report receipt(s) older than ", window,
+                     " days to one per host and hour"));
+  }
+  const uint32_t days = config.history_retention_days();
   auto pruned = state.store->Prune(state.clock() - absl::Hours(24 * int64_t{days}));
   if (!pruned.ok()) {
     Log(absl::StrCat("cannot prune history: ", pruned.status().message()));
