@@ -6,7 +6,8 @@
 //
 //   build/tests/preflight_load_bench [--agents=1,100,1000,10000] [--seconds=10]
 //       [--paced-seconds=60] [--paced-min-agents=10000] [--interval=300]
-//       [--worker-threads=0] [--data-dir=DIR] [--no-null] [--quick]
+//       [--worker-threads=0] [--data-dir=DIR] [--collector=BINARY] [--no-null]
+//       [--quick]
 //
 // For each N: connect N agents (Hello, Welcome), then
 //   saturation  every agent sends a report, waits for its ack, sends the next,
@@ -486,6 +487,7 @@ struct Options {
   double interval = 300;
   int worker_threads = 0;
   std::string data_dir;
+  std::string collector = PREFLIGHT_COLLECTOR_BIN;
   bool null_server = true;
   bool quick = false;
 };
@@ -756,11 +758,13 @@ Options ParseFlags(int argc, char** argv) {
       o.worker_threads = static_cast<int>(d);
     } else if (value("--data-dir", &v)) {
       o.data_dir = v;
+    } else if (value("--collector", &v)) {
+      o.collector = v;
     } else if (a == "--help" || a == "-h") {
       std::printf(
           "preflight_load_bench [--agents=1,100,1000,10000] [--seconds=10] [--paced-seconds=60]\n"
           "  [--paced-min-agents=10000] [--interval=300] [--worker-threads=N] [--data-dir=DIR]\n"
-          "  [--no-null] [--quick]\n(see tests/bench/load_bench.cc)\n");
+          "  [--collector=BINARY] [--no-null] [--quick]\n(see tests/bench/load_bench.cc)\n");
       std::exit(0);
     } else {
       Die(absl::StrCat("unknown flag ", argv[i], " (--help)"));
@@ -853,9 +857,9 @@ int main(int argc, char** argv) {
     google::protobuf::TextFormat::PrintToString(config, &text);
     WriteFile(dir + "/collector.textproto", text);
     const std::string log = dir + "/collector.log";
-    auto collector = Process::Start({PREFLIGHT_COLLECTOR_BIN, "--config",
-                                     dir + "/collector.textproto", "--port-file", dir + "/port"},
-                                    dir + "/collector.out", log);
+    auto collector = Process::Start(
+        {opt.collector, "--config", dir + "/collector.textproto", "--port-file", dir + "/port"},
+        dir + "/collector.out", log);
     const int port = WaitPort(dir + "/port", *collector, log);
     const Figures c = Drive(opt, pki, ids, payload, port, collector->pid(), paced);
     Stop(*collector);
