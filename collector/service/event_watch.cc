@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "collector/readiness/engine.h"
+#include "collector/readiness/unknown_nodes.h"
 #include "collector/service/own_certificates.h"
 #include "proto/wire/revocation.h"
 #include "proto/wire/status.h"
@@ -111,6 +112,25 @@ absl::StatusOr<size_t> WatchForEvents(CollectorState& state, absl::Time now) {
   // Hosts no longer in the inventory: forgotten without an event.
   for (const auto& [host, since] : was_stale) {
     write.erase.push_back(absl::StrCat(kWatchStalePrefix, host));
+  }
+  // Swarm nodes no inventory host accounts for, from the managers' latest
+  // facts, as `preflightctl status` reads them (QueryService::UnknownNodes;
+  // FindUnknownNodes holds the rule).
+  std::vector<v1::FactReport> managers;
+  std::vector<const v1::InventoryHost*> reporters;
+  for (const v1::InventoryHost& h : settings.inventory.hosts()) {
+    if (std::find(h.roles().begin(), h.roles().end(), "manager") == h.roles().end()) continue;
+    ASSIGN_OR_RETURN(std::optional<v1::FactReport> facts, store.LatestFacts(h.id()));
+    if (!facts.has_value() || !facts->has_swarm()) continue;
+    managers.push_back(*std::move(facts));
+    reporters.push_back(&h);
+  }
+  std::vector<SwarmReport> swarms;
+  for (size_t i = 0; i < managers.size(); ++i) {
+    swarms.push_back({reporters[i], &managers[i].swarm(), managers[i].collected_at_unix_ms()});
+  }
+  for (const v1::UnknownNode& node : FindUnknownNodes(settings.inventory, policy, swarms)) {
+    verdict.AddUnknownNode(node);
   }
   google::protobuf::RepeatedPtrField<v1::CheckResult> items;
   verdict.Finish(state.registry, attestations, now, &items);

@@ -7,8 +7,8 @@
 //                the policy's staleness_seconds (a regression);
 //   HOST_FRESH   it reported again;
 //   FLEET_VERDICT the fleet verdict (FleetVerdict, the rules of
-//                `preflightctl status`) changed: to PASS when READY, FAIL when
-//                NOT READY (a regression when it was READY);
+//                `preflightctl status`, unknown swarm nodes included) changed: to PASS when READY,
+//                FAIL when NOT READY (a regression when it was READY);
 //   EXCEPTION_EXPIRING a waiver or sign-off in force that expires within
 //                notifications.expiry_warn_days (14);
 //   PKI_EXPIRING the collector's certificate or a CA certificate that expires
