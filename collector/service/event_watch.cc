@@ -129,8 +129,34 @@ absl::StatusOr<size_t> WatchForEvents(CollectorState& state, absl::Time now) {
   for (size_t i = 0; i < managers.size(); ++i) {
     swarms.push_back({reporters[i], &managers[i].swarm(), managers[i].collected_at_unix_ms()});
   }
-  for (const v1::UnknownNode& node : FindUnknownNodes(settings.inventory, policy, swarms)) {
-    verdict.AddUnknownNode(node);
+  const std::vector<v1::UnknownNode> unknown = FindUnknownNodes(settings.inventory, policy, swarms);
+  for (const v1::UnknownNode& node : unknown) verdict.AddUnknownNode(node);
+  // Each unknown node is told once while it stays unknown (a regression on
+  // a gating environment); once it is in the inventory or gone from the
+  // swarm, its key goes, and it would be told again if it came back.
+  ASSIGN_OR_RETURN(auto told_nodes, store.ScanState(kWatchNodePrefix, kMaxStateKeys));
+  std::set<std::string> node_keys_now;
+  for (const v1::UnknownNode& node : unknown) {
+    const std::string key = absl::StrCat(kWatchNodePrefix, node.hostname(), "/", node.address());
+    node_keys_now.insert(key);
+    const bool told = std::any_of(told_nodes.begin(), told_nodes.end(),
+                                  [&](const auto& kv) { return kv.first == key; });
+    if (told) continue;
+    v1::Event e = MakeEvent(
+        v1::Event::UNKNOWN_NODE,
+        absl::StrCat("node/", node.hostname(), "/", node.address(), "/", absl::ToUnixMillis(now)),
+        absl::StrCat("swarm node ", node.hostname(), " (", node.address(), ", ", node.role(), ", ",
+                     node.state(), ") reported by ", node.reported_by(), " (", node.environment(),
+                     ") matches no inventory host: add it to the inventory (node_name or "
+                     "addresses) or remove it from the swarm"),
+        node.gating());
+    e.set_host_id(node.reported_by());
+    e.set_environment(node.environment());
+    write.events.push_back(std::move(e));
+    write.put.emplace_back(key, absl::StrCat(absl::ToUnixMillis(now)));
+  }
+  for (const auto& [key, since] : told_nodes) {
+    if (!node_keys_now.contains(key)) write.erase.push_back(key);
   }
   google::protobuf::RepeatedPtrField<v1::CheckResult> items;
   verdict.Finish(state.registry, attestations, now, &items);

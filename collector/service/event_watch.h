@@ -14,7 +14,10 @@
 //   PKI_EXPIRING the collector's certificate or a CA certificate that expires
 //                within expiry_warn_days (or expired);
 //   CRL_EXPIRING the CRL within notifications.crl_warn_hours (72) of its
-//                nextUpdate (or past it).
+//                nextUpdate (or past it);
+//   UNKNOWN_NODE a swarm node a manager reports that matches no inventory
+//                host (FindUnknownNodes), once while it stays unknown (a
+//                regression when the manager's environment gates).
 // Each expiring thing is told once per expiry date: a renewal (a new date)
 // is a new occurrence. Every event but HOST_FRESH and a fleet becoming ready
 // is a regression. Runs on main's thread (between reloads), so it reads the
@@ -37,6 +40,7 @@ inline constexpr absl::Duration kEventWatchInterval = absl::Seconds(30);
 inline constexpr absl::string_view kWatchStalePrefix = "watch/stale/";  // + host: since (ms)
 inline constexpr absl::string_view kWatchFleetKey = "watch/fleet";      // "ready" / "not-ready"
 inline constexpr absl::string_view kWatchExpiringPrefix = "watch/expiring/";  // + dedup key
+inline constexpr absl::string_view kWatchNodePrefix = "watch/node/";  // + hostname/address: since
 
 // One look at the fleet at `now`: appends the events due. Returns how many.
 absl::StatusOr<size_t> WatchForEvents(CollectorState& state, absl::Time now);

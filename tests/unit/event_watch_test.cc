@@ -231,5 +231,66 @@ TEST_F(EventWatchTest, ExpiringThingsOncePerExpiry) {
   EXPECT_EQ(again.count(v1::Event::PKI_EXPIRING), 0u);
 }
 
+// A swarm node no inventory host accounts for is told once while it stays
+// unknown (across a restart); in the inventory it is forgotten, and told
+// again if it turns up unknown once more.
+TEST_F(EventWatchTest, UnknownSwarmNodeOnceWhileItStaysUnknown) {
+  auto add_manager = [this] {
+    v1::InventoryHost* m = state_->settings.inventory.add_hosts();
+    m->set_id("mgr-01");
+    m->set_environment("production");
+    m->add_roles("manager");
+    state_->IndexHosts();
+  };
+  add_manager();
+  v1::FactReport r;
+  r.set_host_id("mgr-01");
+  r.set_agent_instance(kInstance);
+  r.set_sequence(1);
+  r.set_collected_at_unix_ms(absl::ToUnixMillis(kStart));
+  v1::SwarmFact* swarm = r.mutable_swarm();
+  swarm->mutable_collection()->set_state(v1::Collection::OK);
+  swarm->set_manager(true);
+  for (const auto& [name, addr] :
+       {std::pair{"mgr-01", "10.0.0.1"}, {"prod-01", "10.0.0.2"}, {"rogue-7", "10.0.0.99"}}) {
+    v1::SwarmNode* n = swarm->add_nodes();
+    n->set_hostname(name);
+    n->set_address(addr);
+    n->set_role("worker");
+    n->set_state("ready");
+  }
+  const v1::InventoryHost* h = state_->FindHost("mgr-01");
+  auto done = state_->store->Ingest("mgr-01", r, kStart, [&](const v1::FactReport& report) {
+    return Evaluate(state_->registry, *h, state_->settings.policy, report, kStart);
+  });
+  ASSERT_TRUE(done.ok()) << done.status();
+
+  std::vector<v1::Event> first = Watch(kStart + absl::Seconds(10));
+  ASSERT_EQ(Kinds(first)[v1::Event::UNKNOWN_NODE], 1);
+  const v1::Event& node = *std::find_if(first.begin(), first.end(), [](const v1::Event& e) {
+    return e.kind() == v1::Event::UNKNOWN_NODE;
+  });
+  EXPECT_EQ(node.host_id(), "mgr-01");
+  EXPECT_EQ(node.environment(), "production");
+  EXPECT_TRUE(node.regression());  // production gates
+  EXPECT_THAT(node.summary(), ::testing::HasSubstr("rogue-7 (10.0.0.99"));
+  EXPECT_THAT(node.summary(), ::testing::Not(::testing::HasSubstr("prod-01")));
+  EXPECT_EQ(Kinds(Watch(kStart + absl::Seconds(40)))[v1::Event::UNKNOWN_NODE], 0);
+  Restart();
+  add_manager();
+  EXPECT_EQ(Kinds(Watch(kStart + absl::Seconds(70)))[v1::Event::UNKNOWN_NODE], 0);
+
+  // Into the inventory by address: forgotten; out again: told again.
+  v1::InventoryHost* rogue = state_->settings.inventory.add_hosts();
+  rogue->set_id("prod-07");
+  rogue->set_environment("production");
+  rogue->add_addresses("10.0.0.99");
+  state_->IndexHosts();
+  EXPECT_EQ(Kinds(Watch(kStart + absl::Seconds(100)))[v1::Event::UNKNOWN_NODE], 0);
+  Restart();
+  add_manager();
+  EXPECT_EQ(Kinds(Watch(kStart + absl::Seconds(130)))[v1::Event::UNKNOWN_NODE], 1);
+}
+
 }  // namespace
 }  // namespace preflight::collector
