@@ -589,8 +589,9 @@ Figures Drive(const Options& opt, const Pki& pki, const std::vector<std::string>
            Alive(pid);
   };
 
-  // Saturation: each agent back to back.
-  {
+  // Saturation: each agent back to back (--seconds=0: none, so that the
+  // paced run's RSS and CPU are not those of a backlog just stored).
+  if (opt.seconds > 0) {
     const ProcSample s0 = Sample(pid), self0 = Self();
     const int64_t acked0 = stats.acked.load();
     const auto t0 = Clock::now();
