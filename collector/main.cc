@@ -717,7 +717,15 @@ int main(int argc, char** argv) {
   if (auto exit = preflight::flags::ParseOrExit(Program(), argc, argv, &flags)) return *exit;
   CollectorState state;
   if (auto exit = Configure(flags, state)) return *exit;
-  if (flags.Bool("check-config")) return PrintSummary(state);
+  if (flags.Bool("check-config")) {
+    // A running collector keeps collecting with notifications off when
+    // their block is wrong (StartNotifier); a check says so up front.
+    if (absl::Status valid = notify::Notifier::Validate(state.settings.config.notifications());
+        !valid.ok()) {
+      return UsageError(absl::StrCat(state.config_path, ": notifications: ", valid.message()));
+    }
+    return PrintSummary(state);
+  }
   if (flags.Bool("health")) return CheckHealthCommand(state);
   if (flags.Has("backup")) return BackupCommand(state, flags.String("backup"));
   Log(RaiseDescriptorLimit());

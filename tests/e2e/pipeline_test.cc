@@ -438,6 +438,17 @@ TEST(ExampleConfigs, DeployExamplesAreValid) {
       absl::Seconds(30));
   EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
   EXPECT_TRUE(absl::StrContains(c.out, "valid")) << c.out;
+  // A notifications block the notifier would refuse fails the check, naming
+  // the file (a running collector would log it and go on without them).
+  WriteFile(
+      dir.Join("bad-notify.textproto"),
+      config + "\nnotifications { webhook { name: \"ops\" url: \"http://hooks.example\" } }\n");
+  RunResult bad = RunProcess(
+      {PREFLIGHT_COLLECTOR_BIN, "--config", dir.Join("bad-notify.textproto"), "--check-config"},
+      absl::Seconds(30));
+  EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
+  EXPECT_TRUE(absl::StrContains(bad.err, dir.Join("bad-notify.textproto") + ": notifications: "))
+      << bad.err;
   RunResult a = RunProcess({PREFLIGHT_AGENT_BIN, "--config", deploy + "agent.textproto",
                             "--dry-run", "--root", FixtureRoot("opencrvs-manager")},
                            absl::Seconds(30));
