@@ -86,6 +86,19 @@ class HostEnv {
                                                             const std::string& sni,
                                                             absl::Duration timeout) = 0;
 
+  // Connects to the SMTP server at `address` (host:port) and, with
+  // `starttls`, reads its greeting, sends EHLO and STARTTLS; then performs a
+  // TLS handshake with SNI `sni` and returns the presented chain, leaf first,
+  // as PEM, and says QUIT. Never sends mail, never authenticates. No
+  // verification here: the caller judges. UNAVAILABLE when not live.
+  virtual absl::StatusOr<std::vector<std::string>> ProbeSmtpTls(const std::string& address,
+                                                                const std::string& sni,
+                                                                bool starttls,
+                                                                absl::Duration timeout) {
+    return absl::UnavailableError(
+        absl::StrCat("SMTP handshake with ", address, ": not the live system"));
+  }
+
   // Resolves `name` with the system resolver (getaddrinfo: nsswitch, so
   // /etc/hosts and DNS) to numeric addresses. UNAVAILABLE when not live.
   virtual absl::StatusOr<std::vector<std::string>> ResolveName(const std::string& name) {
