@@ -92,9 +92,9 @@ class HostEnv {
   // as PEM, and says QUIT. Never sends mail, never authenticates. No
   // verification here: the caller judges. UNAVAILABLE when not live.
   virtual absl::StatusOr<std::vector<std::string>> ProbeSmtpTls(const std::string& address,
-                                                                const std::string& sni,
-                                                                bool starttls,
-                                                                absl::Duration timeout) {
+                                                                const std::string& /*sni*/,
+                                                                bool /*starttls*/,
+                                                                absl::Duration /*timeout*/) {
     return absl::UnavailableError(
         absl::StrCat("SMTP handshake with ", address, ": not the live system"));
   }
