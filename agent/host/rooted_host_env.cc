@@ -297,6 +297,17 @@ absl::StatusOr<std::vector<std::string>> RootedHostEnv::ProbeTls(const std::stri
   return ProbeTlsChain(address, sni, timeout);
 }
 
+absl::StatusOr<std::vector<std::string>> RootedHostEnv::ProbeSmtpTls(const std::string& address,
+                                                                     const std::string& sni,
+                                                                     bool starttls,
+                                                                     absl::Duration timeout) {
+  if (!live()) {
+    return absl::UnavailableError(
+        absl::StrCat("no live SMTP handshake when reading the host from ", root_));
+  }
+  return ProbeSmtpTlsChain(address, sni, starttls, timeout);
+}
+
 absl::StatusOr<std::vector<std::string>> RootedHostEnv::ResolveName(const std::string& name) {
   if (!live()) return HostEnv::ResolveName(name);
   return ResolveHostName(name);

@@ -30,6 +30,11 @@ class RootedHostEnv : public HostEnv {
   absl::StatusOr<std::vector<std::string>> ProbeTls(const std::string& address,
                                                     const std::string& sni,
                                                     absl::Duration timeout) override;
+  // Live: an SMTP STARTTLS or implicit-TLS handshake (agent/host/tls_probe.h).
+  // Under another root: UNAVAILABLE.
+  absl::StatusOr<std::vector<std::string>> ProbeSmtpTls(const std::string& address,
+                                                        const std::string& sni, bool starttls,
+                                                        absl::Duration timeout) override;
   // Live: getaddrinfo and getifaddrs (agent/host/net_lookup.h). Under
   // another root: UNAVAILABLE (the image's resolver cannot be asked).
   absl::StatusOr<std::vector<std::string>> ResolveName(const std::string& name) override;

@@ -3,11 +3,14 @@
 
 STARTTLS with the given certificate (required before MAIL and AUTH), AUTH
 PLAIN/LOGIN against one user and password; each accepted message is written
-to OUT_DIR/<n>.eml (atomically). --plain: no STARTTLS offered at all. Writes
+to OUT_DIR/<n>.eml (atomically), and every command line it reads to
+OUT_DIR/log (AUTH data masked by aiosmtpd). --plain: no STARTTLS offered at
+all; --implicit-tls: TLS from the first byte (port 465 style). Writes
 the port it listens on to PORT_FILE once it accepts connections. Run with
 Debian's /usr/bin/python3 (aiosmtpd is a Debian package).
 """
 import argparse
+import logging
 import os
 import socket
 import ssl
@@ -38,6 +41,22 @@ class Sink:
         return "250 Message accepted for delivery"
 
 
+class CommandLog(logging.Handler):
+    """aiosmtpd logs each command it reads at INFO as (peer, line), AUTH data
+    masked; this appends the line to OUT_DIR/log, so a test can check which
+    commands a client sent."""
+
+    def __init__(self, out_dir):
+        super().__init__(logging.INFO)
+        self.path = os.path.join(out_dir, "log")
+
+    def emit(self, record):
+        if record.msg != "%r >> %r" or len(record.args) != 2:
+            return
+        with open(self.path, "ab") as f:
+            f.write(bytes(record.args[1]) + b"\n")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--port-file", required=True)
@@ -47,7 +66,12 @@ def main():
     p.add_argument("--user", default="")
     p.add_argument("--password", default="")
     p.add_argument("--plain", action="store_true")
+    p.add_argument("--implicit-tls", action="store_true")
     a = p.parse_args()
+    mail_log = logging.getLogger("mail.log")
+    mail_log.setLevel(logging.INFO)
+    mail_log.propagate = False
+    mail_log.addHandler(CommandLog(a.out_dir))
 
     def authenticate(server, session, envelope, mechanism, auth_data):
         ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == a.user
@@ -59,7 +83,11 @@ def main():
     port = s.getsockname()[1]
     s.close()
     kwargs = {}
-    if not a.plain:
+    if a.implicit_tls:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(a.cert, a.key)
+        kwargs.update(ssl_context=ctx)
+    elif not a.plain:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(a.cert, a.key)
         kwargs.update(tls_context=ctx, require_starttls=True)
