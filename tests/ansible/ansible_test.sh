@@ -119,6 +119,11 @@ preflight_agent_server_name: preflight.opencrvs.example.gov
 preflight_agent_settings_extra:
   spool_dir: "{{ preflight_test_root }}/{{ inventory_hostname }}/spool"
   ack_timeout_seconds: 20
+# qa-1.internal gathers evidence from the application: its Docker socket is
+# granted for that alone (not as a swarm manager); prod-01 keeps the default.
+preflight_agent_docker_socket: "{{ inventory_hostname != 'qa-1.internal' and 'docker-manager-first' in group_names }}"
+preflight_agent_application_docker: "{{ inventory_hostname == 'qa-1.internal' }}"
+preflight_agent_application_smtp_probe: "{{ inventory_hostname == 'qa-1.internal' }}"
 VARS
 
 play() { # LOG ARGS...
@@ -164,12 +169,45 @@ diff -u "$TMP/inventory.expected" "$TMP/inventory.got" || fail "the generated in
 grep -q 'preflight-01' "$INV" && fail "the collector's own host (not an OpenCRVS server) is in its inventory"
 echo "ok: $(wc -l <"$TMP/inventory.got") hosts, roles and environments as the Ansible inventories say"
 
-step "the Docker socket: given back by a drop-in on swarm managers only"
+step "the Docker socket: given back by a drop-in for the swarm's facts or the application's"
+dropin() { echo "$ROOT/$1/etc/systemd/system/preflight-agent.service.d/docker.conf"; }
 for h in prod-01 qa-1.internal; do
-  dropin=$ROOT/$h/etc/systemd/system/preflight-agent.service.d/docker.conf
-  grep -qx 'InaccessiblePaths=' "$dropin" 2>/dev/null || fail "$h (docker-manager-first) has no drop-in $dropin"
+  grep -qx 'InaccessiblePaths=' "$(dropin "$h")" 2>/dev/null || fail "$h (docker-manager-first) has no drop-in $(dropin "$h")"
 done
-echo "ok: swarm managers' agents may reach /run/docker.sock; the unit denies it elsewhere"
+grep -q 'preflight_agent_docker_socket' "$(dropin prod-01)" || fail "prod-01's drop-in does not say why: $(cat "$(dropin prod-01)")"
+grep -q 'preflight_agent_application_docker' "$(dropin prod-01)" && fail "prod-01's drop-in names the application, which is off"
+grep -q 'preflight_agent_docker_socket' "$(dropin qa-1.internal)" && fail "qa-1.internal's drop-in names the swarm's facts, which are off"
+grep -q 'preflight_agent_application_docker' "$(dropin qa-1.internal)" ||
+  fail "qa-1.internal's drop-in does not name the application: $(cat "$(dropin qa-1.internal)")"
+echo "ok: prod-01 for the swarm's facts (default on managers), qa-1.internal for the application alone"
+
+step "the application block in the agents' configuration: only where enabled"
+grep -q '^application' "$ROOT/prod-01/etc/preflight/agent.textproto" &&
+  fail "prod-01's configuration enables application sources it was not given"
+python3 - "$ROOT/qa-1.internal/etc/preflight/agent.textproto" <<'PY' || fail "qa-1.internal's application block"
+import sys
+text = open(sys.argv[1]).read()
+block = "application {\n  docker: true\n  smtp_probe: true\n}\n"
+assert text.count("application {") == 1 and block in text, text
+PY
+echo "ok: application { docker: true smtp_probe: true } on qa-1.internal, absent on prod-01"
+# The unit's exposure as systemd rates it, with the drop-in the role wrote
+# (the least-privilege test rates the unit alone).
+if command -v systemd-analyze >/dev/null; then
+  SA=$TMP/unit-root/etc/systemd/system
+  mkdir -p "$SA/preflight-agent.service.d"
+  cp "$SRC/deploy/systemd/preflight-agent.service" "$SA/"
+  level() {
+    systemd-analyze security --offline=true --root="$TMP/unit-root" preflight-agent.service 2>&1 |
+      sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'
+  }
+  base=$(level)
+  cp "$(dropin qa-1.internal)" "$SA/preflight-agent.service.d/"
+  with=$(level)
+  [[ -n $base && -n $with ]] || fail "no exposure level from systemd-analyze"
+  awk -v l="$with" 'BEGIN { exit !(l <= 4.0) }' || fail "the unit with docker.conf rates $with > 4.0"
+  echo "ok: exposure $base for the unit, $with with the role's docker.conf (target <= 4.0)"
+fi
 
 step "preflight-collector --check-config on the rendered configuration"
 out=$("$COLLECTOR" --config "$CDIR/collector.textproto" --check-config) ||
@@ -242,12 +280,14 @@ PY
 kill "$COLLECTOR_PID"; wait "$COLLECTOR_PID" 2>/dev/null || true; COLLECTOR_PID=""
 
 # ---------------------------------------------------------------- 5 again
-# Each run costs seconds a task, so one run checks three things: nothing
+# Each run costs seconds a task, so one run checks four things: nothing
 # changes on qa-1.internal; on preflight-01 only a collector setting that
 # changed (keepalive_seconds), which reloads the collector rather than
 # restarting it (the handlers run, their systemd steps skipped); prod-01,
 # given a renewal window longer than its certificate, is re-signed with the
-# same key.
+# same key; and prod-01, its swarm facts no longer given the Docker socket
+# (preflight_agent_docker_socket false), loses its drop-in (the agent
+# restarts).
 changed_tasks() { # LOG HOST: the tasks that changed something on HOST
   awk -v h="$2" '/^TASK \[/ { t = $0; sub(/^TASK \[/, "", t); sub(/\] \**$/, "", t) }
     index($0, "changed: [" h "]") == 1 || index($0, "changed: [" h " -> ") == 1 { print t }' "$1" | sort -u
@@ -257,12 +297,13 @@ handlers_run() { # LOG
 }
 [[ $(handlers_run "$TMP/run1.log") == *"preflight_collector : Restart preflight-collector"* ]] ||
   fail "the first run did not notify the collector's restart (no configuration in place before)"
-step "a second run: one collector setting changed (reload), prod-01 renewed, nothing else"
+step "a second run: one collector setting changed (reload), prod-01 renewed and its socket taken, nothing else"
 before=$(openssl x509 -in "$ROOT/prod-01/etc/preflight/host.pem" -noout -serial)
 key_before=$(sha256sum <"$ROOT/prod-01/etc/preflight/host.key")
 play "$TMP/run2.log" --limit "$LIMIT" \
   -e '{"preflight_agent_cert_renew_days": "{{ 900 if inventory_hostname == \"prod-01\" else 30 }}"}' \
-  -e '{"preflight_collector_settings_extra": {"keepalive_seconds": 121}}' ||
+  -e '{"preflight_collector_settings_extra": {"keepalive_seconds": 121}}' \
+  -e '{"preflight_agent_docker_socket": false}' ||
   { cat "$TMP/run2.log"; fail "the second run failed"; }
 recap "$TMP/run2.log"
 got=$(changed_tasks "$TMP/run2.log" qa-1.internal)
@@ -273,8 +314,15 @@ preflight_collector : Stage the collector's configuration"
 [[ $got == "$want" ]] || fail "the second run changed on preflight-01: [$got], expected [$want]"
 grep -q '^keepalive_seconds: 121$' "$CDIR/collector.textproto" || fail "the new setting is not in place"
 got=$(handlers_run "$TMP/run2.log")
-[[ $got == "preflight_collector : Reload preflight-collector" ]] ||
-  fail "the second run should reload the collector and nothing else, ran: [$got]"
+want="preflight_agent : Restart preflight-agent
+preflight_collector : Reload preflight-collector"
+[[ $got == "$want" ]] ||
+  fail "the second run should reload the collector and restart prod-01's agent, ran: [$got]"
+got=$(changed_tasks "$TMP/run2.log" prod-01 | grep -v '^preflight_enrol : ' || true)
+[[ $got == "preflight_agent : Keep the Docker socket hidden from the agent (nothing here needs it)" ]] ||
+  fail "the second run changed on prod-01, besides its certificate: [$got]"
+[[ -e $(dropin prod-01) ]] && fail "prod-01 kept its drop-in with nothing needing the socket"
+grep -qx 'InaccessiblePaths=' "$(dropin qa-1.internal)" || fail "qa-1.internal lost its drop-in"
 grep -q 'prod-01.*expires within 900 days; requesting a certificate' "$TMP/run2.log" ||
   { cat "$TMP/run2.log"; fail "no renewal was asked for prod-01"; }
 grep -q 'qa-01.*requesting a certificate' "$TMP/run2.log" && fail "qa-01 was re-signed"
@@ -283,7 +331,17 @@ after=$(openssl x509 -in "$ROOT/prod-01/etc/preflight/host.pem" -noout -serial)
 [[ $key_before == "$(sha256sum <"$ROOT/prod-01/etc/preflight/host.key")" ]] || fail "prod-01's key changed"
 openssl verify -no-CApath -no-CAstore -CAfile "$PKI/ca.pem" "$ROOT/prod-01/etc/preflight/host.pem" >/dev/null ||
   fail "the renewed certificate does not verify"
-echo "ok: qa-1.internal unchanged; preflight-01 reloaded for its setting; prod-01 $before -> $after, same key"
+echo "ok: qa-1.internal unchanged; preflight-01 reloaded for its setting; prod-01 $before -> $after, same key, drop-in gone"
+
+step "the SMTP probe without the docker source is refused before any change"
+if play "$TMP/run-smtp.log" --limit prod-01 -e '{"preflight_agent_application_smtp_probe": true}'; then
+  fail "the agent role accepted smtp_probe without docker"
+fi
+grep -q 'preflight_agent_application_smtp_probe needs preflight_agent_application_docker' "$TMP/run-smtp.log" ||
+  { cat "$TMP/run-smtp.log"; fail "no clear message for smtp_probe without docker"; }
+grep -qE '^prod-01 +: ok=[0-9]+ +changed=0 .*failed=1' "$TMP/run-smtp.log" ||
+  { recap "$TMP/run-smtp.log"; fail "the agent play changed something before failing"; }
+echo "ok: refused"
 
 step "a host id that certs/preflight-certs refuses, or an environment left out, stops the collector"
 inv_before=$(sha256sum <"$INV")
