@@ -48,6 +48,7 @@ void WriteUnknownNodesJson(JsonWriter& w,
     w.Key("environment").String(n.environment());
     w.Key("gating").Bool(n.gating());
     w.Key("seen_at_unix_ms").Int(n.seen_at_unix_ms());
+    if (!n.problem().empty()) w.Key("problem").String(n.problem());
     w.EndObject();
   }
   w.EndArray();
@@ -62,6 +63,17 @@ std::string UnknownNodesText(const google::protobuf::RepeatedPtrField<v1::Unknow
                          width, 2);
   absl::StrAppend(&out, "\n");
   for (const v1::UnknownNode& n : nodes) {
+    if (!n.problem().empty()) {
+      absl::StrAppend(
+          &out,
+          WrapAfter("  ",
+                    absl::StrCat("(nodes not listed) by manager ", n.reported_by(), " (",
+                                 n.environment(), n.gating() ? ", gating" : ", not gating",
+                                 "): ", n.problem(), ": a server may be hiding in this swarm"),
+                    width, 4),
+          "\n");
+      continue;
+    }
     std::string line =
         absl::StrCat(n.hostname().empty() ? "(no hostname)" : n.hostname(), " at ",
                      n.address().empty() ? "(no address)" : n.address(), " (", n.role(), ", ",

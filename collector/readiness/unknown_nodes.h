@@ -23,24 +23,33 @@ namespace preflight::collector {
 // Empty values never match.
 bool SwarmNodeMatches(const v1::SwarmNode& node, const v1::InventoryHost& host);
 
-// One inventory host's latest swarm fact, as its agent reported it.
+// One manager's latest report's swarm fact, as its agent reported it; null
+// when that report carries none (an agent older than the fact).
 struct SwarmReport {
   const v1::InventoryHost* reporter = nullptr;
   const v1::SwarmFact* swarm = nullptr;
   int64_t collected_at_unix_ms = 0;
 };
 
-// Every node of the reports (OK swarm facts only) that matches no inventory
+// Every node of the reports (OK swarm facts) that matches no inventory
 // host, once per (hostname, address) however many managers list it: the
 // first reporter names it, and it is gating when any of its reporters is in
 // a gating environment of `policy` (defaults filled in). Reporters in
 // inventory order give a stable list.
+//
+// A manager whose nodes could not be listed — its swarm fact is ERROR (no
+// access to the Docker socket) or missing — is an entry too, with `problem`
+// saying why and no hostname: a server may hide behind it, so on a gating
+// environment it keeps the fleet NOT READY like an unknown node. ABSENT
+// (Docker says this host is not a swarm manager, or there is no Docker) is
+// not: there is no swarm there to list.
 std::vector<v1::UnknownNode> FindUnknownNodes(const v1::Inventory& inventory,
                                               const v1::Policy& policy,
                                               const std::vector<SwarmReport>& reports);
 
 // The fleet verdict's reason for a gating unknown node: names the node, its
-// address and the manager that reported it, and what to do.
+// address and the manager that reported it, and what to do (for a manager
+// whose nodes could not be listed: which, why, and what to do).
 std::string UnknownNodeReason(const v1::UnknownNode& node);
 
 }  // namespace preflight::collector

@@ -16,6 +16,7 @@
 #include "collector/readiness/engine.h"
 #include "collector/readiness/unknown_nodes.h"
 #include "collector/service/own_certificates.h"
+#include "collector/service/unknown_node_listing.h"
 #include "proto/wire/revocation.h"
 #include "proto/wire/status.h"
 
@@ -113,23 +114,10 @@ absl::StatusOr<size_t> WatchForEvents(CollectorState& state, absl::Time now) {
   for (const auto& [host, since] : was_stale) {
     write.erase.push_back(absl::StrCat(kWatchStalePrefix, host));
   }
-  // Swarm nodes no inventory host accounts for, from the managers' latest
-  // facts, as `preflightctl status` reads them (QueryService::UnknownNodes;
-  // FindUnknownNodes holds the rule).
-  std::vector<v1::FactReport> managers;
-  std::vector<const v1::InventoryHost*> reporters;
-  for (const v1::InventoryHost& h : settings.inventory.hosts()) {
-    if (std::find(h.roles().begin(), h.roles().end(), "manager") == h.roles().end()) continue;
-    ASSIGN_OR_RETURN(std::optional<v1::FactReport> facts, store.LatestFacts(h.id()));
-    if (!facts.has_value() || !facts->has_swarm()) continue;
-    managers.push_back(*std::move(facts));
-    reporters.push_back(&h);
-  }
-  std::vector<SwarmReport> swarms;
-  for (size_t i = 0; i < managers.size(); ++i) {
-    swarms.push_back({reporters[i], &managers[i].swarm(), managers[i].collected_at_unix_ms()});
-  }
-  const std::vector<v1::UnknownNode> unknown = FindUnknownNodes(settings.inventory, policy, swarms);
+  // Swarm nodes no inventory host accounts for, and managers whose nodes
+  // could not be listed, as `preflightctl status` reads them.
+  ASSIGN_OR_RETURN(const std::vector<v1::UnknownNode> unknown,
+                   ListUnknownNodes(store, settings.inventory, policy));
   for (const v1::UnknownNode& node : unknown) verdict.AddUnknownNode(node);
   // Each unknown node is told once while it stays unknown (a regression on
   // a gating environment); once it is in the inventory or gone from the
@@ -137,19 +125,18 @@ absl::StatusOr<size_t> WatchForEvents(CollectorState& state, absl::Time now) {
   ASSIGN_OR_RETURN(auto told_nodes, store.ScanState(kWatchNodePrefix, kMaxStateKeys));
   std::set<std::string> node_keys_now;
   for (const v1::UnknownNode& node : unknown) {
-    const std::string key = absl::StrCat(kWatchNodePrefix, node.hostname(), "/", node.address());
+    const std::string key =
+        node.problem().empty()
+            ? absl::StrCat(kWatchNodePrefix, node.hostname(), "/", node.address())
+            : absl::StrCat(kWatchNodePrefix, "unlisted/", node.reported_by());
     node_keys_now.insert(key);
     const bool told = std::any_of(told_nodes.begin(), told_nodes.end(),
                                   [&](const auto& kv) { return kv.first == key; });
     if (told) continue;
     v1::Event e = MakeEvent(
         v1::Event::UNKNOWN_NODE,
-        absl::StrCat("node/", node.hostname(), "/", node.address(), "/", absl::ToUnixMillis(now)),
-        absl::StrCat("swarm node ", node.hostname(), " (", node.address(), ", ", node.role(), ", ",
-                     node.state(), ") reported by ", node.reported_by(), " (", node.environment(),
-                     ") matches no inventory host: add it to the inventory (node_name or "
-                     "addresses) or remove it from the swarm"),
-        node.gating());
+        absl::StrCat("node/", key.substr(kWatchNodePrefix.size()), "/", absl::ToUnixMillis(now)),
+        UnknownNodeReason(node), node.gating());
     e.set_host_id(node.reported_by());
     e.set_environment(node.environment());
     write.events.push_back(std::move(e));

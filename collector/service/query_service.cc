@@ -18,6 +18,7 @@
 #include "collector/readiness/exceptions.h"
 #include "collector/readiness/unknown_nodes.h"
 #include "collector/service/own_certificates.h"
+#include "collector/service/unknown_node_listing.h"
 #include "proto/wire/revocation.h"
 #include "proto/wire/status.h"
 #include "proto/wire/textproto.h"
@@ -159,20 +160,7 @@ absl::StatusOr<v1::HostStatus> QueryService::HostStatusOf(const v1::InventoryHos
 }
 
 absl::StatusOr<std::vector<v1::UnknownNode>> QueryService::UnknownNodes() {
-  const v1::Inventory& inventory = state_.settings.inventory;
-  // Managers are a few per swarm: their latest reports are read at each
-  // query rather than kept.
-  std::vector<std::pair<const v1::InventoryHost*, v1::FactReport>> latest;
-  for (const v1::InventoryHost& h : inventory.hosts()) {
-    if (std::find(h.roles().begin(), h.roles().end(), "manager") == h.roles().end()) continue;
-    ASSIGN_OR_RETURN(std::optional<v1::FactReport> facts, state_.store->LatestFacts(h.id()));
-    if (facts.has_value() && facts->has_swarm()) latest.emplace_back(&h, std::move(*facts));
-  }
-  std::vector<SwarmReport> reports;
-  for (const auto& [host, facts] : latest) {
-    reports.push_back({host, &facts.swarm(), facts.collected_at_unix_ms()});
-  }
-  return FindUnknownNodes(inventory, state_.settings.policy, reports);
+  return ListUnknownNodes(*state_.store, state_.settings.inventory, state_.settings.policy);
 }
 
 void QueryService::FillFleetHeader(v1::FleetStatus* fleet) {

@@ -141,5 +141,44 @@ TEST(SwarmTest, AnUnknownNodeIsListedAndBlocksUntilTheInventoryNamesIt) {
   EXPECT_EQ(Field(fleet, "unknown_nodes").list_value().values_size(), 0) << json.out;
 }
 
+// An agent that cannot ask Docker (here: its recorded `docker node ls -q`
+// is refused as an agent outside the docker group is) lists no node, and a
+// server could hide behind that: the fleet is NOT READY naming the manager
+// and why, and `status` lists the manager as one whose nodes are not listed.
+TEST(SwarmTest, AManagerThatCannotListItsNodesKeepsTheFleetNotReady) {
+  TestCluster cluster(OneManager());
+  cluster.StartCollector();
+  TempDir dir;
+  const std::string root = dir.Join("root");
+  CopyTree(FixtureRoot("opencrvs-manager"), root);
+  const std::string list =
+      root + "/.preflight/commands/" + agent::RecordedCommandKey({"docker", "node", "ls", "-q"});
+  WriteFile(list, "");
+  WriteFile(list + ".exit", "1\n");
+  WriteFile(list + ".err",
+            "permission denied while trying to connect to the Docker daemon socket at "
+            "unix:///var/run/docker.sock\n");
+  RunResult agent = cluster.AgentOnce("prod-01", root);
+  ASSERT_EQ(agent.exit_code, 0) << agent.err << cluster.collector_log();
+
+  RunResult table = cluster.Ctl({"status"});
+  EXPECT_EQ(table.exit_code, 1) << table.out << table.err;
+  const std::string joined = Joined(table.out);
+  EXPECT_THAT(joined, HasSubstr("manager prod-01 (production) could not list the swarm's nodes: "
+                                "docker node ls -q"))
+      << table.out;
+  EXPECT_THAT(joined, HasSubstr("permission denied")) << table.out;
+  EXPECT_THAT(joined, HasSubstr("(nodes not listed) by manager prod-01 (production, gating)"))
+      << table.out;
+
+  RunResult json = cluster.Ctl({"status", "--format", "json"});
+  google::protobuf::Value fleet = ParseJson(json.out);
+  EXPECT_FALSE(Field(fleet, "ready").bool_value());
+  const auto& nodes = Field(fleet, "unknown_nodes").list_value();
+  ASSERT_EQ(nodes.values_size(), 1) << json.out;
+  EXPECT_EQ(Field(nodes.values(0), "reported_by").string_value(), "prod-01");
+  EXPECT_THAT(Field(nodes.values(0), "problem").string_value(), HasSubstr("docker node ls -q"));
+}
+
 }  // namespace
 }  // namespace preflight::testing

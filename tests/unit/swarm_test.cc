@@ -185,7 +185,11 @@ TEST(UnknownNodes, OncePerNodeGatingWhenAnyReporterGates) {
                                   {{&inventory.hosts(1), &qa, 1000},
                                    {&inventory.hosts(0), &prod, 2000},
                                    {&inventory.hosts(0), &broken, 3000}});
-  ASSERT_EQ(unknown.size(), 2u);
+  // The ERROR fact's ghost is not read; its manager is listed as one whose
+  // nodes could not be listed (below: UnlistedManagers...).
+  ASSERT_EQ(unknown.size(), 3u);
+  EXPECT_EQ(unknown[2].problem(), "the swarm fact is ERROR");
+  unknown.pop_back();
   EXPECT_EQ(unknown[0].hostname(), "prod-07");
   EXPECT_EQ(unknown[0].address(), "10.0.0.7");
   EXPECT_EQ(unknown[0].reported_by(), "prod-01");
@@ -221,6 +225,66 @@ TEST(UnknownNodes, OncePerNodeGatingWhenAnyReporterGates) {
   *inventory.add_hosts() = Host("qa-02", "qa", "", {"10.1.0.2"});
   EXPECT_TRUE(
       collector::FindUnknownNodes(inventory, policy, {{&inventory.hosts(1), &qa, 1000}}).empty());
+}
+
+// A manager whose agent cannot ask Docker (or predates the swarm fact) hides
+// whatever runs in its swarm: on a gating environment that is a reason the
+// fleet is not ready, naming the manager and why; ABSENT (not a manager, no
+// Docker) is not.
+TEST(UnknownNodes, UnlistedManagersKeepAGatingFleetNotReady) {
+  v1::Inventory inventory;
+  *inventory.add_hosts() = Host("prod-01", "production");
+  *inventory.add_hosts() = Host("qa-01", "qa");
+  *inventory.add_hosts() = Host("stage-01", "staging");
+  v1::SwarmFact denied;
+  denied.mutable_collection()->set_state(v1::Collection::ERROR);
+  denied.mutable_collection()->set_error("docker node ls -q exited 1");
+  v1::ReadError* e = denied.mutable_collection()->add_unreadable();
+  e->set_path("docker node ls -q");
+  e->set_error("PERMISSION_DENIED: permission denied while trying to connect to the Docker daemon");
+  v1::SwarmFact absent;
+  absent.mutable_collection()->set_state(v1::Collection::ABSENT);
+  const v1::Policy policy = collector::WithPolicyDefaults({});
+  std::vector<v1::UnknownNode> unknown =
+      collector::FindUnknownNodes(inventory, policy,
+                                  {{&inventory.hosts(0), &denied, 1000},
+                                   {&inventory.hosts(1), nullptr, 2000},
+                                   {&inventory.hosts(2), &absent, 3000}});
+  ASSERT_EQ(unknown.size(), 2u);
+  EXPECT_EQ(unknown[0].reported_by(), "prod-01");
+  EXPECT_TRUE(unknown[0].gating());
+  EXPECT_TRUE(unknown[0].hostname().empty());
+  EXPECT_THAT(unknown[0].problem(), HasSubstr("docker node ls -q exited 1"));
+  EXPECT_THAT(unknown[0].problem(), HasSubstr("permission denied"));
+  EXPECT_EQ(unknown[1].reported_by(), "qa-01");
+  EXPECT_FALSE(unknown[1].gating());
+  EXPECT_THAT(unknown[1].problem(), HasSubstr("sends no swarm fact"));
+
+  collector::CheckRegistry registry;
+  v1::HostStatus host;
+  host.set_host_id("prod-01");
+  host.set_environment("production");
+  host.set_gating(true);
+  host.set_reported(true);
+  host.set_ready(true);
+  v1::FleetStatus fleet =
+      collector::BuildFleetStatus(registry, policy, {host}, absl::Now(), {}, unknown);
+  EXPECT_FALSE(fleet.ready());
+  ASSERT_EQ(fleet.reasons_size(), 1) << fleet.DebugString();
+  EXPECT_THAT(fleet.reasons(0),
+              HasSubstr("manager prod-01 (production) could not list the swarm's nodes: docker "
+                        "node ls -q exited 1"));
+  EXPECT_THAT(fleet.reasons(0), HasSubstr("a server may be hiding"));
+
+  v1::FleetSummaryHeader header;
+  *header.add_unknown_nodes() = unknown[0];
+  const std::string table = cli::SummaryTable(header, {}, absl::Now(), 200);
+  EXPECT_THAT(table, HasSubstr("(nodes not listed) by manager prod-01 (production, gating)"));
+  google::protobuf::Value json = testing::ParseJson(cli::SummaryJson(header, {}));
+  const auto& nodes = testing::Field(json, "unknown_nodes").list_value();
+  ASSERT_EQ(nodes.values_size(), 1);
+  EXPECT_THAT(testing::Field(nodes.values(0), "problem").string_value(),
+              HasSubstr("docker node ls -q exited 1"));
 }
 
 TEST(UnknownNodes, StatusListsThemInTheTableAndJson) {
