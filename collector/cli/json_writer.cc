@@ -2,52 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "proto/wire/json_quote.h"
 
 namespace preflight::cli {
 
-std::string JsonQuote(absl::string_view s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = s[i];
-    // DEL and the C1 controls (U+0080..U+009F, UTF-8 C2 80..C2 9F) are legal
-    // in JSON but act on a terminal (U+009B is CSI): escaped like C0.
-    if (c == 0x7f) {
-      out += "\\u007f";
-      continue;
-    }
-    if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
-        static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
-      out += absl::StrFormat("\\u%04x", static_cast<unsigned char>(s[i + 1]));
-      ++i;
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
+std::string JsonQuote(absl::string_view s) { return wire::JsonQuoted(s); }
 
 void JsonWriter::Newline() {
   out_.push_back('\n');

@@ -37,7 +37,7 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-// `s` as a quoted JSON string.
+// `s` as a quoted JSON string (wire::JsonQuoted: always valid UTF-8).
 std::string JsonQuote(absl::string_view s);
 
 }  // namespace preflight::cli

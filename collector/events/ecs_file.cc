@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "collector/readiness/engine.h"
+#include "proto/wire/json_quote.h"
 #include "proto/wire/status.h"
 
 namespace preflight::collector {
@@ -79,80 +80,7 @@ class JsonLine {
     Quote(key);
     out_ += ':';
   }
-  void Quote(absl::string_view s) {
-    out_ += '"';
-    for (size_t i = 0; i < s.size();) {
-      const unsigned char c = s[i];
-      if (c < 0x80) {
-        switch (c) {
-          case '"':
-            out_ += "\\\"";
-            break;
-          case '\\':
-            out_ += "\\\\";
-            break;
-          case '\n':
-            out_ += "\\n";
-            break;
-          case '\r':
-            out_ += "\\r";
-            break;
-          case '\t':
-            out_ += "\\t";
-            break;
-          default:
-            if (c < 0x20 || c == 0x7f) {
-              absl::StrAppendFormat(&out_, "\\u%04x", c);
-            } else {
-              out_ += static_cast<char>(c);
-            }
-        }
-        ++i;
-        continue;
-      }
-      const size_t n = Utf8Length(s, i);
-      if (n == 0) {
-        out_ += "\xEF\xBF\xBD";  // U+FFFD for a byte that starts no character
-        ++i;
-        continue;
-      }
-      if (n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) <= 0x9F) {
-        // The C1 controls (U+0080..U+009F; U+009B is CSI) act on a terminal
-        // that `tail -f`s the file: escaped like C0, as preflightctl does.
-        absl::StrAppendFormat(&out_, "\\u%04x", static_cast<unsigned char>(s[i + 1]));
-      } else {
-        out_.append(s.data() + i, n);
-      }
-      i += n;
-    }
-    out_ += '"';
-  }
-  // The length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no
-  // overlongs, no surrogates, nothing above U+10FFFF), or 0.
-  static size_t Utf8Length(absl::string_view s, size_t i) {
-    const unsigned char c = s[i];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return 0;
-    }
-    if (i + n > s.size()) return 0;
-    for (size_t k = 1; k < n; ++k) {
-      const unsigned char b = s[i + k];
-      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return 0;
-    }
-    return n;
-  }
+  void Quote(absl::string_view s) { wire::AppendJsonQuoted(out_, s); }
 
   std::string out_;
   std::vector<bool> first_{true};
@@ -512,20 +440,18 @@ absl::Status EcsEventFile::WriteBatchLocked(bool* done) {
     return absl::UnavailableError(
         absl::StrCat("events file: cannot read the event log: ", events.status().message()));
   }
-  // The audit trail is read whole (Store::AuditEntries), so only when its
-  // head moved past what was written; entries past the head read first are
-  // left for the next batch.
+  // The audit trail from the cursor on, only when its head moved past it;
+  // entries past the head read first are left for the next batch.
   std::vector<StoredAuditEntry> audit;
   const uint64_t audit_head = store_.AuditHead().first;
   if (audit_head > audit_cursor_) {
-    auto all = store_.AuditEntries();
-    if (!all.ok()) {
+    auto after = store_.AuditEntriesAfter(audit_cursor_, kBatch);
+    if (!after.ok()) {
       return absl::UnavailableError(
-          absl::StrCat("events file: cannot read the audit trail: ", all.status().message()));
+          absl::StrCat("events file: cannot read the audit trail: ", after.status().message()));
     }
-    for (StoredAuditEntry& a : *all) {
-      if (a.key_seq <= audit_cursor_ || a.key_seq > audit_head) continue;
-      if (audit.size() == kBatch) break;
+    for (StoredAuditEntry& a : *after) {
+      if (a.key_seq > audit_head) break;
       audit.push_back(std::move(a));
     }
   }

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "collector/notify/connection.h"
+#include "proto/wire/json_quote.h"
 #include "proto/wire/status.h"
 
 namespace preflight::collector::notify {
@@ -76,33 +77,9 @@ absl::StatusOr<Url> ParseUrl(absl::string_view url, bool proxy, absl::string_vie
 }
 
 std::string SlackJson(absl::string_view text) {
-  std::string out = "{\"text\":\"";
-  for (unsigned char ch : text) {
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (ch < 0x20 || ch == 0x7f) {
-          out += absl::StrFormat("\\u%04x", ch);
-        } else {
-          out.push_back(static_cast<char>(ch));
-        }
-    }
-  }
-  out += "\"}";
+  std::string out = "{\"text\":";
+  wire::AppendJsonQuoted(out, text);
+  out += "}";
   return out;
 }
 

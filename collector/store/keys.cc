@@ -3,8 +3,6 @@
 #include <algorithm>
 
 namespace preflight::collector {
-namespace {
-
 bool ReadU16(absl::string_view& in, uint16_t& v) {
   if (in.size() < 2) return false;
   v = static_cast<uint16_t>((static_cast<uint8_t>(in[0]) << 8) | static_cast<uint8_t>(in[1]));
@@ -27,8 +25,6 @@ bool ReadString(absl::string_view& in, std::string& s) {
   in.remove_prefix(len);
   return true;
 }
-
-}  // namespace
 
 void AppendU16(std::string& out, uint16_t v) {
   out.push_back(static_cast<char>(v >> 8));

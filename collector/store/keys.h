@@ -17,6 +17,11 @@ void AppendU64(std::string& out, uint64_t v);
 // Length-prefixed; strings longer than 65535 bytes are truncated (ids are
 // validated far below that before they reach the store).
 void AppendString(std::string& out, absl::string_view s);
+// Their inverses: read one value from the front of `in` and drop it; false
+// (in unchanged or partly consumed) when `in` is too short.
+bool ReadU16(absl::string_view& in, uint16_t& v);
+bool ReadU64(absl::string_view& in, uint64_t& v);
+bool ReadString(absl::string_view& in, std::string& s);
 
 // reports CF: (host, agent instance, sequence).
 std::string ReportKey(absl::string_view host, absl::string_view instance, uint64_t sequence);

@@ -33,29 +33,6 @@ v1::Collection* MutableCollection(google::protobuf::Message& m) {
   return static_cast<v1::Collection*>(m.GetReflection()->MutableMessage(&m, c));
 }
 
-bool ReadU16(absl::string_view& in, uint16_t& v) {
-  if (in.size() < 2) return false;
-  v = static_cast<uint16_t>((static_cast<uint8_t>(in[0]) << 8) | static_cast<uint8_t>(in[1]));
-  in.remove_prefix(2);
-  return true;
-}
-
-bool ReadU64(absl::string_view& in, uint64_t& v) {
-  if (in.size() < 8) return false;
-  v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  in.remove_prefix(8);
-  return true;
-}
-
-bool ReadString(absl::string_view& in, std::string& s) {
-  uint16_t len = 0;
-  if (!ReadU16(in, len) || in.size() < len) return false;
-  s.assign(in.data(), len);
-  in.remove_prefix(len);
-  return true;
-}
-
 }  // namespace
 
 std::string ShortHash(absl::string_view bytes) {

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <set>
 #include <tuple>
@@ -996,11 +997,18 @@ absl::StatusOr<std::vector<v1::Waiver>> Store::AllWaivers() {
 }
 
 absl::StatusOr<std::vector<StoredAuditEntry>> Store::AuditEntries() {
+  return AuditEntriesAfter(0, std::numeric_limits<size_t>::max());
+}
+
+absl::StatusOr<std::vector<StoredAuditEntry>> Store::AuditEntriesAfter(uint64_t after_seq,
+                                                                       size_t limit) {
   absl::ReaderMutexLock db_lock(&db_mu_);
   RETURN_IF_ERROR(Usable());
   std::vector<StoredAuditEntry> out;
+  if (after_seq == std::numeric_limits<uint64_t>::max()) return out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), audit_));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  // Keys are big-endian sequence numbers: seeking is by number.
+  for (it->Seek(AuditKey(after_seq + 1)); it->Valid() && out.size() < limit; it->Next()) {
     StoredAuditEntry s;
     s.key_seq = ReadU64(absl::string_view(it->key().data(), it->key().size()));
     if (!s.entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {

@@ -158,6 +158,9 @@ class Store {
   absl::StatusOr<std::vector<v1::Waiver>> AllWaivers();
   // Every audit entry in key order, and the head the store recorded.
   absl::StatusOr<std::vector<StoredAuditEntry>> AuditEntries();
+  // At most `limit` audit entries numbered above `after_seq`, in order: a
+  // reader that keeps a cursor (the events file) reads only what is new.
+  absl::StatusOr<std::vector<StoredAuditEntry>> AuditEntriesAfter(uint64_t after_seq, size_t limit);
   std::pair<uint64_t, std::string> AuditHead() ABSL_LOCKS_EXCLUDED(audit_mu_);
 
   // History: verdict transitions (check empty: all), oldest first; fact

@@ -111,6 +111,13 @@ TEST(JsonQuote, Escapes) {
   EXPECT_EQ(JsonQuote(std::string("a\0b", 3)), "\"a\\u0000b\"");
   EXPECT_EQ(JsonQuote("caf\xc3\xa9"), "\"caf\xc3\xa9\"");  // UTF-8 passes through
   EXPECT_EQ(JsonQuote("</script>"), "\"</script>\"");
+  // Bytes that start no UTF-8 character (a hostile file name) become U+FFFD:
+  // the output stays valid UTF-8; DEL and C1 controls are escaped.
+  EXPECT_EQ(JsonQuote("a\xff\xc3"
+                      "b"),
+            "\"a\xEF\xBF\xBD\xEF\xBF\xBD"
+            "b\"");
+  EXPECT_EQ(JsonQuote("\x7f\xc2\x9b"), "\"\\u007f\\u009b\"");
 }
 
 TEST(JsonQuote, EveryControlCharacterRoundTripsThroughAJsonParser) {

@@ -494,6 +494,36 @@ TEST_F(AuditRetentionTest, PrunedTrailVerifiesFromItsCheckpoint) {
   EXPECT_FALSE(wrong.pruned);
 }
 
+// A cursor reads only what is past it, in order and bounded, the same
+// entries as the whole trail; past a prune it starts at the first kept one.
+TEST_F(AuditRetentionTest, EntriesAfterACursorAreTheTrailsTail) {
+  WriteEntries(1, 10);
+  const std::vector<StoredAuditEntry> all = All();
+  auto after = store_->AuditEntriesAfter(3, 4);
+  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_EQ(after->size(), 4u);
+  for (size_t i = 0; i < after->size(); ++i) {
+    EXPECT_EQ((*after)[i].key_seq, all[3 + i].key_seq);
+    EXPECT_EQ((*after)[i].entry.hash(), all[3 + i].entry.hash());
+  }
+  auto tail = store_->AuditEntriesAfter(8, 100);
+  ASSERT_TRUE(tail.ok());
+  ASSERT_EQ(tail->size(), 2u);
+  EXPECT_EQ(tail->front().key_seq, 9u);
+  auto none = store_->AuditEntriesAfter(10, 100);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  ASSERT_TRUE(store_
+                  ->PruneAudit(absl::FromUnixMillis(kT0 + 5500), "older than 7 days",
+                               absl::FromUnixMillis(kT0 + 20'000))
+                  .ok());
+  auto pruned = store_->AuditEntriesAfter(2, 100);
+  ASSERT_TRUE(pruned.ok());
+  ASSERT_EQ(pruned->size(), 6u);  // 6..10 and the checkpoint
+  EXPECT_EQ(pruned->front().key_seq, 6u);
+  EXPECT_EQ(pruned->back().key_seq, 11u);
+}
+
 TEST_F(AuditRetentionTest, TamperingAfterAPruneIsStillFound) {
   WriteEntries(1, 10);
   ASSERT_TRUE(store_
