@@ -21,17 +21,12 @@ using google::protobuf::FieldDescriptor;
 // Policy fields that are not check parameters: the fleet's own settings.
 const std::set<std::string>& FleetFields() {
   static const auto* fields = new std::set<std::string>{
-      "gating_environments",
-      "staleness_seconds",
-      "environments",
-      "roles",
-      "override",
-      "locations",
+      "gating_environments", "staleness_seconds", "environments", "roles", "override", "locations",
       "allowed_public_ports",
       // Exceptions (collector/readiness/exceptions.h).
-      "max_waiver_days",
-      "max_signoff_days",
-      "waiver_approval_environments"};
+      "max_waiver_days", "max_signoff_days", "waiver_approval_environments",
+      // Application evidence (collector/checks/application.cc).
+      "require_application_evidence"};
   return *fields;
 }
 

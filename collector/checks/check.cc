@@ -74,6 +74,7 @@ void RegisterBuiltinChecks(CheckRegistry& registry) {
   RegisterReleaseChecks(registry);
   RegisterAlertChecks(registry);
   RegisterTimeChecks(registry);
+  RegisterApplicationChecks(registry);
   if (absl::Status st = registry.Finalize(BuiltinCatalogue()); !st.ok()) {
     std::fprintf(stderr, "preflight: the checks and their catalogue disagree:\n%s\n",
                  std::string(st.message()).c_str());

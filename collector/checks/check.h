@@ -81,6 +81,7 @@ void RegisterBackupChecks(CheckRegistry& registry);
 void RegisterReleaseChecks(CheckRegistry& registry);
 void RegisterAlertChecks(CheckRegistry& registry);
 void RegisterTimeChecks(CheckRegistry& registry);
+void RegisterApplicationChecks(CheckRegistry& registry);
 
 // Small helpers for building verdicts.
 v1::Evidence MakeEvidence(std::string message, std::string source, std::string observed = "",

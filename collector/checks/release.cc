@@ -1,4 +1,7 @@
 // Check area "release": checklist item 6 (latest release deployed).
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "collector/checks/check.h"
 
@@ -34,12 +37,39 @@ v1::Verdict ReleaseLatest(const v1::FactReport& report, const EvalContext& ctx) 
   auto normal = [](absl::string_view v) {
     return std::string(v.size() > 1 && (v[0] == 'v' || v[0] == 'V') ? v.substr(1) : v);
   };
-  bool same = normal(release.version()) == normal(ctx.params.Str("latest_release"));
-  return MakeVerdict(same ? v1::PASS : v1::FAIL,
-                     {MakeEvidence(same ? what
-                                        : absl::StrCat(what, "; the latest release is ",
-                                                       ctx.params.Str("latest_release")),
-                                   source, release.version(), ctx.params.Str("latest_release"))});
+  const std::string& latest = ctx.params.Str("latest_release");
+  bool same = normal(release.version()) == normal(latest);
+  std::vector<v1::Evidence> evidence;
+  evidence.push_back(
+      MakeEvidence(same ? what : absl::StrCat(what, "; the latest release is ", latest), source,
+                   release.version(), latest));
+  // With application evidence on, every OpenCRVS core image is compared, not
+  // only opencrvs_base's: a half-finished deploy leaves some services on the
+  // old release. The country's own configuration has its own version: shown.
+  const v1::ServicesFact& services = report.services();
+  if (services.collection().state() == v1::Collection::OK) {
+    int core = 0;
+    for (const v1::ServiceState& s : services.services()) {
+      if (s.countryconfig()) {
+        evidence.push_back(
+            MakeEvidence(absl::StrCat("country configuration ", s.name(), " runs ", s.image(),
+                                      " (version ", s.version(), "; the country's own release)"),
+                         "docker service ls", s.version()));
+      }
+      if (!s.core() || s.name() == release.service()) continue;
+      ++core;
+      if (normal(s.version()) == normal(latest)) continue;
+      same = false;
+      evidence.push_back(Finding(
+          MakeEvidence(absl::StrCat(s.name(), " runs ", s.image(), ", not release ", latest),
+                       "docker service ls", s.version(), latest),
+          {{"service", s.name()}}));
+    }
+    evidence.push_back(
+        MakeEvidence(absl::StrCat(core, " other OpenCRVS core services compared with ", latest),
+                     "docker service ls"));
+  }
+  return MakeVerdict(same ? v1::PASS : v1::FAIL, std::move(evidence));
 }
 
 }  // namespace

@@ -37,6 +37,7 @@ bool Render(absl::string_view kind, const std::string& before, const std::string
   if (kind == "release") return Run(&diff::RenderRelease, before, after, out);
   if (kind == "time") return Run(&diff::RenderTime, before, after, out);
   if (kind == "swarm") return Run(&diff::RenderSwarm, before, after, out);
+  if (kind == "services") return Run(&diff::RenderServices, before, after, out);
   return false;
 }
 

@@ -1,8 +1,9 @@
-// [shell_history] [release] [time] [swarm] Small kinds: history files by
+// [shell_history] [release] [time] [swarm] [services] Small kinds: history files by
 // path (how many command lines and secret-looking lines, never a line
 // itself: the agent sends none), the deployed release and swarm services,
 // whether the clock is kept in step (the measured offset moves at every
-// report and is left out), and the swarm's nodes by node id.
+// report and is left out), the swarm's nodes by node id, and the swarm's
+// services by name (application evidence).
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "collector/diff/renderer.h"
@@ -80,6 +81,31 @@ void RenderSwarm(const v1::SwarmFact& before, const v1::SwarmFact& after, Lines&
       [&](const v1::SwarmNode& a, const v1::SwarmNode& b) {
         for (const std::string& c : ScalarChanges(a, b, {"id"})) {
           out.push_back(absl::StrCat("changed: swarm node ", OrNone(b.hostname()), ": ", c));
+        }
+      });
+}
+
+void RenderServices(const v1::ServicesFact& before, const v1::ServicesFact& after, Lines& out) {
+  CollectionLines(before.collection(), after.collection(), out);
+  if (before.enabled() != after.enabled()) {
+    out.push_back(
+        absl::StrCat("changed: application evidence ",
+                     Arrow(before.enabled() ? "on" : "off", after.enabled() ? "on" : "off")));
+  }
+  auto service = [](const v1::ServiceState& s) {
+    return absl::StrCat(s.name(), " (", s.image(), ", ", s.running(), "/", s.desired(), ")");
+  };
+  KeyedDiff(
+      before.services(), after.services(), [](const v1::ServiceState& s) { return s.name(); },
+      [&](const v1::ServiceState& s) {
+        out.push_back(absl::StrCat("added: service ", service(s)));
+      },
+      [&](const v1::ServiceState& s) {
+        out.push_back(absl::StrCat("removed: service ", service(s)));
+      },
+      [&](const v1::ServiceState& a, const v1::ServiceState& b) {
+        for (const std::string& c : ScalarChanges(a, b, {"name"})) {
+          out.push_back(absl::StrCat("changed: service ", b.name(), ": ", c));
         }
       });
 }

@@ -120,6 +120,7 @@ void RenderRelease(const v1::ReleaseFact& before, const v1::ReleaseFact& after,
                    Lines& out);  // [release] host_diff.cc
 void RenderTime(const v1::TimeFact& before, const v1::TimeFact& after,
                 Lines& out);  // [time] host_diff.cc
+void RenderServices(const v1::ServicesFact& before, const v1::ServicesFact& after, Lines& out);
 void RenderSwarm(const v1::SwarmFact& before, const v1::SwarmFact& after,
                  Lines& out);  // [swarm] host_diff.cc
 
