@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "agent/facts/accounts.h"
+#include "agent/facts/app_config.h"
 #include "agent/facts/authorized_keys.h"
 #include "agent/facts/backups.h"
 #include "agent/facts/disks.h"
@@ -19,6 +20,8 @@
 #include "agent/facts/logrotate.h"
 #include "agent/facts/pam.h"
 #include "agent/facts/release.h"
+#include "agent/facts/run_cache.h"
+#include "agent/facts/services.h"
 #include "agent/facts/shell_history.h"
 #include "agent/facts/sockets.h"
 #include "agent/facts/sshd_config.h"
@@ -41,6 +44,8 @@ CollectOptions CollectOptionsFrom(const v1::AgentConfig& config) {
   o.tls_ca_file = config.tls_ca_file();
   if (!config.backup_dir().empty()) o.backup_dir = config.backup_dir();
   if (!config.restore_log().empty()) o.restore_log = config.restore_log();
+  o.application_docker = config.application().docker();
+  o.application_smtp_probe = config.application().smtp_probe();
   return o;
 }
 
@@ -76,6 +81,8 @@ std::vector<std::unique_ptr<FactCollector>> BuiltinCollectors() {
   all.push_back(MakeReleaseCollector());
   all.push_back(MakeTimeCollector());
   all.push_back(MakeSwarmCollector());
+  all.push_back(MakeServicesCollector());
+  all.push_back(MakeAppConfigCollector());
   return all;
 }
 
@@ -146,6 +153,8 @@ v1::FactReport CollectReport(HostEnv& env, const CollectOptions& options,
     std::fprintf(stderr, "preflight: %s\n", std::string(order.status().message()).c_str());
     std::abort();
   }
+  // One run of each command per collection, shared by the kinds that read it.
+  RunCache cached(env);
   v1::FactReport report;
   report.set_collected_at_unix_ms(absl::ToUnixMillis(absl::Now()));
   report.set_root(env.root());
@@ -154,7 +163,7 @@ v1::FactReport CollectReport(HostEnv& env, const CollectOptions& options,
   }
   for (FactCollector* collector : *order) {
     absl::Time start = absl::Now();
-    v1::Collection* collection = collector->Collect(env, options, report);
+    v1::Collection* collection = collector->Collect(cached, options, report);
     collection->set_duration_us(absl::ToInt64Microseconds(absl::Now() - start));
   }
   // Host files may hold any bytes; the report must stay parseable.

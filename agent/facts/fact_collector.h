@@ -33,6 +33,11 @@ struct CollectOptions {
   std::string restore_log = "/var/log/opencrvs-restore.log";
   // Bounded walks (log files, backup directories): at most this many entries.
   size_t max_walk_entries = 20000;
+  // Evidence from the application (AgentConfig.application), off unless
+  // enabled: `docker service ls`/`inspect` for the "services" and
+  // "app_config" kinds, and a TLS handshake to the services' SMTP server.
+  bool application_docker = false;
+  bool application_smtp_probe = false;
 };
 
 class FactCollector {

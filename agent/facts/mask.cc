@@ -22,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace preflight::agent {
 namespace {
@@ -1100,6 +1101,61 @@ std::string MaskSudoersCommands(absl::string_view commands, bool* masked) {
     start = i + 1;
   }
   if (masked != nullptr) *masked = any;
+  return out;
+}
+
+std::string MaskDsn(absl::string_view dsn) {
+  size_t sep = dsn.find("://");
+  absl::string_view scheme = sep == npos ? absl::string_view() : dsn.substr(0, sep);
+  const bool scheme_ok = !scheme.empty() && scheme.size() <= 16 &&
+                         std::all_of(scheme.begin(), scheme.end(), [](char c) {
+                           return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '+' ||
+                                  c == '-' || c == '.';
+                         });
+  if (!scheme_ok) return std::string(kMasked);
+  absl::string_view rest = dsn.substr(sep + 3);
+  size_t end = rest.find_first_of("/?#");
+  absl::string_view authority = rest.substr(0, end);
+  absl::string_view tail = end == npos ? absl::string_view() : rest.substr(end);
+  std::string out = absl::StrCat(scheme, "://");
+  size_t at = authority.rfind('@');
+  if (at != npos) {
+    absl::StrAppend(&out, kMasked, "@");
+    authority = authority.substr(at + 1);
+  }
+  // host[:port]; anything after a ':' that is not a port (a key written
+  // without its '@') is masked.
+  size_t colon = authority.rfind(':');
+  absl::string_view port = colon == npos || authority.find(']', colon) != npos
+                               ? absl::string_view()
+                               : authority.substr(colon + 1);
+  if (!port.empty() && !std::all_of(port.begin(), port.end(), [](char c) {
+        return absl::ascii_isdigit(static_cast<unsigned char>(c));
+      })) {
+    absl::StrAppend(&out, authority.substr(0, colon), ":", kMasked);
+  } else {
+    absl::StrAppend(&out, authority);
+  }
+  // The path, segment by segment; a query or fragment is never shown.
+  size_t query = tail.find_first_of("?#");
+  absl::string_view path = tail.substr(0, query);
+  for (size_t i = 0; i < path.size();) {
+    size_t slash = path.find('/', i + 1);
+    if (slash == npos) slash = path.size();
+    absl::string_view segment = path.substr(i, slash - i);  // with its leading '/'
+    absl::string_view name = absl::StripPrefix(segment, "/");
+    const bool number = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return absl::ascii_isdigit(static_cast<unsigned char>(c));
+    });
+    if (name.size() > 16 && !number) {
+      absl::StrAppend(&out, "/", kMasked);
+    } else {
+      absl::StrAppend(&out, MaskSecrets(segment));
+    }
+    i = slash;
+  }
+  if (query != npos) absl::StrAppend(&out, std::string(1, tail[query]), kMasked);
+  if (out.size() > 300) out.resize(300);
   return out;
 }
 

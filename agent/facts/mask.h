@@ -61,6 +61,15 @@ std::string MaskAuthorizedKeysOption(absl::string_view option, bool* masked = nu
 // between unescaped commas is masked on its own, so the separators stay.
 std::string MaskSudoersCommands(absl::string_view commands, bool* masked = nullptr);
 
+// A Sentry DSN (scheme://key[:secret]@host[:port]/[path/]project) masked to
+// its scheme, host and project: "https://****@o1.ingest.sentry.io/42". The
+// whole user part (key and any :secret) becomes kMasked, a query becomes
+// "?****", and any path segment longer than 16 bytes that is not a number
+// (a key written in the wrong place) is masked too. Without "scheme://" it
+// cannot tell where a key ends: the whole value becomes kMasked. At most 300
+// bytes.
+std::string MaskDsn(absl::string_view dsn);
+
 }  // namespace preflight::agent
 
 #endif  // PREFLIGHT_AGENT_FACTS_MASK_H_

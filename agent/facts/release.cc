@@ -8,26 +8,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "agent/facts/docker_services.h"
 
 namespace preflight::agent {
 
 namespace {
 
 constexpr absl::string_view kService = "opencrvs_base";
-
-// The tag of an image reference: "ghcr.io/opencrvs/ocrvs-base:v1.9.0@sha256:..."
-// -> "v1.9.0". A ':' after the last '/' starts the tag (a registry port
-// comes before it).
-std::string ImageTag(absl::string_view image) {
-  size_t at = image.find('@');
-  if (at != absl::string_view::npos) image = image.substr(0, at);
-  size_t slash = image.rfind('/');
-  size_t colon = image.rfind(':');
-  if (colon == absl::string_view::npos || (slash != absl::string_view::npos && colon < slash)) {
-    return "latest";  // docker's implicit tag
-  }
-  return std::string(image.substr(colon + 1));
-}
 
 class ReleaseCollector : public FactCollector {
  public:
