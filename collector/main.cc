@@ -682,8 +682,16 @@ int Serve(CollectorState& state, HandshakeRefusals& refusals,
       }
       if (absl::Now() >= next_event_watch && state.store->Health().ok()) {
         // Stale hosts, the fleet verdict, what expires: into the event log.
+        const absl::Time watch_start = absl::Now();
         auto watched = WatchForEvents(state, state.clock());
         if (!watched.ok()) Log(absl::StrCat("event watch: ", watched.status().message()));
+        // It runs on this thread (signals, health, prune wait for it): a
+        // slow one is said, with the fleet's size, so it can be measured.
+        if (const absl::Duration took = absl::Now() - watch_start; took >= absl::Seconds(1)) {
+          Log(absl::StrCat("event watch took ",
+                           absl::FormatDuration(absl::Trunc(took, absl::Milliseconds(1))), " over ",
+                           state.settings.inventory.hosts_size(), " inventory hosts"));
+        }
         next_event_watch = absl::Now() + kEventWatchInterval;
       }
       if (absl::Now() >= next_prune) {
