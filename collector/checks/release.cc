@@ -56,7 +56,7 @@ v1::Verdict ReleaseLatest(const v1::FactReport& report, const EvalContext& ctx) 
                                       " (version ", s.version(), "; the country's own release)"),
                          "docker service ls", s.version()));
       }
-      if (!s.core() || s.name() == release.service()) continue;
+      if (!s.core() || s.countryconfig() || s.name() == release.service()) continue;
       ++core;
       if (normal(s.version()) == normal(latest)) continue;
       same = false;

@@ -46,17 +46,19 @@ v1::ServiceState Service(const std::string& name, const std::string& version, ui
                          uint32_t desired, const std::string& update_state = "") {
   v1::ServiceState s;
   s.set_name(name);
-  const bool core = name != "opencrvs_countryconfig" && name != "opencrvs_traefik";
-  s.set_image(core ? "ghcr.io/opencrvs/ocrvs-" + name.substr(9) + ":" + version
-                   : "opencrvs/farajaland:" + version);
+  // The country configuration's image is under ghcr.io/opencrvs too
+  // (ocrvs-farajaland): core by its path, but it has its own version.
+  const bool countryconfig = name == "opencrvs_countryconfig";
+  s.set_image("ghcr.io/opencrvs/ocrvs-" +
+              (countryconfig ? std::string("farajaland") : name.substr(9)) + ":" + version);
   s.set_version(version);
   s.set_mode("replicated");
   s.set_replicas_known(true);
   s.set_running(running);
   s.set_desired(desired);
   s.set_update_state(update_state);
-  s.set_core(core && name != "opencrvs_countryconfig");
-  s.set_countryconfig(name == "opencrvs_countryconfig");
+  s.set_core(true);
+  s.set_countryconfig(countryconfig);
   return s;
 }
 
@@ -167,8 +169,9 @@ TEST(ReleaseLatest, EveryCoreImageIsTheAdoptedRelease) {
   policy.set_latest_release("v1.9.0");
   v1::Verdict pass = Evaluate(HealthyManager(), "release.latest", policy);
   EXPECT_EQ(pass.status(), v1::PASS) << Messages(pass);
-  EXPECT_THAT(Messages(pass), HasSubstr("country configuration opencrvs_countryconfig runs "
-                                        "opencrvs/farajaland:v1.9.2 (version v1.9.2"));
+  EXPECT_THAT(Messages(pass),
+              HasSubstr("country configuration opencrvs_countryconfig runs "
+                        "ghcr.io/opencrvs/ocrvs-farajaland:v1.9.2 (version v1.9.2"));
   EXPECT_THAT(Messages(pass), HasSubstr("1 other OpenCRVS core services compared with v1.9.0"));
 
   // opencrvs_base was updated, the gateway was not: a half-finished deploy.
@@ -252,12 +255,12 @@ TEST(ServicesDiff, ByNameInTheFactsOwnWords) {
   *after.add_services() = Service("opencrvs_search", "v1.9.0", 1, 1);
   after.mutable_services()->DeleteSubrange(0, 1);
   EXPECT_TRUE(collector::HasFactRenderer("services"));
-  EXPECT_THAT(collector::RenderFactDiff("services", before.SerializeAsString(),
-                                        after.SerializeAsString()),
-              ::testing::UnorderedElementsAre(
-                  "removed: service opencrvs_base (ghcr.io/opencrvs/ocrvs-base:v1.9.0, 1/1)",
-                  "changed: service opencrvs_gateway: running 2 → 0",
-                  "added: service opencrvs_search (ghcr.io/opencrvs/ocrvs-search:v1.9.0, 1/1)"));
+  EXPECT_THAT(
+      collector::RenderFactDiff("services", before.SerializeAsString(), after.SerializeAsString()),
+      ::testing::UnorderedElementsAre(
+          "removed: service opencrvs_base (ghcr.io/opencrvs/ocrvs-base:v1.9.0, 1/1)",
+          "changed: service opencrvs_gateway: running 2 → 0",
+          "added: service opencrvs_search (ghcr.io/opencrvs/ocrvs-search:v1.9.0, 1/1)"));
 }
 
 }  // namespace
