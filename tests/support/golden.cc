@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -143,7 +144,19 @@ GoldenScenario RunScenario(const std::string& name, const v1::Policy& policy) {
   auto collectors = agent::BuiltinCollectors();
   // As the agent collects once the collector's welcome named the policy's
   // hostnames, with the fixture CA configured.
-  agent::CollectOptions options;
+  // A fixture may carry the agent settings it is read with
+  // (.preflight/agent.textproto, an AgentConfig: e.g. the application
+  // sources, off by default).
+  v1::AgentConfig agent_config;
+  const std::string agent_file =
+      std::string(PREFLIGHT_FIXTURES) + "/hosts/" + name + "/.preflight/agent.textproto";
+  if (std::ifstream in(agent_file); in) {
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!google::protobuf::TextFormat::ParseFromString(text, &agent_config)) {
+      ADD_FAILURE() << agent_file << " is not an AgentConfig";
+    }
+  }
+  agent::CollectOptions options = agent::CollectOptionsFrom(agent_config);
   options.tls_hostnames.assign(effective.tls_hostnames().begin(), effective.tls_hostnames().end());
   options.tls_ca_file = FixtureCaFile();
   s.facts = agent::CollectReport(**env, options, collectors);
