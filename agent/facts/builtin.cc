@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "agent/facts/accounts.h"
+#include "agent/facts/alert_history.h"
 #include "agent/facts/app_config.h"
 #include "agent/facts/authorized_keys.h"
 #include "agent/facts/backups.h"
@@ -46,6 +47,7 @@ CollectOptions CollectOptionsFrom(const v1::AgentConfig& config) {
   if (!config.restore_log().empty()) o.restore_log = config.restore_log();
   o.application_docker = config.application().docker();
   o.application_smtp_probe = config.application().smtp_probe();
+  o.application_elasticsearch = config.application().elasticsearch();
   return o;
 }
 
@@ -83,6 +85,7 @@ std::vector<std::unique_ptr<FactCollector>> BuiltinCollectors() {
   all.push_back(MakeSwarmCollector());
   all.push_back(MakeServicesCollector());
   all.push_back(MakeAppConfigCollector());
+  all.push_back(MakeAlertHistoryCollector());
   return all;
 }
 

@@ -38,6 +38,9 @@ struct CollectOptions {
   // "app_config" kinds, and a TLS handshake to the services' SMTP server.
   bool application_docker = false;
   bool application_smtp_probe = false;
+  // The alert history in Elasticsearch (the "alert_history" kind): one
+  // `docker exec` into the elasticsearch container on this node.
+  bool application_elasticsearch = false;
 };
 
 class FactCollector {

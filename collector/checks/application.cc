@@ -17,47 +17,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "collector/checks/check.h"
+#include "collector/checks/not_gathered.h"
 
 namespace preflight::collector {
 namespace {
 
 constexpr absl::string_view kServicesSource = "docker service ls, docker service inspect";
-
-// The verdict when the application's facts are not there to judge: the
-// source is off on this agent (NOT_APPLICABLE, or UNKNOWN when the policy's
-// require_application_evidence says an agent must gather them), or gathering
-// failed (UNKNOWN, naming why). Unspecified when the fact can be judged.
-v1::Verdict NotGathered(const v1::FactReport& report, const v1::Collection& collection,
-                        bool enabled, const google::protobuf::Message& fact, absl::string_view what,
-                        const EvalContext& ctx) {
-  const bool off = collection.state() == v1::Collection::STATE_UNSPECIFIED ||
-                   (!enabled && collection.state() == v1::Collection::ABSENT);
-  if (off) {
-    const bool required = ctx.policy.require_application_evidence();
-    return MakeVerdict(
-        required ? v1::UNKNOWN : v1::NOT_APPLICABLE,
-        {MakeEvidence(
-            absl::StrCat("the agent does not gather application evidence (",
-                         collection.state() == v1::Collection::STATE_UNSPECIFIED
-                             ? "its report has no such fact: an older agent"
-                             : "application { docker: true } is not set in its config",
-                         required
-                             ? "), and the policy requires it (require_application_evidence)"
-                             : "); the policy does not require it (require_application_evidence)"),
-            "agent config", "off", required ? "application.docker on" : "")});
-  }
-  if (collection.state() == v1::Collection::ABSENT) {
-    // Enabled on a host the inventory calls a manager, yet Docker lists no
-    // services: the swarm cannot be seen from here.
-    return MakeVerdict(v1::UNKNOWN,
-                       {MakeEvidence(absl::StrCat(what, " not found: ",
-                                                  collection.error().empty()
-                                                      ? std::string("no swarm services listed")
-                                                      : collection.error()),
-                                     std::string(kServicesSource), "absent", "listed")});
-  }
-  return UnusableFact(report, fact, what, kServicesSource);
-}
 
 bool FailedUpdate(absl::string_view state) {
   return state == "paused" || state == "rollback_started" || state == "rollback_paused" ||
