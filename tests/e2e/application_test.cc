@@ -1,5 +1,6 @@
 // Evidence from the application, end to end with real processes: a real
-// agent with `application { docker: true }` reads the opencrvs-application
+// agent with `application { docker: true }` (and `elasticsearch: true`: the
+// alert history beside items 7 and 8) reads the opencrvs-application
 // fixture (recorded `docker service ls` / `docker service inspect` under
 // --root: one service at 0/1, one whose update paused, ALERT_EMAIL a
 // placeholder, SMTP credentials and a Sentry key in the environment), the
@@ -58,7 +59,8 @@ class ApplicationTest : public ::testing::Test {
   // (the cluster's agent config plus the block the playbook writes).
   RunResult AgentWithApplication() {
     const std::string config = cluster_.AgentConfig("prod-01");
-    std::ofstream(config, std::ios::app) << "\napplication { docker: true smtp_probe: true }\n";
+    std::ofstream(config, std::ios::app)
+        << "\napplication { docker: true smtp_probe: true elasticsearch: true }\n";
     return RunProcess({PREFLIGHT_AGENT_BIN, "--config", config, "--once", "--root",
                        FixtureRoot("opencrvs-application")},
                       absl::Seconds(60));
@@ -95,11 +97,20 @@ TEST_F(ApplicationTest, ServicesReleaseAndSmtpEvidenceReachTheOperatorWithoutSec
   // The evidence beside the sign-offs, in the fleet's manual items.
   RunResult status = cluster_.Ctl({"status", "--full", "--format", "json"});
   const google::protobuf::Value fleet = ParseJson(status.out);
-  std::string smtp, sentry;
+  std::string smtp, sentry, ssh_alert, disk_alert;
   for (const auto& item : Field(fleet, "manual_items").list_value().values()) {
     if (Field(item, "id").string_value() == "smtp.tested") smtp = Evidence(item);
     if (Field(item, "id").string_value() == "sentry.slack") sentry = Evidence(item);
+    // Signed off per environment: one item per environment it applies to.
+    if (Field(item, "id").string_value() == "alert.ssh_login") ssh_alert += Evidence(item);
+    if (Field(item, "id").string_value() == "alert.disk_tested") disk_alert = Evidence(item);
   }
+  // The alert history (elasticsearch: true) beside items 7 and 8.
+  EXPECT_THAT(ssh_alert, HasSubstr("\"Successful SSH login\" fired 3 time(s)"));
+  EXPECT_THAT(ssh_alert, HasSubstr("prod-data-01: last fired 2025-12-11 08:02 UTC"));
+  EXPECT_THAT(ssh_alert, HasSubstr("ElastAlert's rule ssh-alert sent 3 email(s)"));
+  EXPECT_THAT(disk_alert,
+              HasSubstr("\"Available disk space in root file system\" fired 1 time(s)"));
   EXPECT_THAT(smtp, HasSubstr("prod-01 (FAIL): ALERT_EMAIL is alerts@example.com, a placeholder"));
   EXPECT_THAT(smtp, HasSubstr("SMTP smtp.eu.mailgun.org:587"));
   // Reading a fixture, the agent cannot make the handshake, and says so.
