@@ -124,6 +124,7 @@ preflight_agent_settings_extra:
 preflight_agent_docker_socket: "{{ inventory_hostname != 'qa-1.internal' and 'docker-manager-first' in group_names }}"
 preflight_agent_application_docker: "{{ inventory_hostname == 'qa-1.internal' }}"
 preflight_agent_application_smtp_probe: "{{ inventory_hostname == 'qa-1.internal' }}"
+preflight_agent_application_elasticsearch: "{{ inventory_hostname == 'qa-1.internal' }}"
 VARS
 
 play() { # LOG ARGS...
@@ -187,10 +188,10 @@ grep -q '^application' "$ROOT/prod-01/etc/preflight/agent.textproto" &&
 python3 - "$ROOT/qa-1.internal/etc/preflight/agent.textproto" <<'PY' || fail "qa-1.internal's application block"
 import sys
 text = open(sys.argv[1]).read()
-block = "application {\n  docker: true\n  smtp_probe: true\n}\n"
+block = "application {\n  docker: true\n  smtp_probe: true\n  elasticsearch: true\n}\n"
 assert text.count("application {") == 1 and block in text, text
 PY
-echo "ok: application { docker: true smtp_probe: true } on qa-1.internal, absent on prod-01"
+echo "ok: application { docker: true smtp_probe: true elasticsearch: true } on qa-1.internal, absent on prod-01"
 # The unit's exposure as systemd rates it, with the drop-in the role wrote
 # (the least-privilege test rates the unit alone).
 if command -v systemd-analyze >/dev/null; then
@@ -337,7 +338,7 @@ step "the SMTP probe without the docker source is refused before any change"
 if play "$TMP/run-smtp.log" --limit prod-01 -e '{"preflight_agent_application_smtp_probe": true}'; then
   fail "the agent role accepted smtp_probe without docker"
 fi
-grep -q 'preflight_agent_application_smtp_probe needs preflight_agent_application_docker' "$TMP/run-smtp.log" ||
+grep -q 'preflight_agent_application_elasticsearch need preflight_agent_application_docker' "$TMP/run-smtp.log" ||
   { cat "$TMP/run-smtp.log"; fail "no clear message for smtp_probe without docker"; }
 grep -qE '^prod-01 +: ok=[0-9]+ +changed=0 .*failed=1' "$TMP/run-smtp.log" ||
   { recap "$TMP/run-smtp.log"; fail "the agent play changed something before failing"; }
