@@ -15,10 +15,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "agent/facts/mask.h"
+#include "agent/facts/service_container.h"
 
 namespace preflight::agent {
-
-const char kContainerListFormat[] = "{{.ID}}\t{{.Label \"com.docker.swarm.service.name\"}}";
 
 // The password is expanded here, inside the container, from its own
 // environment, escaped for curl's config syntax by sed (reading it on its
@@ -64,15 +63,6 @@ struct RuleSpec {
 };
 constexpr RuleSpec kRules[] = {
     {kSshLoginRule, "ssh-alert"}, {kRootDiskRule, "alert"}, {kDataDiskRule, "alert"}};
-
-// Cuts at most `max` bytes without splitting a UTF-8 sequence.
-std::string Cut(std::string s, size_t max) {
-  if (s.size() <= max) return s;
-  size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  s.resize(n);
-  return s;
-}
 
 const Value* Get(const Struct& s, absl::string_view key) {
   auto it = s.fields().find(std::string(key));
@@ -121,13 +111,13 @@ bool LooksLikeHostName(absl::string_view s) {
 // Elasticsearch's error object ({"type": …, "reason": …}) as one masked line.
 std::string EsError(const Value& error) {
   if (error.kind_case() == Value::kStringValue) {
-    return Cut(MaskSecrets(error.string_value()), kMaxError);
+    return CutUtf8(MaskSecrets(error.string_value()), kMaxError);
   }
   if (error.kind_case() != Value::kStructValue) return "an error";
   const Struct& e = error.struct_value();
   std::string type = GetString(e, "type");
   std::string reason = GetString(e, "reason");
-  return Cut(
+  return CutUtf8(
       MaskSecrets(absl::StrCat(type.empty() ? "error" : type, reason.empty() ? "" : ": ", reason)),
       kMaxError);
 }
@@ -269,56 +259,17 @@ class AlertHistoryCollector : public FactCollector {
       return collection;
     }
     fact.set_source(std::string(kPs));
-    const std::vector<std::string> ps_argv = ContainerListArgv();
-    auto ps = env.Run(ps_argv, absl::Seconds(15));
-    if (!ps.ok()) {
-      // Docker not installed (or, under --root, not recorded): no
-      // Elasticsearch here. Anything else is a read error.
-      const bool absent = absl::IsNotFound(ps.status()) || absl::IsUnavailable(ps.status());
-      if (!absent) NoteUnreadable(*collection, kPs, ps.status());
-      collection->set_state(absent ? v1::Collection::ABSENT : v1::Collection::ERROR);
-      collection->set_error(absl::StrCat(kPs, ": ", ps.status().message()));
-      return collection;
-    }
-    if (ps->exit_code != 0) {
-      std::string err = Cut(MaskSecrets(absl::StripAsciiWhitespace(ps->err)), kMaxError);
-      if (absl::StrContains(absl::AsciiStrToLower(err), "permission denied")) {
-        NoteUnreadable(*collection, kPs, absl::PermissionDeniedError(err));
-      }
-      collection->set_state(v1::Collection::ERROR);
-      collection->set_error(
-          absl::StrCat(kPs, " exited ", ps->exit_code, err.empty() ? "" : ": ", err));
-      return collection;
-    }
-    const std::string container = FindElasticsearchContainer(ps->out);
-    if (container.empty()) {
-      collection->set_state(v1::Collection::ABSENT);
-      collection->set_error(
-          "no elasticsearch container runs on this node (docker ps lists no task of a service "
-          "named *_elasticsearch; OpenCRVS places it on the node labelled data1)");
-      return collection;
-    }
-    fact.set_container(container.substr(0, 12));
+    std::optional<std::string> container =
+        LocateServiceContainer(env, *collection, "elasticsearch", "on the node labelled data1");
+    if (!container) return collection;
+    fact.set_container(container->substr(0, 12));
     fact.set_source(absl::StrCat(kPs, ", docker exec ", fact.container(),
                                  " curl localhost:9200/_msearch (kibana-alert-history-default, "
                                  "elastalert_status)"));
-    auto search = env.Run(SearchArgv(container), absl::Seconds(30));
-    if (!search.ok()) {
-      NoteUnreadable(*collection, kExec, search.status());
-      collection->set_state(v1::Collection::ERROR);
-      collection->set_error(absl::StrCat(kExec, ": ", search.status().message()));
-      return collection;
-    }
-    if (search->exit_code != 0 || search->timed_out) {
-      std::string err = Cut(MaskSecrets(absl::StripAsciiWhitespace(search->err)), kMaxError);
-      collection->set_state(v1::Collection::ERROR);
-      collection->set_error(absl::StrCat(
-          kExec, search->timed_out ? " timed out" : absl::StrCat(" exited ", search->exit_code),
-          search->exit_code == 127 ? " (sh, sed or curl is not in the container)" : "",
-          err.empty() ? "" : ": ", err));
-      return collection;
-    }
-    if (absl::Status parsed = ParseAlertSearch(search->out, fact); !parsed.ok()) {
+    std::optional<std::string> search = RunInContainer(
+        env, *collection, SearchArgv(*container), absl::Seconds(30), kExec, "sh, sed or curl is");
+    if (!search) return collection;
+    if (absl::Status parsed = ParseAlertSearch(*search, fact); !parsed.ok()) {
       collection->set_state(v1::Collection::ERROR);
       collection->set_error(absl::StrCat(kExec, ": ", parsed.message()));
       return collection;
@@ -330,32 +281,12 @@ class AlertHistoryCollector : public FactCollector {
 
 }  // namespace
 
-std::vector<std::string> ContainerListArgv() {
-  return {"docker",   "ps",
-          "--filter", "label=com.docker.swarm.service.name",
-          "--format", kContainerListFormat};
-}
-
 std::vector<std::string> SearchArgv(const std::string& container) {
   return {"docker", "exec", container, "sh", "-c", kSearchScript, "preflight", kMsearchBody};
 }
 
 std::string FindElasticsearchContainer(absl::string_view docker_ps_out) {
-  for (absl::string_view line : absl::StrSplit(docker_ps_out, '\n')) {
-    std::vector<absl::string_view> f = absl::StrSplit(line, absl::MaxSplits('\t', 1));
-    if (f.size() != 2) continue;
-    absl::string_view id = absl::StripAsciiWhitespace(f[0]);
-    absl::string_view service = absl::StripAsciiWhitespace(f[1]);
-    if (service != "elasticsearch" && !absl::EndsWith(service, "_elasticsearch")) continue;
-    // Docker ids are hex: nothing else goes into the next argv.
-    if (id.empty() || id.size() > 64 || !std::all_of(id.begin(), id.end(), [](char c) {
-          return absl::ascii_isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f');
-        })) {
-      continue;
-    }
-    return std::string(id);
-  }
-  return "";
+  return FindServiceContainer(docker_ps_out, "elasticsearch");
 }
 
 absl::Status ParseAlertSearch(absl::string_view json, v1::AlertHistoryFact& fact) {

@@ -37,6 +37,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "agent/facts/fact_collector.h"
+#include "agent/facts/service_container.h"
 
 namespace preflight::agent {
 
@@ -54,16 +55,11 @@ inline constexpr char kDataDiskRule[] = "Low on available disk space in data par
 inline constexpr int kMaxAlertDocuments = 100;
 inline constexpr size_t kMaxAlertHosts = 100;
 
-// The --format of `docker ps`: container id, swarm service name.
-extern const char kContainerListFormat[];
 // The shell script run inside the container ($1 is the _msearch body).
 extern const char kSearchScript[];
 // The _msearch body: the alert history query, then ElastAlert's.
 extern const char kMsearchBody[];
 
-// {"docker", "ps", "--filter", "label=com.docker.swarm.service.name",
-//  "--format", kContainerListFormat}.
-std::vector<std::string> ContainerListArgv();
 // {"docker", "exec", container, "sh", "-c", kSearchScript, "preflight",
 //  kMsearchBody}.
 std::vector<std::string> SearchArgv(const std::string& container);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "agent/facts/accounts.h"
+#include "agent/facts/admin_passwords.h"
 #include "agent/facts/alert_history.h"
 #include "agent/facts/app_config.h"
 #include "agent/facts/authorized_keys.h"
@@ -27,6 +28,7 @@
 #include "agent/facts/sockets.h"
 #include "agent/facts/sshd_config.h"
 #include "agent/facts/swarm.h"
+#include "agent/facts/test_data.h"
 #include "agent/facts/time.h"
 #include "agent/facts/tls_certs.h"
 #include "agent/facts/utf8.h"
@@ -48,6 +50,8 @@ CollectOptions CollectOptionsFrom(const v1::AgentConfig& config) {
   o.application_docker = config.application().docker();
   o.application_smtp_probe = config.application().smtp_probe();
   o.application_elasticsearch = config.application().elasticsearch();
+  o.application_admin_passwords = config.application().admin_passwords();
+  o.application_test_data = config.application().test_data();
   return o;
 }
 
@@ -86,6 +90,8 @@ std::vector<std::unique_ptr<FactCollector>> BuiltinCollectors() {
   all.push_back(MakeServicesCollector());
   all.push_back(MakeAppConfigCollector());
   all.push_back(MakeAlertHistoryCollector());
+  all.push_back(MakeAdminPasswordsCollector());
+  all.push_back(MakeTestDataCollector());
   return all;
 }
 

@@ -41,6 +41,10 @@ struct CollectOptions {
   // The alert history in Elasticsearch (the "alert_history" kind): one
   // `docker exec` into the elasticsearch container on this node.
   bool application_elasticsearch = false;
+  // The user and record databases (the "admin_passwords" and "test_data"
+  // kinds): one `docker exec` each into the database container on this node.
+  bool application_admin_passwords = false;
+  bool application_test_data = false;
 };
 
 class FactCollector {

@@ -75,6 +75,8 @@ void RegisterBuiltinChecks(CheckRegistry& registry) {
   RegisterAlertChecks(registry);
   RegisterTimeChecks(registry);
   RegisterApplicationChecks(registry);
+  RegisterAdminPasswordChecks(registry);
+  RegisterTestDataChecks(registry);
   if (absl::Status st = registry.Finalize(BuiltinCatalogue()); !st.ok()) {
     std::fprintf(stderr, "preflight: the checks and their catalogue disagree:\n%s\n",
                  std::string(st.message()).c_str());

@@ -82,6 +82,10 @@ void RegisterReleaseChecks(CheckRegistry& registry);
 void RegisterAlertChecks(CheckRegistry& registry);
 void RegisterTimeChecks(CheckRegistry& registry);
 void RegisterApplicationChecks(CheckRegistry& registry);
+// The application's databases (items 10 and 15): admin_passwords.cc,
+// test_data.cc.
+void RegisterAdminPasswordChecks(CheckRegistry& registry);
+void RegisterTestDataChecks(CheckRegistry& registry);
 
 // Small helpers for building verdicts.
 v1::Evidence MakeEvidence(std::string message, std::string source, std::string observed = "",
