@@ -151,6 +151,7 @@ std::string OutboxEntry::Encode() const {
   put("next_attempt", absl::StrCat(next_attempt_unix_ms));
   put("attempts", absl::StrCat(attempts));
   put("last_error", last_error);
+  put("urgent", urgent ? "1" : "0");
   return out;
 }
 
@@ -185,6 +186,8 @@ std::optional<OutboxEntry> OutboxEntry::Decode(absl::string_view bytes) {
       ok = absl::SimpleAtoi(v, &e.attempts);
     else if (k == "last_error")
       e.last_error = v;
+    else if (k == "urgent")  // absent in entries written before it existed
+      e.urgent = v == "1";
     if (!ok) return std::nullopt;
   }
   if (e.id.empty() || e.channel.empty()) return std::nullopt;
@@ -380,6 +383,7 @@ absl::StatusOr<bool> Notifier::ComposeOne(absl::Time now, absl::Time* wake) {
   entry.first_seq = kept.front().seq();
   entry.last_seq = kept.back().seq();
   entry.regressions = static_cast<uint32_t>(kept.size());
+  for (const v1::Event& e : kept) entry.urgent |= Urgent(e);
   entry.created_unix_ms = absl::ToUnixMillis(now);
   entry.next_attempt_unix_ms = entry.created_unix_ms;
   const std::vector<std::string> channels = Channels();
@@ -422,6 +426,13 @@ absl::Status Notifier::SendDue(absl::Time now, absl::Time* wake) {
     }
     if (absl::FromUnixMillis(entry->next_attempt_unix_ms) > now) {
       *wake = std::min(*wake, absl::FromUnixMillis(entry->next_attempt_unix_ms));
+      continue;
+    }
+    // A message queued (or failing) before the quiet hours began is held
+    // like a new one: no retry wakes anyone at night unless it is urgent.
+    if (std::optional<absl::Time> quiet = QuietUntil(now);
+        quiet.has_value() && !(entry->urgent && config_.urgent_in_quiet_hours())) {
+      *wake = std::min(*wake, *quiet);
       continue;
     }
     const uint32_t attempt = entry->attempts + 1;

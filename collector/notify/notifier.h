@@ -63,6 +63,10 @@ struct OutboxEntry {
   int64_t next_attempt_unix_ms = 0;
   uint32_t attempts = 0;  // failed so far
   std::string last_error;
+  // Covers a blocker regression of a gating environment: sent (and retried)
+  // in quiet hours when urgent_in_quiet_hours is set; any other entry, even
+  // one composed before the quiet hours began, waits for their end.
+  bool urgent = false;
 
   std::string Encode() const;
   static std::optional<OutboxEntry> Decode(absl::string_view bytes);

@@ -218,6 +218,35 @@ TEST_F(NotifierTest, QuietHoursHoldMessagesUntilTheirEndUnlessUrgent) {
   EXPECT_THAT(texts[1], HasSubstr("[blocker]"));
 }
 
+// A message that failed before the quiet hours began is not retried during
+// them: the retry waits for their end like a new message.
+TEST_F(NotifierTest, RetriesWaitForTheEndOfQuietHours) {
+  StartPeer(503);
+  config_.set_burst_seconds(60);
+  config_.set_quiet_hours("22:00-07:00");
+  auto notifier = Make();
+  auto utc = [](int d, int h, int m) {
+    return absl::FromCivil(absl::CivilMinute(2026, 12, d, h, m), absl::UTCTimeZone());
+  };
+  Regress(utc(1, 21, 50), "ssh.root_login");
+  now_ = utc(1, 21, 52);
+  ASSERT_TRUE(notifier->RunOnce().ok());  // attempt 1 fails (503)
+  ASSERT_EQ(peer_->Received().size(), 1u);
+  ASSERT_EQ(*notifier->Pending(), 1u);
+  now_ = utc(1, 22, 5);  // the backoff (10 s) is long over, but it is night
+  auto wake = notifier->RunOnce();
+  ASSERT_TRUE(wake.ok()) << wake.status();
+  EXPECT_EQ(peer_->Received().size(), 1u);
+  EXPECT_EQ(*wake, utc(2, 7, 0));
+  now_ = utc(2, 3, 0);
+  ASSERT_TRUE(notifier->RunOnce().ok());
+  EXPECT_EQ(peer_->Received().size(), 1u);
+  now_ = utc(2, 7, 1);
+  ASSERT_TRUE(notifier->RunOnce().ok());  // attempt 2, in the morning
+  EXPECT_EQ(peer_->Received().size(), 2u);
+  EXPECT_EQ(*notifier->Pending(), 1u);
+}
+
 TEST_F(NotifierTest, RetriesWithBackoffThenGivesUpAndAudits) {
   StartPeer(503);
   config_.set_burst_seconds(1);
