@@ -18,6 +18,10 @@ packages=(
   clang libclang-rt-14-dev llvm
   # Reference programs the tests compare against.
   openssh-server openssh-client logrotate python3
+  # The default administrator passwords (agent/facts/admin_passwords.cc): bcrypt
+  # through libxcrypt's crypt_r (libc6-dev pulls it in; named for clarity), and
+  # python3-bcrypt, an independent bcrypt the tests hash with.
+  libcrypt-dev python3-bcrypt
   # The PAM oracle (tests/oracle/pam_oracle_test.cc): real libpam 1.5 and the
   # Google Authenticator module, driven with pam_start_confdir.
   libpam0g-dev libpam-google-authenticator

@@ -23,6 +23,7 @@
 #include "absl/strings/str_join.h"
 #include "agent/facts/fact_collector.h"
 #include "agent/host/rooted_host_env.h"
+#include "tests/support/recording_env.h"
 #include "tests/support/temp_dir.h"
 
 namespace preflight {
@@ -35,47 +36,7 @@ using ::testing::Not;
 const std::string kFixture = std::string(PREFLIGHT_FIXTURES) + "/hosts/opencrvs-application";
 constexpr char kContainer[] = "3f9c2a7b41d0";
 
-// The host under a root (or live), recording every argv run.
-class RecordingEnv : public agent::HostEnv {
- public:
-  explicit RecordingEnv(const std::string& root) {
-    auto env = agent::RootedHostEnv::Create(root);
-    EXPECT_TRUE(env.ok()) << env.status();
-    inner_ = std::move(*env);
-  }
-  absl::StatusOr<agent::FileData> ReadFile(absl::string_view path, size_t max_bytes) override {
-    return inner_->ReadFile(path, max_bytes);
-  }
-  absl::StatusOr<agent::FileInfo> Stat(absl::string_view path) override {
-    return inner_->Stat(path);
-  }
-  absl::StatusOr<std::string> ReadLink(absl::string_view path) override {
-    return inner_->ReadLink(path);
-  }
-  absl::StatusOr<std::vector<agent::DirEntry>> ListDir(absl::string_view path) override {
-    return inner_->ListDir(path);
-  }
-  absl::StatusOr<agent::FsStats> StatFs(absl::string_view path) override {
-    return inner_->StatFs(path);
-  }
-  absl::StatusOr<agent::CommandResult> Run(const std::vector<std::string>& argv,
-                                           absl::Duration timeout) override {
-    argvs.push_back(argv);
-    return inner_->Run(argv, timeout);
-  }
-  absl::StatusOr<std::vector<std::string>> ProbeTls(const std::string& address,
-                                                    const std::string& sni,
-                                                    absl::Duration timeout) override {
-    return inner_->ProbeTls(address, sni, timeout);
-  }
-  bool live() const override { return inner_->live(); }
-  const std::string& root() const override { return inner_->root(); }
-
-  std::vector<std::vector<std::string>> argvs;
-
- private:
-  std::unique_ptr<agent::HostEnv> inner_;
-};
+using testing::RecordingEnv;
 
 agent::CollectOptions ElasticsearchOn() {
   agent::CollectOptions o;

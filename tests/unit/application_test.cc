@@ -687,19 +687,29 @@ void ExpectNoSecret(const v1::FactReport& report, const std::vector<std::string>
 TEST(ApplicationSecrets, NoSecretOfTheEnvironmentLeavesTheHost) {
   // Every secret planted in the fixture (tests/fixtures/make_application_fixture.py)
   // carries APPSECRET; these are its parts a masker could leave behind.
-  const std::vector<std::string> secrets = {
+  std::vector<std::string> secrets = {
       "APPSECRET",          "APPSECRETSMTPPASS9f", "APPSECRETSMTPUSER",
       "APPSECRETSENTRYKEY", "0123456789abcd",      "APPSECRETSENTRYSECRET",
       "APPSECRETMONGO4kT",  "APPSECRETELASTIC7xQ", "APPSECRETGHTOKEN55",
       "APPSECRETTOKEN66",   "APPSECRETREDIS2",     "APPSECRETPG1",
       "APPSECRETINFOBIP31", "APPSECRETMINIO8",     "APPSECRETSUPERUSER4",
       "mg.farajaland.gov"};  // the SMTP username's domain: only "set" leaves
+  // The default administrator passwords (item 10): the seed's password
+  // (APPSECRETSEEDPW5) and the stored bcrypt salts and hashes.
+  for (const char* s : {"p5xiok2u5X8wB4o3OjoWKu", "md.4nkNJe", "lQCcqGRNyrjdOvfwRPJ2tO", "$2a$"}) {
+    secrets.push_back(s);
+  }
   for (bool probe : {false, true}) {
     TestEnv env(kFixture);
     if (probe) env.smtp_chain = {FixtureLeaf()};
-    v1::FactReport report = CollectAll(env, ApplicationOn(probe));
+    agent::CollectOptions options = ApplicationOn(probe);
+    options.application_admin_passwords = true;
+    v1::FactReport report = CollectAll(env, options);
     ASSERT_EQ(report.services().collection().state(), v1::Collection::OK);
     ASSERT_EQ(report.app_config().collection().state(), v1::Collection::OK);
+    ASSERT_EQ(report.admin_passwords().collection().state(), v1::Collection::OK)
+        << report.admin_passwords().collection().error();
+    ASSERT_TRUE(report.admin_passwords().accounts(0).default_accepted());
     // Not vacuous: the evidence is there.
     std::string text;
     google::protobuf::TextFormat::PrintToString(report, &text);

@@ -1,0 +1,63 @@
+// RecordingEnv: the host under a root (a fixture, a temp dir, or "/" for the
+// live system) through the real RootedHostEnv, recording every argv the
+// code under test runs, so a test can say which commands ran, how often, and
+// that none carried a secret.
+#ifndef PREFLIGHT_TESTS_SUPPORT_RECORDING_ENV_H_
+#define PREFLIGHT_TESTS_SUPPORT_RECORDING_ENV_H_
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/host/host_env.h"
+#include "agent/host/rooted_host_env.h"
+
+namespace preflight::testing {
+
+class RecordingEnv : public agent::HostEnv {
+ public:
+  explicit RecordingEnv(const std::string& root) {
+    auto env = agent::RootedHostEnv::Create(root);
+    EXPECT_TRUE(env.ok()) << env.status();
+    inner_ = std::move(*env);
+  }
+  absl::StatusOr<agent::FileData> ReadFile(absl::string_view path, size_t max_bytes) override {
+    return inner_->ReadFile(path, max_bytes);
+  }
+  absl::StatusOr<agent::FileInfo> Stat(absl::string_view path) override {
+    return inner_->Stat(path);
+  }
+  absl::StatusOr<std::string> ReadLink(absl::string_view path) override {
+    return inner_->ReadLink(path);
+  }
+  absl::StatusOr<std::vector<agent::DirEntry>> ListDir(absl::string_view path) override {
+    return inner_->ListDir(path);
+  }
+  absl::StatusOr<agent::FsStats> StatFs(absl::string_view path) override {
+    return inner_->StatFs(path);
+  }
+  absl::StatusOr<agent::CommandResult> Run(const std::vector<std::string>& argv,
+                                           absl::Duration timeout) override {
+    argvs.push_back(argv);
+    return inner_->Run(argv, timeout);
+  }
+  absl::StatusOr<std::vector<std::string>> ProbeTls(const std::string& address,
+                                                    const std::string& sni,
+                                                    absl::Duration timeout) override {
+    return inner_->ProbeTls(address, sni, timeout);
+  }
+  bool live() const override { return inner_->live(); }
+  const std::string& root() const override { return inner_->root(); }
+
+  // Every argv run, in order.
+  std::vector<std::vector<std::string>> argvs;
+
+ private:
+  std::unique_ptr<agent::HostEnv> inner_;
+};
+
+}  // namespace preflight::testing
+
+#endif  // PREFLIGHT_TESTS_SUPPORT_RECORDING_ENV_H_
