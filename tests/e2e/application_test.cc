@@ -60,7 +60,8 @@ class ApplicationTest : public ::testing::Test {
   RunResult AgentWithApplication() {
     const std::string config = cluster_.AgentConfig("prod-01");
     std::ofstream(config, std::ios::app)
-        << "\napplication { docker: true smtp_probe: true elasticsearch: true }\n";
+        << "\napplication { docker: true smtp_probe: true elasticsearch: true "
+           "admin_passwords: true }\n";
     return RunProcess({PREFLIGHT_AGENT_BIN, "--config", config, "--once", "--root",
                        FixtureRoot("opencrvs-application")},
                       absl::Seconds(60));
@@ -97,13 +98,14 @@ TEST_F(ApplicationTest, ServicesReleaseAndSmtpEvidenceReachTheOperatorWithoutSec
   // The evidence beside the sign-offs, in the fleet's manual items.
   RunResult status = cluster_.Ctl({"status", "--full", "--format", "json"});
   const google::protobuf::Value fleet = ParseJson(status.out);
-  std::string smtp, sentry, ssh_alert, disk_alert;
+  std::string smtp, sentry, ssh_alert, disk_alert, admin;
   for (const auto& item : Field(fleet, "manual_items").list_value().values()) {
     if (Field(item, "id").string_value() == "smtp.tested") smtp = Evidence(item);
     if (Field(item, "id").string_value() == "sentry.slack") sentry = Evidence(item);
     // Signed off per environment: one item per environment it applies to.
     if (Field(item, "id").string_value() == "alert.ssh_login") ssh_alert += Evidence(item);
     if (Field(item, "id").string_value() == "alert.disk_tested") disk_alert = Evidence(item);
+    if (Field(item, "id").string_value() == "admin.password_changed") admin = Evidence(item);
   }
   // The alert history (elasticsearch: true) beside items 7 and 8.
   EXPECT_THAT(ssh_alert, HasSubstr("\"Successful SSH login\" fired 3 time(s)"));
@@ -116,6 +118,11 @@ TEST_F(ApplicationTest, ServicesReleaseAndSmtpEvidenceReachTheOperatorWithoutSec
   // Reading a fixture, the agent cannot make the handshake, and says so.
   EXPECT_THAT(smtp, HasSubstr("no live SMTP handshake when reading the host from"));
   EXPECT_THAT(sentry, HasSubstr("https://****@o4507.ingest.sentry.io/4507123"));
+  // Item 10: the seed's national system admin still has its password
+  // (APPSECRETSEEDPW5 in the fixture), compared on the host.
+  EXPECT_THAT(admin, HasSubstr("j.campbell (NATIONAL_SYSTEM_ADMIN), active, "
+                               "still accepts the default password from countryconfig"));
+  EXPECT_THAT(admin, HasSubstr("o.admin (super user), deactivated: the default password"));
 
   // The SMTP item cannot hold while its evidence fails: attest refuses
   // without --despite-evidence.
@@ -131,6 +138,10 @@ TEST_F(ApplicationTest, ServicesReleaseAndSmtpEvidenceReachTheOperatorWithoutSec
   for (const RunResult* r : {&host, &status, &exported, &diff}) {
     EXPECT_THAT(r->out, Not(HasSubstr("APPSECRET")));
     EXPECT_THAT(r->err, Not(HasSubstr("APPSECRET")));
+    // The stored bcrypt hashes and salts of the fixture's accounts.
+    for (const char* h : {"$2a$", "p5xiok2u5X8wB4o3OjoWKu", "lQCcqGRNyrjdOvfwRPJ2tO"}) {
+      EXPECT_THAT(r->out, Not(HasSubstr(h)));
+    }
   }
   EXPECT_THAT(cluster_.collector_log(), Not(HasSubstr("APPSECRET")));
 }

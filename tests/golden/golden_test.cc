@@ -78,6 +78,11 @@ TEST_P(GoldenTest, NoSecretLeavesTheHost) {
   EXPECT_FALSE(absl::StrContains(wire, "THIS.IS.NOT.A.REAL.HASH"));
   // The exported passwords and tokens in history-secrets' history files.
   EXPECT_FALSE(absl::StrContains(wire, "HistSecret"));
+  // opencrvs-application's planted application secrets (services'
+  // environment, the employee seed's admin password APPSECRETSEEDPW5) and
+  // the bcrypt hashes the user database holds.
+  EXPECT_FALSE(absl::StrContains(wire, "APPSECRET"));
+  EXPECT_FALSE(absl::StrContains(wire, "$2a$"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GoldenTest, ::testing::ValuesIn(FixtureNames()),
