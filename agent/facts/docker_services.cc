@@ -19,7 +19,8 @@
 
 namespace preflight::agent {
 
-const char kServiceListFormat[] = "{{.ID}}\t{{.Name}}\t{{.Mode}}\t{{.Replicas}}\t{{.Image}}";
+const char kServiceListFormat[] =
+    "{{.ID}}\t{{.Name}}\t{{.Mode}}\t{{.Replicas}}\t{{.Image}}\t{{.Ports}}";
 const char kServiceInspectFormat[] =
     "{{.ID}}\t{{.Spec.Name}}\t{{if .UpdateStatus}}{{.UpdateStatus.State}}\t"
     "{{json .UpdateStatus.Message}}{{else}}\t\"\"{{end}}\t"
@@ -147,8 +148,9 @@ std::vector<DockerService> ParseServiceList(absl::string_view out,
   for (absl::string_view line : absl::StrSplit(out, '\n')) {
     ++line_no;
     if (absl::StripAsciiWhitespace(line).empty()) continue;
-    std::vector<absl::string_view> f = absl::StrSplit(line, absl::MaxSplits('\t', 4));
-    if (f.size() != 5 || !LooksLikeId(absl::StripAsciiWhitespace(f[0])) ||
+    // The ports column may be missing (an older format) or empty.
+    std::vector<absl::string_view> f = absl::StrSplit(line, absl::MaxSplits('\t', 5));
+    if (f.size() < 5 || !LooksLikeId(absl::StripAsciiWhitespace(f[0])) ||
         !LooksLikeName(absl::StripAsciiWhitespace(f[1]))) {
       Problem(problems, absl::StrCat(kList, " line ", line_no,
                                      ": not an id, a name, a mode, replicas and an image"));
@@ -165,6 +167,7 @@ std::vector<DockerService> ParseServiceList(absl::string_view out,
     s.mode = Field(f[2]).substr(0, 32);
     ParseReplicas(absl::StripAsciiWhitespace(f[3]), s);
     s.image = Field(f[4]);
+    if (f.size() == 6) s.ports = Field(f[5]).substr(0, 1024);
     services.push_back(std::move(s));
   }
   return services;
@@ -232,6 +235,20 @@ void ParseServiceInspect(absl::string_view out, std::vector<DockerService>& serv
   }
 }
 
+std::vector<std::string> ServiceListArgv() {
+  return {"docker", "service", "ls", "--format", kServiceListFormat};
+}
+
+std::string ServiceNamesAndPorts(absl::string_view service_ls_out) {
+  std::string out;
+  for (absl::string_view line : absl::StrSplit(service_ls_out, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> f = absl::StrSplit(line, absl::MaxSplits('\t', 5));
+    if (f.size() != 6) continue;
+    absl::StrAppend(&out, f[1], "\t", f[5], "\n");
+  }
+  return out;
+}
+
 std::vector<std::string> ServiceInspectArgv(const std::vector<DockerService>& services) {
   std::vector<std::string> argv = {"docker", "service", "inspect", "--format",
                                    kServiceInspectFormat};
@@ -242,7 +259,7 @@ std::vector<std::string> ServiceInspectArgv(const std::vector<DockerService>& se
 DockerServices ReadDockerServices(HostEnv& env) {
   DockerServices result;
   result.source = std::string(kList);
-  auto ls = env.Run({"docker", "service", "ls", "--format", kServiceListFormat}, absl::Seconds(15));
+  auto ls = env.Run(ServiceListArgv(), absl::Seconds(15));
   if (!ls.ok() || ls->exit_code != 0) {
     Failed(result, kList, ls);
     return result;

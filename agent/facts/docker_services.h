@@ -2,11 +2,14 @@
 // "services" and "app_config" fact kinds (AgentConfig.application.docker).
 //
 // Two commands, each run once per collection:
-//   docker service ls --format '{{.ID}}\t{{.Name}}\t{{.Mode}}\t{{.Replicas}}\t{{.Image}}'
+//   docker service ls --format kServiceListFormat   (ServiceListArgv())
 //   docker service inspect --format kServiceInspectFormat <every id listed>
 // Both collectors call ReadDockerServices; CollectReport runs every collector
 // against a RunCache (run_cache.h), so the second call reads the first one's
-// command outputs instead of forking docker again.
+// command outputs instead of forking docker again. The "release" and
+// "firewall" kinds read the same `docker service ls` (ServiceListArgv():
+// one argv, so one run) for the images and the published ports, also when
+// the application sources are off.
 //
 // The services' environment stays in agent memory: only the variables the
 // app_config collector derives its evidence from are kept
@@ -30,8 +33,15 @@ namespace preflight::agent {
 // At most this many services are read (OpenCRVS runs about 30).
 inline constexpr size_t kMaxDockerServices = 200;
 
-// The --format of `docker service ls`: ID, name, mode, replicas, image.
+// The --format of `docker service ls`: ID, name, mode, replicas, image,
+// published ports ("*:443->443/tcp, *:80->80/tcp"; empty when none).
 extern const char kServiceListFormat[];
+// {"docker", "service", "ls", "--format", kServiceListFormat}: the one argv
+// every kind reading the swarm's services runs.
+std::vector<std::string> ServiceListArgv();
+// The "name<TAB>ports" lines of ServiceListArgv()'s output (the firewall's
+// view of what the swarm publishes); lines of another shape are skipped.
+std::string ServiceNamesAndPorts(absl::string_view service_ls_out);
 // The --format of `docker service inspect`: per service one line of ID, name,
 // UpdateStatus.State, UpdateStatus.Message as a JSON string, and the
 // container environment as a JSON array ("null" when none). A service never
@@ -49,6 +59,7 @@ struct DockerService {
   std::string name;
   std::string mode;   // replicated, global, replicated-job, global-job
   std::string image;  // as listed, with any @digest
+  std::string ports;  // as listed: "*:443->443/tcp, *:80->80/tcp"
   bool replicas_known = false;
   uint32_t running = 0;                    // jobs: completed
   uint32_t desired = 0;                    // jobs: completions wanted

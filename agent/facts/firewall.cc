@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "agent/facts/docker_services.h"
 
 namespace preflight::agent {
 namespace {
@@ -511,16 +512,17 @@ class FirewallCollector : public FactCollector {
           nft.ok() ? absl::StrCat("exited ", nft->exit_code) : std::string(nft.status().message()));
     }
     // Docker's own view, when docker answers (ports not seen in the nat table).
-    for (auto [argv, origin] :
-         {std::pair{std::vector<std::string>{"docker", "service", "ls", "--format",
-                                             "{{.Name}}\t{{.Ports}}"},
-                    "docker service ls"},
-          std::pair{std::vector<std::string>{"docker", "ps", "--format", "{{.Names}}\t{{.Ports}}"},
-                    "docker ps"}}) {
-      auto out = env.Run(argv, absl::Seconds(15));
-      if (!out.ok() || out->exit_code != 0) continue;
-      fact.add_sources(origin);
-      ParseDockerPorts(out->out, origin, fact);
+    // `docker service ls` is the argv the "release" and "services" kinds run
+    // too (one run per collection); its name and ports columns are read.
+    if (auto ls = env.Run(ServiceListArgv(), absl::Seconds(15)); ls.ok() && ls->exit_code == 0) {
+      fact.add_sources("docker service ls");
+      ParseDockerPorts(ServiceNamesAndPorts(ls->out), "docker service ls", fact);
+    }
+    if (auto ps =
+            env.Run({"docker", "ps", "--format", "{{.Names}}\t{{.Ports}}"}, absl::Seconds(15));
+        ps.ok() && ps->exit_code == 0) {
+      fact.add_sources("docker ps");
+      ParseDockerPorts(ps->out, "docker ps", fact);
     }
     if (!fact.iptables_read() && !fact.nft_read() && !ufw.installed()) {
       collection->set_state(v1::Collection::ERROR);

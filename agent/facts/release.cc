@@ -24,8 +24,7 @@ class ReleaseCollector : public FactCollector {
   v1::Collection* Collect(HostEnv& env, const CollectOptions&, v1::FactReport& report) override {
     v1::ReleaseFact& fact = *report.mutable_release();
     v1::Collection* collection = fact.mutable_collection();
-    const std::vector<std::string> argv = {"docker", "service", "ls", "--format",
-                                           "{{.Name}}\t{{.Image}}"};
+    const std::vector<std::string> argv = ServiceListArgv();
     fact.set_source("docker service ls");
     auto out = env.Run(argv, absl::Seconds(15));
     if (!out.ok()) {
@@ -70,8 +69,12 @@ class ReleaseCollector : public FactCollector {
 
 bool ParseReleaseFromServices(absl::string_view out, v1::ReleaseFact& fact) {
   for (absl::string_view line : absl::StrSplit(out, '\n')) {
-    std::vector<absl::string_view> f = absl::StrSplit(line, absl::MaxSplits('\t', 1));
-    if (f.size() != 2) f = absl::StrSplit(line, absl::MaxSplits(' ', 1), absl::SkipEmpty());
+    std::vector<absl::string_view> f = absl::StrSplit(line, '\t');
+    if (f.size() >= 5) {
+      f = {f[1], f[4]};  // kServiceListFormat: id, NAME, mode, replicas, IMAGE, ports
+    } else if (f.size() != 2) {
+      f = absl::StrSplit(line, absl::MaxSplits(' ', 1), absl::SkipEmpty());
+    }
     if (f.size() != 2) continue;
     absl::string_view name = absl::StripAsciiWhitespace(f[0]);
     absl::string_view image = absl::StripAsciiWhitespace(f[1]);

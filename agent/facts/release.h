@@ -12,8 +12,9 @@
 namespace preflight::agent {
 
 // Fills version/image/service and the list of service names from `docker
-// service ls --format '{{.Name}}\t{{.Image}}'` output; false when there is no
-// opencrvs_base service.
+// service ls --format kServiceListFormat` output (ServiceListArgv(), shared
+// with the "services" and "firewall" kinds; lines of only '{{.Name}}\t
+// {{.Image}}' are read too); false when there is no opencrvs_base service.
 bool ParseReleaseFromServices(absl::string_view out, v1::ReleaseFact& fact);
 
 std::unique_ptr<FactCollector> MakeReleaseCollector();

@@ -28,6 +28,7 @@
 namespace preflight {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -295,8 +296,10 @@ TEST(ApplicationEvidence, OffByDefaultAndDockerIsNotAsked) {
   EXPECT_EQ(report.app_config().collection().state(), v1::Collection::ABSENT);
   EXPECT_EQ(report.app_config().collection().error(), agent::kApplicationOff);
   EXPECT_FALSE(report.app_config().has_smtp());
+  // The environment is never read: no inspect. The list runs once, for the
+  // release and firewall kinds (images and published ports), as it always has.
   EXPECT_EQ(env.runs.count(kInspect), 0u);
-  EXPECT_EQ(env.runs.count(kList), 0u);
+  EXPECT_EQ(env.runs[kList], 1);
   EXPECT_THAT(env.smtp_probes, IsEmpty());
 }
 
@@ -308,7 +311,18 @@ TEST(ApplicationEvidence, DockerRunsOncePerCollectionForBothKinds) {
   EXPECT_EQ(report.app_config().collection().state(), v1::Collection::OK)
       << report.app_config().collection().error();
   EXPECT_EQ(env.runs[kInspect], 1);
+  // One `docker service ls` for the three kinds that read it (issue 16
+  // point 8: it used to run three times, in three formats).
   EXPECT_EQ(env.runs[kList], 1);
+  EXPECT_EQ(report.release().collection().state(), v1::Collection::OK)
+      << report.release().collection().error();
+  EXPECT_EQ(report.release().version(), "v1.9.0");
+  EXPECT_THAT(Strings(report.firewall().sources()), Contains("docker service ls"));
+  bool https_published = false;
+  for (const v1::DockerPublished& d : report.firewall().docker_published()) {
+    https_published |= d.port() == 443 && d.protocol() == "tcp";
+  }
+  EXPECT_TRUE(https_published) << "traefik's *:443->443/tcp in the shared list";
   // A second collection asks again.
   CollectAll(env, ApplicationOn());
   EXPECT_EQ(env.runs[kInspect], 2);
