@@ -1,24 +1,90 @@
 // Fact kind "test_data" (checklist item 15): registrations per creation day,
-// the test data set's seed users and offices still present, and the newest
-// migration applied, as counts. Off unless the agent's config enables
-// application { test_data: true }.
+// the test data set's seed users and offices still present, and the reset
+// marker (the migrations' run times), as counts. Off unless the agent's
+// config enables application { test_data: true }.
+//
+// Where OpenCRVS keeps them (v1.9 and later, opencrvs-core
+// packages/migration/src/migrations/events/*.sql, run by node-pg-migrate
+// with --schema=app into the Postgres database "events"):
+//   app.events            one row per record (birth, death, ...), created_at
+//   app.user_credentials  username per user account
+//   app.locations         offices and facilities; external_id is the id of
+//                         the country configuration's locations.csv
+//   app.pgmigrations      node-pg-migrate's table: name, run_on per migration
+// (public.<table> is read when app.<table> is not there.) Before v1.9
+// records and users live in MongoDB (hearth-dev, user-mgnt) and
+// Elasticsearch: not read here; the tables missing are listed in
+// TestDataFact.missing_tables so the check says UNKNOWN, never PASS.
+//
+// The test data set, on a production server: the seed of the reference
+// country configuration, opencrvs-farajaland (commit c6f7c506, 2026-07-01):
+// the usernames of src/data-seeding/employees/source/default-employees.csv
+// (kSeedUsernames; every one seeded with the password "test") and the
+// CRVS_OFFICE ids of src/data-seeding/locations/source/locations.csv
+// (kSeedOfficeIds). A country's production seed replaces both with its own
+// staff and offices, so any of them on production is the demo data set left
+// behind. Records are not marked as test records: the collector compares
+// their creation days with the policy's go_live_date.
+//
+// Two commands, each run once per collection:
+//   docker ps --filter label=com.docker.swarm.service.name --format kContainerListFormat
+//     finds the container of the swarm service named *_postgres on this
+//     node (OpenCRVS places it on the node labelled data1); none: ABSENT.
+//   docker exec <container> sh -c kTestDataScript preflight <kTestDataSql>
+//     one psql inside the container, over its local socket as the
+//     container's own POSTGRES_USER (the official image trusts local
+//     connections: no password anywhere), reading the script on its
+//     standard input. Counts only come back: records per UTC day, the seed
+//     usernames found (at most kMaxSeedUsersListed kept), the number of seed
+//     offices found, and the first and newest migration. No record, name or
+//     identifier of a person.
+// Days are bounded (kMaxTestDataDays): beyond, the newest kept day also
+// counts every later day (RecordCount.folded_days), so the oldest days, where
+// test records sit, stay exact.
 #ifndef PREFLIGHT_AGENT_FACTS_TEST_DATA_H_
 #define PREFLIGHT_AGENT_FACTS_TEST_DATA_H_
 
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "agent/facts/fact_collector.h"
 
 namespace preflight::agent {
 
 // The error of the test_data kind when its source is off.
 inline constexpr char kTestDataOff[] =
-    "test data is off: set application { test_data: true } in the agent's "
-    "config";
+    "test data is off: set application { test_data: true } in the agent's config";
+
+// Days of records kept per table, and seed usernames listed.
+inline constexpr size_t kMaxTestDataDays = 400;
+inline constexpr size_t kMaxSeedUsersListed = 20;
+
+// farajaland's seed (see the top of this file).
+extern const std::vector<std::string>& SeedUsernames();
+extern const std::vector<std::string>& SeedOfficeIds();
+
+// The shell script run inside the container ($1 is the psql script).
+extern const char kTestDataScript[];
+// The psql script: its output is sections of tab-separated rows, each
+// after a line "@<section>", ending with "@end".
+const std::string& TestDataSql();
+
+// {"docker", "exec", container, "sh", "-c", kTestDataScript, "preflight",
+//  TestDataSql()}.
+std::vector<std::string> TestDataArgv(const std::string& container);
+
+// Parses psql's output into fact.records, seed_*, last_migration*,
+// first_migration_unix and missing_tables. INVALID_ARGUMENT naming the line
+// when the output is not what TestDataSql() prints (a row that does not
+// parse, a section missing, no "@end": cut short).
+absl::Status ParseTestDataOutput(absl::string_view out, v1::TestDataFact& fact);
 
 // Reads no other fact. Options: application_test_data.
 std::unique_ptr<FactCollector> MakeTestDataCollector();
 
-} // namespace preflight::agent
+}  // namespace preflight::agent
 
-#endif // PREFLIGHT_AGENT_FACTS_TEST_DATA_H_
+#endif  // PREFLIGHT_AGENT_FACTS_TEST_DATA_H_
