@@ -22,6 +22,9 @@ packages=(
   # through libxcrypt's crypt_r (libc6-dev pulls it in; named for clarity), and
   # python3-bcrypt, an independent bcrypt the tests hash with.
   libcrypt-dev python3-bcrypt
+  # A throwaway PostgreSQL server (initdb, pg_ctl, psql) the agent's psql script
+  # runs against in tests/unit/admin_passwords_test.cc.
+  postgresql
   # The PAM oracle (tests/oracle/pam_oracle_test.cc): real libpam 1.5 and the
   # Google Authenticator module, driven with pam_start_confdir.
   libpam0g-dev libpam-google-authenticator

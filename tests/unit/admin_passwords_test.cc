@@ -11,8 +11,10 @@
 #include <gmock/gmock.h>
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -682,6 +684,186 @@ TEST(AdminPasswordSecrets, TheScriptReachesPsqlOnItsStandardInput) {
   EXPECT_TRUE(has("ON_ERROR_STOP=1"));
   EXPECT_EQ(testing::ReadFile(stdin_log), absl::StrCat(agent::kAdminQuery, "\n"));
   ExpectNoSecret(report, {hash});
+}
+
+// The agent's script against a real PostgreSQL (Debian's postgresql, from
+// deploy/install-deps.sh): a throwaway server on a unix socket in a temp dir,
+// the tables of OpenCRVS v2's migrations
+// (packages/migration/src/migrations/events: users, user_credentials,
+// system_initialisation in schema app), and a stand-in `docker` that runs the
+// exec'd command here, as it would run in the postgres container.
+class RealPostgres {
+ public:
+  RealPostgres() {
+    bin_ = FindBin();
+    if (bin_.empty()) return;
+    if (geteuid() == 0) {
+      // initdb refuses root: the server runs as Debian's postgres user.
+      struct passwd* pw = getpwnam("postgres");
+      if (pw == nullptr) return;
+      as_ = {"runuser", "-u", "postgres", "--"};
+      if (chown(dir_.path().c_str(), pw->pw_uid, pw->pw_gid) != 0) return;
+    }
+    testing::RunResult init = Run({bin_ + "/initdb", "-D", dir_.Join("data"), "-A", "trust", "-U",
+                                   "postgres", "--no-sync", "-E", "UTF8"});
+    if (init.exit_code != 0) {
+      error_ = "initdb: " + init.err;
+      return;
+    }
+    testing::RunResult start =
+        Run({bin_ + "/pg_ctl", "-D", dir_.Join("data"), "-w", "-l", dir_.Join("log"), "-o",
+             "-k " + dir_.path() + " -c listen_addresses='' -F", "start"});
+    if (start.exit_code != 0) {
+      error_ = "pg_ctl start: " + start.err + start.out;
+      return;
+    }
+    started_ = true;
+  }
+  ~RealPostgres() {
+    if (started_) Run({bin_ + "/pg_ctl", "-D", dir_.Join("data"), "-m", "immediate", "stop"});
+  }
+  bool ok() const { return started_; }
+  std::string error() const {
+    return bin_.empty() ? "no /usr/lib/postgresql/*/bin/initdb (deploy/install-deps.sh installs "
+                          "postgresql)"
+                        : error_;
+  }
+  const std::string& socket_dir() const { return dir_.path(); }
+  // psql as the server's superuser; the output, or a test failure.
+  std::string Psql(const std::string& db, const std::string& sql) {
+    testing::RunResult r = Run({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", dir_.path(),
+                                "-U", "postgres", "-d", db, "-c", sql});
+    EXPECT_EQ(r.exit_code, 0) << sql << ": " << r.err;
+    return r.out;
+  }
+
+ private:
+  static std::string FindBin() {
+    testing::RunResult r = testing::RunProcess(
+        {"/bin/sh", "-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1"},
+        absl::Seconds(10));
+    std::string bin(absl::StripAsciiWhitespace(r.out));
+    return access((bin + "/initdb").c_str(), X_OK) == 0 ? bin : "";
+  }
+  testing::RunResult Run(std::vector<std::string> argv) {
+    std::vector<std::string> full = as_;
+    full.insert(full.end(), argv.begin(), argv.end());
+    return testing::RunProcess(full, absl::Seconds(60));
+  }
+
+  testing::TempDir dir_;
+  std::string bin_;
+  std::vector<std::string> as_;
+  std::string error_;
+  bool started_ = false;
+};
+
+TEST(AdminPasswordsPostgres, TheScriptAgainstARealPostgres) {
+  RealPostgres pg;
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  pg.Psql("postgres", "CREATE DATABASE events");
+  // A v1.9 database: the events schema without the users' tables.
+  pg.Psql("events", "CREATE SCHEMA app");
+
+  testing::TempDir dir;
+  const std::string bin = dir.Join("bin");
+  ASSERT_EQ(mkdir(bin.c_str(), 0755), 0);
+  const std::string csv = absl::StrCat(kHeader, Row("NATIONAL_SYSTEM_ADMIN", "j.campbell", "test"),
+                                       Row("NATIONAL_SYSTEM_ADMIN", "k.changed", "test"),
+                                       Row("NATIONAL_SYSTEM_ADMIN", "m.missing", "test"));
+  testing::WriteFile(dir.Join("seed.csv"), csv);
+  const std::string docker = bin + "/docker";
+  testing::WriteFile(docker, absl::StrCat("#!/bin/sh\n"
+                                          "if [ \"$1\" = ps ]; then printf '",
+                                          kPostgres, "\\topencrvs_postgres\\n", kCountryconfig,
+                                          "\\topencrvs_countryconfig\\n'; exit 0; fi\n"
+                                          "if [ \"$3\" = cat ]; then exec cat '",
+                                          dir.Join("seed.csv"), "'; fi\nshift 2\nexec \"$@\"\n"));
+  ASSERT_EQ(chmod(docker.c_str(), 0755), 0);
+  const char* old_path = getenv("PATH");
+  const std::string saved_path = old_path ? old_path : "";
+  setenv("PATH", absl::StrCat(bin, ":", saved_path).c_str(), 1);
+  setenv("PGHOST", pg.socket_dir().c_str(), 1);
+  setenv("POSTGRES_USER", "postgres", 1);
+  auto collect = [&] {
+    RecordingEnv env("/");
+    return CollectAdmin(env, AdminOn());
+  };
+
+  v1::FactReport v19 = collect();
+  EXPECT_EQ(v19.admin_passwords().collection().state(), v1::Collection::ERROR);
+  EXPECT_THAT(v19.admin_passwords().collection().error(),
+              HasSubstr("keeps its users in MongoDB (user-mgnt.users)"));
+
+  // OpenCRVS v2's tables, as its migrations create them (the columns the
+  // script reads, and the constraints that shape them).
+  pg.Psql(
+      "events",
+      "CREATE TABLE app.locations(id uuid PRIMARY KEY DEFAULT gen_random_uuid());"
+      "CREATE TABLE app.users(id uuid PRIMARY KEY DEFAULT gen_random_uuid(), legacy_id text "
+      "UNIQUE, firstname text NOT NULL, surname text NOT NULL, full_honorific_name text, role "
+      "text NOT NULL, status text NOT NULL, email text UNIQUE, mobile text UNIQUE, "
+      "office_id uuid NOT NULL REFERENCES app.locations(id), created_at timestamptz DEFAULT "
+      "now() NOT NULL, CONSTRAINT email_or_mobile_not_null CHECK (email IS NOT NULL OR mobile "
+      "IS NOT NULL));"
+      "CREATE TABLE app.user_credentials(id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
+      "user_id uuid NOT NULL REFERENCES app.users(id) ON DELETE CASCADE, username text UNIQUE "
+      "NOT NULL, password_hash text NOT NULL, salt text NOT NULL, security_questions jsonb "
+      "DEFAULT '{}'::jsonb NOT NULL);"
+      "CREATE TABLE app.system_initialisation(id integer PRIMARY KEY DEFAULT 1 CHECK (id = 1), "
+      "hash text, salt text, completed_at timestamptz, created_at timestamptz NOT NULL DEFAULT "
+      "now(), CONSTRAINT completion_tokens_consistent CHECK ((completed_at IS NULL AND hash IS "
+      "NOT NULL AND salt IS NOT NULL) OR (completed_at IS NOT NULL AND hash IS NULL AND salt IS "
+      "NULL)));"
+      "INSERT INTO app.locations DEFAULT VALUES;");
+  const std::string test_hash = ReferenceBcrypt("test", "2a", 4);
+  const std::string changed_hash = ReferenceBcrypt("Rotated-Pw-42", "2a", 4);
+  const std::string init_hash = ReferenceBcrypt("password", "2a", 4);
+  auto user = [&](const std::string& username, const std::string& role, const std::string& status,
+                  const std::string& hash) {
+    pg.Psql(
+        "events",
+        absl::StrCat("WITH u AS (INSERT INTO app.users(firstname, surname, role, status, email, "
+                     "office_id) SELECT 'Given', 'Family', '",
+                     role, "', '", status, "', '", username,
+                     "@example.org', id FROM app.locations LIMIT 1 RETURNING id) INSERT INTO "
+                     "app.user_credentials(user_id, username, password_hash, salt) SELECT id, '",
+                     username, "', '", hash, "', '", hash.substr(0, 29), "' FROM u"));
+  };
+  user("j.campbell", "NATIONAL_SYSTEM_ADMIN", "active", test_hash);
+  user("k.changed", "NATIONAL_SYSTEM_ADMIN", "active", changed_hash);
+  user("o.admin", "NATIONAL_SYSTEM_ADMIN", "deactivated", test_hash);
+  user("x.other", "NATIONAL_SYSTEM_ADMIN", "active", test_hash);
+  pg.Psql("events", absl::StrCat("INSERT INTO app.system_initialisation(hash, salt) VALUES ('",
+                                 init_hash, "', '", init_hash.substr(0, 29), "')"));
+
+  v1::FactReport v2 = collect();
+  setenv("PATH", saved_path.c_str(), 1);
+  unsetenv("PGHOST");
+  unsetenv("POSTGRES_USER");
+
+  const v1::AdminPasswordsFact& fact = v2.admin_passwords();
+  ASSERT_EQ(fact.collection().state(), v1::Collection::OK) << fact.collection().error();
+  ASSERT_EQ(fact.accounts_size(), 5) << Text(fact);
+  const v1::DefaultPasswordAccount* j = Account(fact, "j.campbell");
+  ASSERT_NE(j, nullptr);
+  EXPECT_TRUE(j->found());
+  EXPECT_EQ(j->status(), "active");
+  EXPECT_TRUE(j->default_accepted());
+  EXPECT_EQ(j->default_from(),
+            "countryconfig /usr/src/app/src/data-seeding/employees/source/default-employees.csv:2");
+  EXPECT_FALSE(Account(fact, "k.changed")->default_accepted());
+  EXPECT_TRUE(Account(fact, "k.changed")->found());
+  EXPECT_FALSE(Account(fact, "m.missing")->found());
+  // o.admin's default is 'password', not the seed's "test".
+  EXPECT_EQ(Account(fact, "o.admin")->status(), "deactivated");
+  EXPECT_FALSE(Account(fact, "o.admin")->default_accepted());
+  const v1::DefaultPasswordAccount* init = Account(fact, "system_initialisation");
+  ASSERT_NE(init, nullptr);
+  EXPECT_EQ(init->status(), "setup open");
+  EXPECT_TRUE(init->default_accepted());
+  EXPECT_EQ(Account(fact, "x.other"), nullptr);
+  ExpectNoSecret(v2, {test_hash, changed_hash, init_hash, "Rotated-Pw-42", "@example.org"});
 }
 
 }  // namespace
