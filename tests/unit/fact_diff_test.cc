@@ -22,6 +22,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "agent/facts/docker_services.h"
 #include "agent/facts/fact_collector.h"
 #include "agent/facts/tls_certs.h"
 #include "agent/host/rooted_host_env.h"
@@ -370,7 +371,8 @@ TEST_F(FactDiffTest, TlsCertificateReplacedWithItsNewExpiry) {
 TEST_F(FactDiffTest, ReleaseTimeAndHistory) {
   // A new release deployed, the clock no longer synchronised, and a root
   // shell history with three commands, one of them holding a password.
-  const std::string ls = "/.preflight/commands/docker_service_ls_--format___.Name_____.Image__";
+  const std::string ls =
+      "/.preflight/commands/" + agent::RecordedCommandKey(agent::ServiceListArgv());
   std::string services = Read(ls);
   const std::string old_tag = "ocrvs-base:v1.9.0";
   ASSERT_NE(services.find(old_tag), std::string::npos);
