@@ -38,7 +38,7 @@ struct Table {
 };
 constexpr Table kTables[] = {{"events", "app.events"},
                              {"users", "app.user_credentials"},
-                             {"offices", "app.locations"},
+                             {"offices", "app.locations.external_id"},
                              {"migrations", "app.pgmigrations"}};
 
 std::string SqlList(const std::vector<std::string>& values) {
@@ -47,12 +47,16 @@ std::string SqlList(const std::vector<std::string>& values) {
   return absl::StrJoin(quoted, ",");
 }
 
+// The offices' ids are in locations.external_id, which v1.9 dropped and
+// v2.0 added back: the table without it counts as missing.
 std::string BuildSql() {
   std::string sql =
       "SELECT coalesce(to_regclass('app.events'), to_regclass('public.events')) AS ev,\n"
       "  coalesce(to_regclass('app.user_credentials'), to_regclass('public.user_credentials')) "
       "AS uc,\n"
-      "  coalesce(to_regclass('app.locations'), to_regclass('public.locations')) AS lo,\n"
+      "  (SELECT attrelid::regclass FROM pg_attribute WHERE attrelid = "
+      "coalesce(to_regclass('app.locations'), to_regclass('public.locations')) "
+      "AND attname = 'external_id' AND NOT attisdropped) AS lo,\n"
       "  coalesce(to_regclass('app.pgmigrations'), to_regclass('public.pgmigrations')) AS mi "
       "\\gset\n";
   // Each section is printed only when its table exists; "@missing" names
@@ -69,7 +73,7 @@ std::string BuildSql() {
   absl::StrAppend(&sql, "\\if :{?lo}\n\\echo @offices\n",
                   "SELECT count(*) FROM :lo WHERE external_id IN (", SqlList(SeedOfficeIds()),
                   ");\n"
-                  "\\else\n\\echo @missing app.locations\n\\endif\n");
+                  "\\else\n\\echo @missing app.locations.external_id\n\\endif\n");
   absl::StrAppend(&sql,
                   "\\if :{?mi}\n\\echo @migrations\n"
                   "SELECT 'first', name, floor(extract(epoch FROM run_on))::bigint FROM :mi "

@@ -7,9 +7,12 @@
 // packages/migration/src/migrations/events/*.sql, run by node-pg-migrate
 // with --schema=app into the Postgres database "events"):
 //   app.events            one row per record (birth, death, ...), created_at
-//   app.user_credentials  username per user account
+//                         (v1.9+)
+//   app.user_credentials  username per user account (v2.0+; before, users
+//                         are in MongoDB user-mgnt)
 //   app.locations         offices and facilities; external_id is the id of
-//                         the country configuration's locations.csv
+//                         the country configuration's locations.csv (v2.0+:
+//                         v1.9 dropped the column)
 //   app.pgmigrations      node-pg-migrate's table: name, run_on per migration
 // (public.<table> is read when app.<table> is not there.) Before v1.9
 // records and users live in MongoDB (hearth-dev, user-mgnt) and

@@ -159,8 +159,8 @@ v1::Verdict TestCleared(const v1::FactReport& report, const EvalContext& ctx) {
   if (Missing(fact, "app.user_credentials")) {
     status = Worst(status, v1::UNKNOWN);
     evidence.push_back(MakeEvidence(
-        "no table app.user_credentials: the seed users cannot be looked for (before v1.9 they are "
-        "in MongoDB user-mgnt, not read)",
+        "no table app.user_credentials: the seed users cannot be looked for (before OpenCRVS v2.0 "
+        "they are in MongoDB user-mgnt, not read)",
         Source(fact, "app.user_credentials"), "absent", "app.user_credentials"));
   } else if (fact.seed_users_present() > 0) {
     status = Worst(status, v1::FAIL);
@@ -179,10 +179,12 @@ v1::Verdict TestCleared(const v1::FactReport& report, const EvalContext& ctx) {
                                                  " users of farajaland's test data set is there"),
                                     Source(fact, "app.user_credentials"), "0", "0"));
   }
-  if (Missing(fact, "app.locations")) {
+  if (Missing(fact, "app.locations.external_id")) {
     status = Worst(status, v1::UNKNOWN);
-    evidence.push_back(MakeEvidence("no table app.locations: the seed offices cannot be looked for",
-                                    Source(fact, "app.locations"), "absent", "app.locations"));
+    evidence.push_back(MakeEvidence(
+        "no column app.locations.external_id (OpenCRVS v1.9 has none; v2.0 keeps the country "
+        "configuration's location ids there): the seed offices cannot be looked for",
+        Source(fact, "app.locations"), "absent", "app.locations.external_id"));
   } else if (fact.seed_offices_present() > 0) {
     status = Worst(status, v1::FAIL);
     evidence.push_back(Finding(

@@ -196,18 +196,18 @@ TEST(TestDataParse, AnOlderOpenCrvsWithoutTheTablesSaysSo) {
   // taken for zero.
   absl::Status st;
   v1::TestDataFact fact = Parse(
-      "@missing app.events\n@missing app.user_credentials\n@missing app.locations\n"
+      "@missing app.events\n@missing app.user_credentials\n@missing app.locations.external_id\n"
       "@missing app.pgmigrations\n@end\n",
       &st);
   ASSERT_TRUE(st.ok()) << st;
   EXPECT_THAT(fact.missing_tables(), ElementsAre("app.events", "app.user_credentials",
-                                                 "app.locations", "app.pgmigrations"));
+                                                 "app.locations.external_id", "app.pgmigrations"));
   EXPECT_EQ(fact.records_size(), 0);
   EXPECT_EQ(fact.last_migration(), "");
 
   // Only the migrations table there.
   fact = Parse(
-      "@missing app.events\n@missing app.user_credentials\n@missing app.locations\n"
+      "@missing app.events\n@missing app.user_credentials\n@missing app.locations.external_id\n"
       "@migrations\nfirst\t1746712582483_x\t1763457123\nlast\t1746712582483_x\t1763457123\n@end\n",
       &st);
   ASSERT_TRUE(st.ok()) << st;
