@@ -16,6 +16,7 @@
 #include "agent/facts/fact_collector.h"
 #include "collector/checks/check.h"
 #include "collector/readiness/engine.h"
+#include "tests/support/check_eval.h"
 #include "tests/support/recording_env.h"
 
 namespace preflight {
@@ -29,25 +30,9 @@ constexpr char kCheck[] = "admin.password_changed";
 
 v1::Verdict Evaluate(const v1::FactReport& report, v1::Policy policy = {},
                      const std::string& role = "manager") {
-  collector::CheckRegistry registry;
-  collector::RegisterBuiltinChecks(registry);
-  v1::InventoryHost host;
-  host.set_id("prod-01");
-  host.set_environment("production");
-  host.add_roles(role);
-  v1::HostVerdicts all = collector::Evaluate(registry, host, collector::WithPolicyDefaults(policy),
-                                             report, absl::FromUnixSeconds(kNow));
-  for (const v1::Verdict& v : all.verdicts()) {
-    if (v.check_id() == kCheck) return v;
-  }
-  ADD_FAILURE() << "no " << kCheck << " verdict";
-  return {};
-}
-
-std::string Messages(const v1::Verdict& v) {
-  std::vector<std::string> lines;
-  for (const v1::Evidence& e : v.evidence()) lines.push_back(e.message());
-  return absl::StrJoin(lines, "\n");
+  return testing::EvaluateCheck(report, kCheck, policy,
+                                testing::TestHost("prod-01", "production", role),
+                                absl::FromUnixSeconds(kNow));
 }
 
 v1::DefaultPasswordAccount Acct(const std::string& username, const std::string& status,
@@ -84,11 +69,14 @@ v1::FactReport Changed() {
 
 TEST(AdminPasswordChecks, NoDefaultAcceptedIsPassEvidence) {
   v1::Verdict v = Evaluate(Changed());
-  EXPECT_EQ(v.status(), v1::PASS) << Messages(v);
-  EXPECT_THAT(Messages(v), HasSubstr("0 of 2 seeded administrator account(s) still accept"));
-  EXPECT_THAT(Messages(v), HasSubstr("j.campbell (NATIONAL_SYSTEM_ADMIN), active: the default "
-                                     "password from countryconfig"));
-  EXPECT_THAT(Messages(v), HasSubstr("default passwords from countryconfig 9b7e1c3d5f20"));
+  EXPECT_EQ(v.status(), v1::PASS) << testing::EvidenceMessages(v);
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("0 of 2 seeded administrator account(s) still accept"));
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("j.campbell (NATIONAL_SYSTEM_ADMIN), active: the default "
+                        "password from countryconfig"));
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("default passwords from countryconfig 9b7e1c3d5f20"));
 }
 
 TEST(AdminPasswordChecks, AnActiveAccountWithItsDefaultFails) {
@@ -96,11 +84,11 @@ TEST(AdminPasswordChecks, AnActiveAccountWithItsDefaultFails) {
   r.mutable_admin_passwords()->mutable_accounts(0)->set_default_accepted(true);
   v1::Verdict v = Evaluate(r);
   EXPECT_EQ(v.status(), v1::FAIL);
-  EXPECT_THAT(Messages(v),
+  EXPECT_THAT(testing::EvidenceMessages(v),
               HasSubstr("j.campbell (NATIONAL_SYSTEM_ADMIN), active, still accepts the default "
                         "password from countryconfig /usr/src/app/src/data-seeding/employees/"
                         "source/default-employees.csv:4"));
-  EXPECT_THAT(Messages(v), HasSubstr("1 of 2 seeded"));
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("1 of 2 seeded"));
   bool keyed = false;
   for (const v1::Evidence& e : v.evidence()) keyed |= e.finding() == "account=j.campbell";
   EXPECT_TRUE(keyed);
@@ -111,8 +99,9 @@ TEST(AdminPasswordChecks, ADeactivatedAccountWithItsDefaultWarns) {
   r.mutable_admin_passwords()->mutable_accounts(1)->set_default_accepted(true);
   v1::Verdict v = Evaluate(r);
   EXPECT_EQ(v.status(), v1::WARN);
-  EXPECT_THAT(Messages(v), HasSubstr("o.admin (super user) is deactivated but still accepts the "
-                                     "default password from core seed default"));
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("o.admin (super user) is deactivated but still accepts the "
+                        "default password from core seed default"));
 }
 
 TEST(AdminPasswordChecks, AnUncomparedHashIsUnknownNeverPass) {
@@ -123,7 +112,7 @@ TEST(AdminPasswordChecks, AnUncomparedHashIsUnknownNeverPass) {
       "the stored hash is not one the agent can compare: an unknown scheme (19 characters)");
   v1::Verdict v = Evaluate(r);
   EXPECT_EQ(v.status(), v1::UNKNOWN);
-  EXPECT_THAT(Messages(v), HasSubstr("not compared: the stored hash is not one"));
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("not compared: the stored hash is not one"));
 }
 
 TEST(AdminPasswordChecks, SkippedSeedRowsWarn) {
@@ -134,7 +123,8 @@ TEST(AdminPasswordChecks, SkippedSeedRowsWarn) {
   p.set_message("a NATIONAL_SYSTEM_ADMIN row whose username is not [a-z0-9._-]{1,64}: skipped");
   v1::Verdict v = Evaluate(r);
   EXPECT_EQ(v.status(), v1::WARN);
-  EXPECT_THAT(Messages(v), HasSubstr("default-employees.csv:7: a NATIONAL_SYSTEM_ADMIN row"));
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("default-employees.csv:7: a NATIONAL_SYSTEM_ADMIN row"));
 }
 
 TEST(AdminPasswordChecks, NothingComparedOnTheDocumentedDefaultsIsUnknown) {
@@ -150,7 +140,8 @@ TEST(AdminPasswordChecks, NothingComparedOnTheDocumentedDefaultsIsUnknown) {
   }
   v1::Verdict v = Evaluate(r);
   EXPECT_EQ(v.status(), v1::UNKNOWN);
-  EXPECT_THAT(Messages(v), HasSubstr("j.campbell (NATIONAL_SYSTEM_ADMIN) is not in the user"));
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("j.campbell (NATIONAL_SYSTEM_ADMIN) is not in the user"));
   // The deployed seed read, and none of its accounts exists: nothing to
   // log in with.
   f.set_defaults("countryconfig 9b7e1c3d5f20 … (1 NATIONAL_SYSTEM_ADMIN row)");
@@ -163,7 +154,8 @@ TEST(AdminPasswordChecks, SourceOffFailedOrElsewhere) {
   off.mutable_admin_passwords()->mutable_collection()->set_error(agent::kAdminPasswordsOff);
   v1::Verdict v = Evaluate(off);
   EXPECT_EQ(v.status(), v1::NOT_APPLICABLE);
-  EXPECT_THAT(Messages(v), HasSubstr("application { admin_passwords: true } is not set"));
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("application { admin_passwords: true } is not set"));
   v1::Policy required;
   required.set_require_application_evidence(true);
   EXPECT_EQ(Evaluate(off, required).status(), v1::UNKNOWN);
@@ -176,7 +168,7 @@ TEST(AdminPasswordChecks, SourceOffFailedOrElsewhere) {
   f.mutable_collection()->set_error("docker exec (psql events) exited 2: psql: error: connection");
   v = Evaluate(failed);
   EXPECT_EQ(v.status(), v1::UNKNOWN);
-  EXPECT_THAT(Messages(v), HasSubstr("docker exec (psql events) exited 2"));
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("docker exec (psql events) exited 2"));
 
   v1::FactReport elsewhere;
   v1::AdminPasswordsFact& e = *elsewhere.mutable_admin_passwords();
@@ -187,7 +179,7 @@ TEST(AdminPasswordChecks, SourceOffFailedOrElsewhere) {
       "postgres or *_postgres; OpenCRVS places it on the node labelled data1)");
   v = Evaluate(elsewhere);
   EXPECT_EQ(v.status(), v1::NOT_APPLICABLE);
-  EXPECT_THAT(Messages(v), HasSubstr("no postgres container runs on this node"));
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("no postgres container runs on this node"));
 }
 
 // The fixture manager (tests/fixtures/hosts/opencrvs-application), its
@@ -202,14 +194,17 @@ TEST(AdminPasswordChecks, TheFixtureManagerFails) {
   one.push_back(agent::MakeAdminPasswordsCollector());
   v1::FactReport report = agent::CollectReport(env, o, one);
   v1::Verdict v = Evaluate(report);
-  EXPECT_EQ(v.status(), v1::FAIL) << Messages(v);
-  EXPECT_THAT(Messages(v), HasSubstr("j.campbell (NATIONAL_SYSTEM_ADMIN), active, still accepts"));
-  EXPECT_THAT(Messages(v), HasSubstr("o.admin (super user), deactivated: the default password "
-                                     "from core seed default (SUPER_USER_PASSWORD unset) is no "
-                                     "longer accepted"));
-  EXPECT_THAT(Messages(v), HasSubstr("system_initialisation (super user (initial setup)): setup "
-                                     "completed, no password stored any more"));
-  EXPECT_THAT(Messages(v), Not(HasSubstr("APPSECRET")));
+  EXPECT_EQ(v.status(), v1::FAIL) << testing::EvidenceMessages(v);
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("j.campbell (NATIONAL_SYSTEM_ADMIN), active, still accepts"));
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("o.admin (super user), deactivated: the default password "
+                        "from core seed default (SUPER_USER_PASSWORD unset) is no "
+                        "longer accepted"));
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("system_initialisation (super user (initial setup)): setup "
+                        "completed, no password stored any more"));
+  EXPECT_THAT(testing::EvidenceMessages(v), Not(HasSubstr("APPSECRET")));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "collector/checks/check.h"
 #include "collector/readiness/engine.h"
+#include "tests/support/check_eval.h"
 
 namespace preflight {
 namespace {
@@ -22,25 +23,9 @@ constexpr int64_t kNow = 1'766'000'000;  // 2025-12-17
 
 v1::Verdict Evaluate(const v1::FactReport& report, const std::string& check, v1::Policy policy = {},
                      const std::string& role = "manager") {
-  collector::CheckRegistry registry;
-  collector::RegisterBuiltinChecks(registry);
-  v1::InventoryHost host;
-  host.set_id("prod-app-01");
-  host.set_environment("production");
-  host.add_roles(role);
-  v1::HostVerdicts all = collector::Evaluate(registry, host, collector::WithPolicyDefaults(policy),
-                                             report, absl::FromUnixSeconds(kNow));
-  for (const v1::Verdict& v : all.verdicts()) {
-    if (v.check_id() == check) return v;
-  }
-  ADD_FAILURE() << "no " << check << " verdict";
-  return {};
-}
-
-std::string Messages(const v1::Verdict& v) {
-  std::vector<std::string> lines;
-  for (const v1::Evidence& e : v.evidence()) lines.push_back(e.message());
-  return absl::StrJoin(lines, "\n");
+  return testing::EvaluateCheck(report, check, policy,
+                                testing::TestHost("prod-app-01", "production", role),
+                                absl::FromUnixSeconds(kNow));
 }
 
 v1::AlertRuleHistory* AddRule(v1::AlertHistoryFact& f, const std::string& name,
@@ -94,20 +79,24 @@ v1::FactReport Manager() {
 
 TEST(SshLoginAlertHistory, EveryNodeRaisedItAndElastalertSentIt) {
   v1::Verdict v = Evaluate(Manager(), "alert.ssh_login");
-  EXPECT_EQ(v.status(), v1::PASS) << Messages(v);
-  EXPECT_THAT(Messages(v), HasSubstr("\"Successful SSH login\" fired 3 time(s), last "
-                                     "2025-12-12 16:40 UTC"));
-  EXPECT_THAT(Messages(v), HasSubstr("prod-data-01: last fired 2025-12-11 08:02 UTC"));
-  EXPECT_THAT(Messages(v), HasSubstr("ElastAlert's rule ssh-alert sent 3 email(s)"));
+  EXPECT_EQ(v.status(), v1::PASS) << testing::EvidenceMessages(v);
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("\"Successful SSH login\" fired 3 time(s), last "
+                        "2025-12-12 16:40 UTC"));
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("prod-data-01: last fired 2025-12-11 08:02 UTC"));
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("ElastAlert's rule ssh-alert sent 3 email(s)"));
 }
 
 TEST(SshLoginAlertHistory, ANodeThatNeverRaisedItWarnsNamingIt) {
   v1::FactReport r = Manager();
   r.mutable_swarm()->add_nodes()->set_hostname("prod-worker-02");
   v1::Verdict v = Evaluate(r, "alert.ssh_login");
-  EXPECT_EQ(v.status(), v1::WARN) << Messages(v);
-  EXPECT_THAT(Messages(v), HasSubstr("swarm node prod-worker-02 never raised the SSH-login alert"));
-  EXPECT_THAT(Messages(v), Not(HasSubstr("swarm node prod-app-01")));
+  EXPECT_EQ(v.status(), v1::WARN) << testing::EvidenceMessages(v);
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("swarm node prod-worker-02 never raised the SSH-login alert"));
+  EXPECT_THAT(testing::EvidenceMessages(v), Not(HasSubstr("swarm node prod-app-01")));
   bool finding = false;
   for (const v1::Evidence& e : v.evidence()) finding |= e.finding() == "host=prod-worker-02";
   EXPECT_TRUE(finding);
@@ -119,19 +108,19 @@ TEST(SshLoginAlertHistory, NeverFiredOrNeverEmailedWarns) {
   never.mutable_alert_history()->mutable_rules(0)->set_count(0);
   v1::Verdict v = Evaluate(never, "alert.ssh_login");
   EXPECT_EQ(v.status(), v1::WARN);
-  EXPECT_THAT(Messages(v), HasSubstr("\"Successful SSH login\" never fired"));
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("\"Successful SSH login\" never fired"));
 
   v1::FactReport silent = Manager();
   silent.mutable_alert_history()->mutable_rules(0)->set_sent_count(0);
   v = Evaluate(silent, "alert.ssh_login");
   EXPECT_EQ(v.status(), v1::WARN);
-  EXPECT_THAT(Messages(v), HasSubstr("ssh-alert never sent an email"));
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("ssh-alert never sent an email"));
 
   v1::FactReport no_elastalert = Manager();
   no_elastalert.mutable_alert_history()->set_elastalert_index(false);
   v = Evaluate(no_elastalert, "alert.ssh_login");
   EXPECT_EQ(v.status(), v1::WARN);
-  EXPECT_THAT(Messages(v), HasSubstr("elastalert_status does not exist"));
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("elastalert_status does not exist"));
 }
 
 TEST(SshLoginAlertHistory, SourceOffKeepsTheLogEvidenceUnlessRequired) {
@@ -139,14 +128,15 @@ TEST(SshLoginAlertHistory, SourceOffKeepsTheLogEvidenceUnlessRequired) {
   r.clear_alert_history();
   r.mutable_alert_history()->mutable_collection()->set_state(v1::Collection::ABSENT);
   v1::Verdict v = Evaluate(r, "alert.ssh_login");
-  EXPECT_EQ(v.status(), v1::PASS) << Messages(v);
-  EXPECT_THAT(Messages(v), HasSubstr("application { elasticsearch: true } is not set"));
-  EXPECT_THAT(Messages(v), HasSubstr("/var/log/auth.log"));
+  EXPECT_EQ(v.status(), v1::PASS) << testing::EvidenceMessages(v);
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("application { elasticsearch: true } is not set"));
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("/var/log/auth.log"));
 
   v1::Policy required;
   required.set_require_application_evidence(true);
   v = Evaluate(r, "alert.ssh_login", required);
-  EXPECT_EQ(v.status(), v1::UNKNOWN) << Messages(v);
+  EXPECT_EQ(v.status(), v1::UNKNOWN) << testing::EvidenceMessages(v);
 
   // Gathering failed: UNKNOWN naming why, never PASS.
   v1::FactReport failed = Manager();
@@ -154,18 +144,21 @@ TEST(SshLoginAlertHistory, SourceOffKeepsTheLogEvidenceUnlessRequired) {
   failed.mutable_alert_history()->mutable_collection()->set_error(
       "docker exec (curl to Elasticsearch) exited 7: curl: (7) Failed to connect");
   v = Evaluate(failed, "alert.ssh_login");
-  EXPECT_EQ(v.status(), v1::UNKNOWN) << Messages(v);
-  EXPECT_THAT(Messages(v), HasSubstr("Failed to connect"));
+  EXPECT_EQ(v.status(), v1::UNKNOWN) << testing::EvidenceMessages(v);
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("Failed to connect"));
 }
 
 TEST(DiskAlertHistory, ARootDiskAlertThatFiredAndEmailedPasses) {
   v1::Verdict v = Evaluate(Manager(), "alert.disk_tested");
-  EXPECT_EQ(v.status(), v1::PASS) << Messages(v);
-  EXPECT_THAT(Messages(v), HasSubstr("\"Available disk space in root file system\" fired 1 "
-                                     "time(s), last 2025-12-09 11:30 UTC"));
-  EXPECT_THAT(Messages(v), HasSubstr("prod-app-01: last fired 2025-12-09 11:30 UTC"));
-  EXPECT_THAT(Messages(v), HasSubstr("\"Low on available disk space in data partition\" never"));
-  EXPECT_THAT(Messages(v), HasSubstr("ElastAlert's rule alert sent 1 email(s)"));
+  EXPECT_EQ(v.status(), v1::PASS) << testing::EvidenceMessages(v);
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("\"Available disk space in root file system\" fired 1 "
+                        "time(s), last 2025-12-09 11:30 UTC"));
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("prod-app-01: last fired 2025-12-09 11:30 UTC"));
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("\"Low on available disk space in data partition\" never"));
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("ElastAlert's rule alert sent 1 email(s)"));
 }
 
 TEST(DiskAlertHistory, NoDiskAlertEverWarns) {
@@ -173,13 +166,13 @@ TEST(DiskAlertHistory, NoDiskAlertEverWarns) {
   r.mutable_alert_history()->mutable_rules(1)->set_count(0);
   r.mutable_alert_history()->mutable_rules(1)->clear_hosts();
   v1::Verdict v = Evaluate(r, "alert.disk_tested");
-  EXPECT_EQ(v.status(), v1::WARN) << Messages(v);
+  EXPECT_EQ(v.status(), v1::WARN) << testing::EvidenceMessages(v);
 
   v1::FactReport empty = Manager();
   empty.mutable_alert_history()->set_history_index(false);
   v = Evaluate(empty, "alert.disk_tested");
-  EXPECT_EQ(v.status(), v1::WARN) << Messages(v);
-  EXPECT_THAT(Messages(v), HasSubstr("Kibana has written no alert at all"));
+  EXPECT_EQ(v.status(), v1::WARN) << testing::EvidenceMessages(v);
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("Kibana has written no alert at all"));
 }
 
 TEST(DiskAlertHistory, SourceOffIsNotApplicableUnlessThePolicyRequiresIt) {
@@ -187,12 +180,12 @@ TEST(DiskAlertHistory, SourceOffIsNotApplicableUnlessThePolicyRequiresIt) {
   r.clear_alert_history();
   r.mutable_alert_history()->mutable_collection()->set_state(v1::Collection::ABSENT);
   v1::Verdict v = Evaluate(r, "alert.disk_tested");
-  EXPECT_EQ(v.status(), v1::NOT_APPLICABLE) << Messages(v);
-  EXPECT_THAT(Messages(v), HasSubstr("the policy does not require it"));
+  EXPECT_EQ(v.status(), v1::NOT_APPLICABLE) << testing::EvidenceMessages(v);
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("the policy does not require it"));
   v1::Policy required;
   required.set_require_application_evidence(true);
   v = Evaluate(r, "alert.disk_tested", required);
-  EXPECT_EQ(v.status(), v1::UNKNOWN) << Messages(v);
+  EXPECT_EQ(v.status(), v1::UNKNOWN) << testing::EvidenceMessages(v);
   // An older agent, without the fact at all: the same.
   v1::FactReport old = Manager();
   old.clear_alert_history();
@@ -207,8 +200,9 @@ TEST(DiskAlertHistory, SourceOffIsNotApplicableUnlessThePolicyRequiresIt) {
   elsewhere.mutable_alert_history()->mutable_collection()->set_error(
       "no elasticsearch container runs on this node");
   v = Evaluate(elsewhere, "alert.disk_tested", required);
-  EXPECT_EQ(v.status(), v1::NOT_APPLICABLE) << Messages(v);
-  EXPECT_THAT(Messages(v), HasSubstr("no elasticsearch container runs on this node"));
+  EXPECT_EQ(v.status(), v1::NOT_APPLICABLE) << testing::EvidenceMessages(v);
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("no elasticsearch container runs on this node"));
 }
 
 TEST(DiskAlertHistory, GatheringFailedIsUnknownNeverPass) {
@@ -217,8 +211,8 @@ TEST(DiskAlertHistory, GatheringFailedIsUnknownNeverPass) {
   r.mutable_alert_history()->mutable_collection()->set_error(
       "docker exec (curl to Elasticsearch): Elasticsearch refused: security_exception");
   v1::Verdict v = Evaluate(r, "alert.disk_tested");
-  EXPECT_EQ(v.status(), v1::UNKNOWN) << Messages(v);
-  EXPECT_THAT(Messages(v), HasSubstr("security_exception"));
+  EXPECT_EQ(v.status(), v1::UNKNOWN) << testing::EvidenceMessages(v);
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("security_exception"));
 }
 
 }  // namespace

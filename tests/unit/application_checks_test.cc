@@ -11,6 +11,7 @@
 #include "collector/checks/check.h"
 #include "collector/diff/fact_diff.h"
 #include "collector/readiness/engine.h"
+#include "tests/support/check_eval.h"
 
 namespace preflight {
 namespace {
@@ -21,25 +22,9 @@ constexpr int64_t kNow = 1'800'000'000;
 
 v1::Verdict Evaluate(const v1::FactReport& report, const std::string& check, v1::Policy policy = {},
                      const std::string& role = "manager") {
-  collector::CheckRegistry registry;
-  collector::RegisterBuiltinChecks(registry);
-  v1::InventoryHost host;
-  host.set_id("prod-01");
-  host.set_environment("production");
-  host.add_roles(role);
-  v1::HostVerdicts all = collector::Evaluate(registry, host, collector::WithPolicyDefaults(policy),
-                                             report, absl::FromUnixSeconds(kNow));
-  for (const v1::Verdict& v : all.verdicts()) {
-    if (v.check_id() == check) return v;
-  }
-  ADD_FAILURE() << "no " << check << " verdict";
-  return {};
-}
-
-std::string Messages(const v1::Verdict& v) {
-  std::vector<std::string> lines;
-  for (const v1::Evidence& e : v.evidence()) lines.push_back(e.message());
-  return absl::StrJoin(lines, "\n");
+  return testing::EvaluateCheck(report, check, policy,
+                                testing::TestHost("prod-01", "production", role),
+                                absl::FromUnixSeconds(kNow));
 }
 
 v1::ServiceState Service(const std::string& name, const std::string& version, uint32_t running,
@@ -97,8 +82,8 @@ v1::FactReport HealthyManager() {
 
 TEST(ServicesHealthy, PassesWhenEveryServiceRunsItsReplicas) {
   v1::Verdict v = Evaluate(HealthyManager(), "services.healthy");
-  EXPECT_EQ(v.status(), v1::PASS) << Messages(v);
-  EXPECT_THAT(Messages(v), HasSubstr("3 of 3 services at their desired replicas"));
+  EXPECT_EQ(v.status(), v1::PASS) << testing::EvidenceMessages(v);
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("3 of 3 services at their desired replicas"));
 }
 
 TEST(ServicesHealthy, FailsBelowReplicasOrOnAFailedUpdateNamingTheService) {
@@ -109,10 +94,11 @@ TEST(ServicesHealthy, FailsBelowReplicasOrOnAFailedUpdateNamingTheService) {
   cc.set_update_message("update rolled back due to failure or early termination of task");
   v1::Verdict v = Evaluate(r, "services.healthy");
   EXPECT_EQ(v.status(), v1::FAIL);
-  EXPECT_THAT(Messages(v), HasSubstr("opencrvs_gateway runs 1 of 2 replicas"));
-  EXPECT_THAT(Messages(v), HasSubstr("opencrvs_countryconfig: the last update ended "
-                                     "rollback_completed: update rolled back"));
-  EXPECT_THAT(Messages(v), HasSubstr("1 of 3 services"));
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("opencrvs_gateway runs 1 of 2 replicas"));
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("opencrvs_countryconfig: the last update ended "
+                        "rollback_completed: update rolled back"));
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("1 of 3 services"));
   int findings = 0;
   for (const v1::Evidence& e : v.evidence()) findings += e.finding().empty() ? 0 : 1;
   EXPECT_EQ(findings, 2);
@@ -131,12 +117,12 @@ TEST(ServicesHealthy, SourceOffIsNotApplicableUnlessThePolicyRequiresIt) {
   r.mutable_services()->set_enabled(false);
   v1::Verdict off = Evaluate(r, "services.healthy");
   EXPECT_EQ(off.status(), v1::NOT_APPLICABLE);
-  EXPECT_THAT(Messages(off), HasSubstr("application { docker: true } is not set"));
+  EXPECT_THAT(testing::EvidenceMessages(off), HasSubstr("application { docker: true } is not set"));
   v1::Policy policy;
   policy.set_require_application_evidence(true);
   v1::Verdict required = Evaluate(r, "services.healthy", policy);
   EXPECT_EQ(required.status(), v1::UNKNOWN);
-  EXPECT_THAT(Messages(required), HasSubstr("the policy requires it"));
+  EXPECT_THAT(testing::EvidenceMessages(required), HasSubstr("the policy requires it"));
   // An agent older than the fact: the same.
   EXPECT_EQ(Evaluate(v1::FactReport(), "services.healthy", policy).status(), v1::UNKNOWN);
   EXPECT_EQ(Evaluate(v1::FactReport(), "services.healthy").status(), v1::NOT_APPLICABLE);
@@ -153,8 +139,8 @@ TEST(ServicesHealthy, DockerRefusingTheAgentIsUnknownNeverPass) {
   e->set_error("PERMISSION_DENIED: permission denied while trying to connect to the Docker daemon");
   v1::Verdict v = Evaluate(r, "services.healthy");
   EXPECT_EQ(v.status(), v1::UNKNOWN);
-  EXPECT_THAT(Messages(v), HasSubstr("docker service ls exited 1"));
-  EXPECT_THAT(Messages(v), HasSubstr("permission denied"));
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("docker service ls exited 1"));
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("permission denied"));
   // Enabled, yet no services on a manager: cannot be seen, not healthy.
   s.mutable_collection()->Clear();
   s.mutable_collection()->set_state(v1::Collection::ABSENT);
@@ -168,35 +154,38 @@ TEST(ReleaseLatest, EveryCoreImageIsTheAdoptedRelease) {
   v1::Policy policy;
   policy.set_latest_release("v1.9.0");
   v1::Verdict pass = Evaluate(HealthyManager(), "release.latest", policy);
-  EXPECT_EQ(pass.status(), v1::PASS) << Messages(pass);
-  EXPECT_THAT(Messages(pass),
+  EXPECT_EQ(pass.status(), v1::PASS) << testing::EvidenceMessages(pass);
+  EXPECT_THAT(testing::EvidenceMessages(pass),
               HasSubstr("country configuration opencrvs_countryconfig runs "
                         "ghcr.io/opencrvs/ocrvs-farajaland:v1.9.2 (version v1.9.2"));
-  EXPECT_THAT(Messages(pass), HasSubstr("1 other OpenCRVS core services compared with v1.9.0"));
+  EXPECT_THAT(testing::EvidenceMessages(pass),
+              HasSubstr("1 other OpenCRVS core services compared with v1.9.0"));
 
   // opencrvs_base was updated, the gateway was not: a half-finished deploy.
   v1::FactReport r = HealthyManager();
   *r.mutable_services()->mutable_services(1) = Service("opencrvs_gateway", "v1.8.1", 2, 2);
   v1::Verdict fail = Evaluate(r, "release.latest", policy);
   EXPECT_EQ(fail.status(), v1::FAIL);
-  EXPECT_THAT(Messages(fail), HasSubstr("opencrvs_gateway runs ghcr.io/opencrvs/ocrvs-gateway:"
-                                        "v1.8.1, not release v1.9.0"));
+  EXPECT_THAT(testing::EvidenceMessages(fail),
+              HasSubstr("opencrvs_gateway runs ghcr.io/opencrvs/ocrvs-gateway:"
+                        "v1.8.1, not release v1.9.0"));
 }
 
 TEST(SmtpEvidence, PlaceholdersAndAFailedHandshakeFail) {
   v1::FactReport r = HealthyManager();
   v1::Verdict v = Evaluate(r, "smtp.tested");
-  EXPECT_EQ(v.status(), v1::PASS) << Messages(v);
-  EXPECT_THAT(Messages(v), HasSubstr("SMTP smtp.gov.example-country.org:587"));
-  EXPECT_THAT(Messages(v), HasSubstr("no live handshake"));
+  EXPECT_EQ(v.status(), v1::PASS) << testing::EvidenceMessages(v);
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("SMTP smtp.gov.example-country.org:587"));
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("no live handshake"));
 
   v1::SmtpEvidence& smtp = *r.mutable_app_config()->mutable_smtp();
   smtp.set_alert_email("alerts@example.com");
   smtp.set_alert_email_placeholder(true);
   v = Evaluate(r, "smtp.tested");
   EXPECT_EQ(v.status(), v1::FAIL);
-  EXPECT_THAT(Messages(v), HasSubstr("ALERT_EMAIL is alerts@example.com, a placeholder: alerts "
-                                     "are silently dropped"));
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("ALERT_EMAIL is alerts@example.com, a placeholder: alerts "
+                        "are silently dropped"));
 
   v1::FactReport probed = HealthyManager();
   v1::SmtpEvidence& p = *probed.mutable_app_config()->mutable_smtp();
@@ -205,8 +194,9 @@ TEST(SmtpEvidence, PlaceholdersAndAFailedHandshakeFail) {
   p.set_probe_error("server does not offer STARTTLS");
   v = Evaluate(probed, "smtp.tested");
   EXPECT_EQ(v.status(), v1::FAIL);
-  EXPECT_THAT(Messages(v), HasSubstr("starttls handshake with smtp.gov.example-country.org:587 "
-                                     "from this manager failed: server does not offer STARTTLS"));
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("starttls handshake with smtp.gov.example-country.org:587 "
+                        "from this manager failed: server does not offer STARTTLS"));
 
   p.clear_probe_error();
   p.mutable_certificate()->set_subject("CN=smtp.gov.example-country.org");
@@ -220,20 +210,21 @@ TEST(SmtpEvidence, PlaceholdersAndAFailedHandshakeFail) {
   p.set_name_matches(false);
   v = Evaluate(probed, "smtp.tested");
   EXPECT_EQ(v.status(), v1::FAIL);
-  EXPECT_THAT(Messages(v), HasSubstr("does not name smtp.gov.example-country.org"));
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("does not name smtp.gov.example-country.org"));
 
   v1::FactReport none = HealthyManager();
   none.mutable_app_config()->mutable_smtp()->Clear();
   v = Evaluate(none, "smtp.tested");
   EXPECT_EQ(v.status(), v1::FAIL);
-  EXPECT_THAT(Messages(v), HasSubstr("no service sets SMTP_HOST and SMTP_PORT"));
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("no service sets SMTP_HOST and SMTP_PORT"));
 }
 
 TEST(SentryEvidence, AbsentOrMalformedFailsDifferentProjectsWarn) {
   v1::FactReport r = HealthyManager();
   v1::Verdict v = Evaluate(r, "sentry.slack");
-  EXPECT_EQ(v.status(), v1::PASS) << Messages(v);
-  EXPECT_THAT(Messages(v), HasSubstr("https://****@o1.ingest.sentry.io/42"));
+  EXPECT_EQ(v.status(), v1::PASS) << testing::EvidenceMessages(v);
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("https://****@o1.ingest.sentry.io/42"));
   v1::SentryEvidence& s = *r.mutable_app_config()->mutable_sentry();
   s.set_consistent(false);
   s.add_dsns("https://****@o1.ingest.sentry.io/43");
@@ -244,7 +235,7 @@ TEST(SentryEvidence, AbsentOrMalformedFailsDifferentProjectsWarn) {
   s.Clear();
   v = Evaluate(r, "sentry.slack");
   EXPECT_EQ(v.status(), v1::FAIL);
-  EXPECT_THAT(Messages(v), HasSubstr("no service sets SENTRY_DSN"));
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("no service sets SENTRY_DSN"));
 }
 
 // What changed in the swarm's services reads as services, by name.

@@ -8,6 +8,7 @@
 #include "agent/host/rooted_host_env.h"
 #include "collector/checks/check.h"
 #include "collector/readiness/engine.h"
+#include "tests/support/check_eval.h"
 #include "tests/support/temp_dir.h"
 
 namespace preflight {
@@ -43,18 +44,9 @@ TEST(TimeFact, ParsesChronyTracking) {
 }
 
 v1::Verdict Evaluate(const v1::FactReport& report, v1::Policy policy = {}) {
-  collector::CheckRegistry registry;
-  collector::RegisterBuiltinChecks(registry);
-  v1::InventoryHost host;
-  host.set_id("prod-01");
-  host.set_environment("production");
-  v1::HostVerdicts all = collector::Evaluate(registry, host, collector::WithPolicyDefaults(policy),
-                                             report, absl::FromUnixSeconds(1'700'000'000));
-  for (const v1::Verdict& v : all.verdicts()) {
-    if (v.check_id() == "time.synchronized") return v;
-  }
-  ADD_FAILURE() << "no time.synchronized verdict";
-  return {};
+  return testing::EvaluateCheck(report, "time.synchronized", policy,
+                                testing::TestHost("prod-01", "production", ""),
+                                absl::FromUnixSeconds(1'700'000'000));
 }
 
 TEST(TimeCheck, NoTimeServiceIsUnknownNeverPass) {
