@@ -126,6 +126,7 @@ preflight_agent_application_docker: "{{ inventory_hostname == 'qa-1.internal' }}
 preflight_agent_application_smtp_probe: "{{ inventory_hostname == 'qa-1.internal' }}"
 preflight_agent_application_elasticsearch: "{{ inventory_hostname == 'qa-1.internal' }}"
 preflight_agent_application_admin_passwords: "{{ inventory_hostname == 'qa-1.internal' }}"
+preflight_agent_application_test_data: "{{ inventory_hostname == 'qa-1.internal' }}"
 VARS
 
 play() { # LOG ARGS...
@@ -189,10 +190,10 @@ grep -q '^application' "$ROOT/prod-01/etc/preflight/agent.textproto" &&
 python3 - "$ROOT/qa-1.internal/etc/preflight/agent.textproto" <<'PY' || fail "qa-1.internal's application block"
 import sys
 text = open(sys.argv[1]).read()
-block = "application {\n  docker: true\n  smtp_probe: true\n  elasticsearch: true\n  admin_passwords: true\n}\n"
+block = "application {\n  docker: true\n  smtp_probe: true\n  elasticsearch: true\n  admin_passwords: true\n  test_data: true\n}\n"
 assert text.count("application {") == 1 and block in text, text
 PY
-echo "ok: application { docker: true smtp_probe: true elasticsearch: true admin_passwords: true } on qa-1.internal, absent on prod-01"
+echo "ok: application { docker: true smtp_probe: true elasticsearch: true admin_passwords: true test_data: true } on qa-1.internal, absent on prod-01"
 # The unit's exposure as systemd rates it, with the drop-in the role wrote
 # (the least-privilege test rates the unit alone).
 if command -v systemd-analyze >/dev/null; then
