@@ -48,6 +48,11 @@ class RecordingEnv : public agent::HostEnv {
                                                     absl::Duration timeout) override {
     return inner_->ProbeTls(address, sni, timeout);
   }
+  absl::StatusOr<std::vector<std::string>> ProbeSmtpTls(const std::string& address,
+                                                        const std::string& sni, bool starttls,
+                                                        absl::Duration timeout) override {
+    return inner_->ProbeSmtpTls(address, sni, starttls, timeout);
+  }
   bool live() const override { return inner_->live(); }
   const std::string& root() const override { return inner_->root(); }
 

@@ -23,6 +23,7 @@
 #include "agent/facts/mask.h"
 #include "agent/facts/services.h"
 #include "agent/host/rooted_host_env.h"
+#include "tests/support/recording_env.h"
 #include "tests/support/temp_dir.h"
 
 namespace preflight {
@@ -44,56 +45,27 @@ const std::string kInspect =
 // The host under a root, counting the commands run, answering the SMTP
 // handshake with `smtp_chain` (or UNAVAILABLE when empty) and remembering
 // how it was asked.
-class TestEnv : public agent::HostEnv {
+class TestEnv : public testing::RecordingEnv {
  public:
-  explicit TestEnv(const std::string& root) {
-    auto env = agent::RootedHostEnv::Create(root);
-    EXPECT_TRUE(env.ok()) << env.status();
-    inner_ = std::move(*env);
-  }
-  absl::StatusOr<agent::FileData> ReadFile(absl::string_view path, size_t max_bytes) override {
-    return inner_->ReadFile(path, max_bytes);
-  }
-  absl::StatusOr<agent::FileInfo> Stat(absl::string_view path) override {
-    return inner_->Stat(path);
-  }
-  absl::StatusOr<std::string> ReadLink(absl::string_view path) override {
-    return inner_->ReadLink(path);
-  }
-  absl::StatusOr<std::vector<agent::DirEntry>> ListDir(absl::string_view path) override {
-    return inner_->ListDir(path);
-  }
-  absl::StatusOr<agent::FsStats> StatFs(absl::string_view path) override {
-    return inner_->StatFs(path);
-  }
+  using RecordingEnv::RecordingEnv;
   absl::StatusOr<agent::CommandResult> Run(const std::vector<std::string>& argv,
                                            absl::Duration timeout) override {
     ++runs[absl::StrJoin(argv.begin(), argv.begin() + std::min<size_t>(argv.size(), 5), " ")];
-    return inner_->Run(argv, timeout);
-  }
-  absl::StatusOr<std::vector<std::string>> ProbeTls(const std::string& address,
-                                                    const std::string& sni,
-                                                    absl::Duration timeout) override {
-    return inner_->ProbeTls(address, sni, timeout);
+    return RecordingEnv::Run(argv, timeout);
   }
   absl::StatusOr<std::vector<std::string>> ProbeSmtpTls(const std::string& address,
                                                         const std::string& sni, bool starttls,
                                                         absl::Duration timeout) override {
     smtp_probes.push_back(absl::StrCat(address, " sni=", sni, starttls ? " starttls" : " tls"));
-    if (smtp_chain.empty()) return inner_->ProbeSmtpTls(address, sni, starttls, timeout);
+    if (smtp_chain.empty()) return RecordingEnv::ProbeSmtpTls(address, sni, starttls, timeout);
     return smtp_chain;
   }
-  bool live() const override { return inner_->live(); }
-  const std::string& root() const override { return inner_->root(); }
 
   // The first five words of each command run ("docker service ls --format
   // <format>") -> times run.
   std::map<std::string, int> runs;
   std::vector<std::string> smtp_probes;
   std::vector<std::string> smtp_chain;
-
- private:
-  std::unique_ptr<agent::HostEnv> inner_;
 };
 
 agent::CollectOptions ApplicationOn(bool probe = false) {
