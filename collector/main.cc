@@ -3,7 +3,6 @@
 #include <google/protobuf/text_format.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <openssl/sha.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -34,6 +33,7 @@
 #include "collector/service/query_service.h"
 #include "collector/store/backup.h"
 #include "proto/wire/flags.h"
+#include "proto/wire/sha256.h"
 #include "proto/wire/status.h"
 #include "proto/wire/textproto.h"
 #include "proto/wire/tls.h"
@@ -391,9 +391,7 @@ std::map<std::string, std::string> TlsFingerprints(const v1::TlsFiles& tls) {
     auto bytes = ReadFileToString(path);
     std::string digest = "unreadable";
     if (bytes.ok()) {
-      unsigned char d[SHA256_DIGEST_LENGTH];
-      SHA256(reinterpret_cast<const unsigned char*>(bytes->data()), bytes->size(), d);
-      digest = HexOf(std::string(reinterpret_cast<const char*>(d), 8));
+      digest = HexOf(Sha256(*bytes).substr(0, 8));
     }
     out[field] = absl::StrCat(path, " sha256 ", digest);
   };

@@ -1,6 +1,5 @@
 #include "collector/audit/audit_chain.h"
 
-#include <openssl/sha.h>
 #include <syslog.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "proto/wire/sha256.h"
 
 namespace preflight::collector {
 namespace {
@@ -42,10 +42,7 @@ std::string CanonicalAuditEncoding(const v1::AuditEntry& entry) {
 }
 
 std::string AuditHash(const std::string& prev_hash, const v1::AuditEntry& entry) {
-  std::string input = prev_hash + CanonicalAuditEncoding(entry);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+  return Sha256(prev_hash + CanonicalAuditEncoding(entry));
 }
 
 void ChainAuditEntry(uint64_t head_seq, const std::string& head_hash, v1::AuditEntry& entry) {

@@ -3,13 +3,13 @@
 #include <google/protobuf/arena.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <openssl/sha.h>
 
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "collector/store/keys.h"
 #include "collector/store/volatile_facts.h"
+#include "proto/wire/sha256.h"
 
 namespace preflight::collector {
 namespace {
@@ -36,11 +36,7 @@ v1::Collection* MutableCollection(google::protobuf::Message& m) {
 
 }  // namespace
 
-std::string ShortHash(absl::string_view bytes) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), 16);
-}
+std::string ShortHash(absl::string_view bytes) { return Sha256(bytes).substr(0, 16); }
 
 SplitFacts SplitReport(const v1::FactReport& report) {
   SplitFacts out;

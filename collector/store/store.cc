@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <openssl/sha.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/listener.h>
@@ -30,6 +29,7 @@
 #include "absl/time/clock.h"
 #include "collector/store/keys.h"
 #include "collector/store/latest_facts.h"
+#include "proto/wire/sha256.h"
 #include "proto/wire/status.h"
 
 namespace preflight::collector {
@@ -132,9 +132,7 @@ std::string ContentDigest(const v1::FactReport& report) {
     coded.SetSerializationDeterministic(true);
     report.SerializeToCodedStream(&coded);
   }
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+  return Sha256(bytes);
 }
 
 // Whether a report received now replaces the host's latest. Only the
