@@ -6,19 +6,23 @@
 // the opt-in, errors that name the step, hostile outputs (garbage rows, huge
 // outputs, psql errors, an older OpenCRVS without the tables: never OK with
 // counts it did not read), the bound on days, and no secret anywhere: the
-// real script runs here against a stand-in psql.
+// real script runs here against a stand-in psql, and against a real,
+// throwaway PostgreSQL server with v1.9's and v2.0's tables.
 #include "agent/facts/test_data.h"
 
 #include <gmock/gmock.h>
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -27,6 +31,7 @@
 #include "agent/facts/fact_collector.h"
 #include "agent/facts/service_container.h"
 #include "agent/host/rooted_host_env.h"
+#include "tests/support/process.h"
 #include "tests/support/recording_env.h"
 #include "tests/support/temp_dir.h"
 
@@ -459,6 +464,176 @@ TEST(TestDataSeed, TheSeedListsAreFarajalands) {
   for (const std::string& id : agent::SeedOfficeIds()) {
     EXPECT_THAT(sql, HasSubstr(absl::StrCat("'", id, "'")));
   }
+}
+
+// --- against a real PostgreSQL ---------------------------------------------
+
+// A throwaway PostgreSQL server on a unix socket in a temp dir (the same as
+// tests/unit/admin_passwords_test.cc's; deploy/install-deps.sh installs
+// postgresql). As root, the server runs as Debian's postgres user.
+class RealPostgres {
+ public:
+  RealPostgres() {
+    bin_ = FindBin();
+    if (bin_.empty()) return;
+    if (geteuid() == 0) {
+      struct passwd* pw = getpwnam("postgres");
+      if (pw == nullptr) return;
+      as_ = {"runuser", "-u", "postgres", "--"};
+      if (chown(dir_.path().c_str(), pw->pw_uid, pw->pw_gid) != 0) return;
+    }
+    testing::RunResult init = Run({bin_ + "/initdb", "-D", dir_.Join("data"), "-A", "trust", "-U",
+                                   "postgres", "--no-sync", "-E", "UTF8"});
+    if (init.exit_code != 0) {
+      error_ = "initdb: " + init.err;
+      return;
+    }
+    testing::RunResult start =
+        Run({bin_ + "/pg_ctl", "-D", dir_.Join("data"), "-w", "-l", dir_.Join("log"), "-o",
+             "-k " + dir_.path() + " -c listen_addresses='' -F", "start"});
+    if (start.exit_code != 0) {
+      error_ = "pg_ctl start: " + start.err + start.out;
+      return;
+    }
+    started_ = true;
+  }
+  ~RealPostgres() {
+    if (started_) Run({bin_ + "/pg_ctl", "-D", dir_.Join("data"), "-m", "immediate", "stop"});
+  }
+  bool ok() const { return started_; }
+  std::string error() const {
+    return bin_.empty() ? "no /usr/lib/postgresql/*/bin/initdb (deploy/install-deps.sh installs "
+                          "postgresql)"
+                        : error_;
+  }
+  const std::string& socket_dir() const { return dir_.path(); }
+  void Psql(const std::string& db, const std::string& sql) {
+    testing::RunResult r = Run({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", dir_.path(),
+                                "-U", "postgres", "-d", db, "-c", sql});
+    EXPECT_EQ(r.exit_code, 0) << sql << ": " << r.err;
+  }
+
+ private:
+  static std::string FindBin() {
+    testing::RunResult r = testing::RunProcess(
+        {"/bin/sh", "-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1"},
+        absl::Seconds(10));
+    std::string bin(absl::StripAsciiWhitespace(r.out));
+    return access((bin + "/initdb").c_str(), X_OK) == 0 ? bin : "";
+  }
+  testing::RunResult Run(std::vector<std::string> argv) {
+    std::vector<std::string> full = as_;
+    full.insert(full.end(), argv.begin(), argv.end());
+    return testing::RunProcess(full, absl::Seconds(60));
+  }
+
+  testing::TempDir dir_;
+  std::string bin_;
+  std::vector<std::string> as_;
+  std::string error_;
+  bool started_ = false;
+};
+
+// The agent's real script through a real shell and the real psql, against
+// the three layouts it meets: no OpenCRVS tables, v1.9 (app.events, and
+// app.locations without external_id), v2.0 (users and office ids).
+TEST(TestDataPostgres, TheScriptAgainstARealPostgres) {
+  RealPostgres pg;
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  pg.Psql("postgres", "CREATE DATABASE events");
+
+  testing::TempDir dir;
+  const std::string bin = dir.Join("bin");
+  ASSERT_EQ(mkdir(bin.c_str(), 0755), 0);
+  const std::string docker = bin + "/docker";
+  testing::WriteFile(docker,
+                     absl::StrCat("#!/bin/sh\nif [ \"$1\" = ps ]; then printf '", kContainer,
+                                  "\\topencrvs_postgres\\n'; exit 0; fi\n"
+                                  "shift 2\nexec \"$@\"\n"));
+  ASSERT_EQ(chmod(docker.c_str(), 0755), 0);
+  const char* old_path = getenv("PATH");
+  const std::string saved_path = old_path ? old_path : "";
+  setenv("PATH", absl::StrCat(bin, ":", saved_path).c_str(), 1);
+  setenv("PGHOST", pg.socket_dir().c_str(), 1);
+  setenv("POSTGRES_USER", "postgres", 1);
+  auto collect = [&] {
+    RecordingEnv env("/");
+    return CollectTestData(env, TestDataOn());
+  };
+
+  v1::FactReport empty = collect();
+  ASSERT_EQ(empty.test_data().collection().state(), v1::Collection::OK)
+      << empty.test_data().collection().error();
+  EXPECT_THAT(empty.test_data().missing_tables(),
+              ElementsAre("app.events", "app.user_credentials", "app.locations.external_id",
+                          "app.pgmigrations"));
+
+  // v1.9: node-pg-migrate's table, the events, locations whose external_id
+  // was dropped (migration 1754476355314).
+  pg.Psql("events",
+          "CREATE SCHEMA app;"
+          "CREATE TABLE app.pgmigrations(id serial PRIMARY KEY, name varchar(255) NOT NULL, "
+          "run_on timestamp NOT NULL);"
+          "INSERT INTO app.pgmigrations(name, run_on) VALUES "
+          "('1746712582483_create_events_and_actions_tables', '2025-11-18 09:12:03.5'),"
+          "('1754476355314_remove_external_id_from_locations', '2025-11-18 09:12:04'),"
+          "('1779261979446_backfill-immediate-correction-to-content', '2026-01-20 14:02:11');"
+          "CREATE TABLE app.locations(id uuid PRIMARY KEY DEFAULT gen_random_uuid(), external_id "
+          "text UNIQUE, name text NOT NULL);"
+          "ALTER TABLE app.locations DROP COLUMN external_id;"
+          "CREATE TABLE app.events(id uuid PRIMARY KEY DEFAULT gen_random_uuid(), event_type "
+          "text NOT NULL, tracking_id text NOT NULL UNIQUE, created_at timestamptz DEFAULT now() "
+          "NOT NULL);"
+          "INSERT INTO app.events(event_type, tracking_id, created_at) VALUES "
+          "('birth', 'T1', '2025-11-20 23:30:00+00'), ('birth', 'T2', '2025-11-21 00:30:00+01'),"
+          "('death', 'T3', '2025-11-21 00:00:00+00'), ('birth', 'T4', '2026-01-02 12:00:00+00');");
+  v1::FactReport v19 = collect();
+  const v1::TestDataFact& f19 = v19.test_data();
+  ASSERT_EQ(f19.collection().state(), v1::Collection::OK) << f19.collection().error();
+  EXPECT_THAT(f19.missing_tables(),
+              ElementsAre("app.user_credentials", "app.locations.external_id"));
+  ASSERT_EQ(f19.records_size(), 1);
+  EXPECT_EQ(f19.records(0).total(), 4u);
+  // Days in UTC: 00:30+01 is the 20th.
+  ASSERT_EQ(f19.records(0).by_day_size(), 3) << Text(f19);
+  EXPECT_EQ(f19.records(0).by_day(0).day(), "2025-11-20");
+  EXPECT_EQ(f19.records(0).by_day(0).count(), 2u);
+  EXPECT_EQ(f19.records(0).by_day(1).day(), "2025-11-21");
+  EXPECT_EQ(f19.records(0).by_day(1).count(), 1u);
+  EXPECT_EQ(f19.records(0).by_day(2).day(), "2026-01-02");
+  EXPECT_EQ(f19.first_migration_unix(), 1763457123);  // 2025-11-18 09:12:03 (.5 cut)
+  EXPECT_EQ(f19.last_migration(), "1779261979446_backfill-immediate-correction-to-content");
+  EXPECT_EQ(f19.last_migration_unix(), 1768917731);
+
+  // v2.0: external_id back, users with credentials: two of farajaland's
+  // seed users and a country's own, two seed offices and a country's own.
+  pg.Psql("events",
+          "ALTER TABLE app.locations ADD COLUMN IF NOT EXISTS external_id text UNIQUE;"
+          "INSERT INTO app.locations(external_id, name) VALUES ('LHUYvwY2Aq1', 'HQ Office'),"
+          "('eF8mK8JAMKZ', 'Central Province Office'), ('CountryOwn01', 'Capital Office');"
+          "CREATE TABLE app.users(id uuid PRIMARY KEY DEFAULT gen_random_uuid(), firstname text "
+          "NOT NULL, surname text NOT NULL);"
+          "CREATE TABLE app.user_credentials(id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
+          "user_id uuid NOT NULL REFERENCES app.users(id), username text UNIQUE NOT NULL, "
+          "password_hash text NOT NULL, salt text NOT NULL);"
+          "WITH u AS (INSERT INTO app.users(firstname, surname) VALUES ('Kalusha', 'Bwalya'), "
+          "('Jonathan', 'Campbell'), ('Amina', 'Mwansa') RETURNING id, firstname) "
+          "INSERT INTO app.user_credentials(user_id, username, password_hash, salt) "
+          "SELECT id, CASE firstname WHEN 'Kalusha' THEN 'k.bwalya' WHEN 'Jonathan' THEN "
+          "'j.campbell' ELSE 'a.mwansa' END, 'SecretHash$2a', 'SecretSalt' FROM u;");
+  v1::FactReport v2 = collect();
+  setenv("PATH", saved_path.c_str(), 1);
+  unsetenv("PGHOST");
+  unsetenv("POSTGRES_USER");
+  const v1::TestDataFact& f2 = v2.test_data();
+  ASSERT_EQ(f2.collection().state(), v1::Collection::OK) << f2.collection().error();
+  EXPECT_THAT(f2.missing_tables(), IsEmpty());
+  EXPECT_EQ(f2.seed_users_present(), 2u);
+  EXPECT_THAT(f2.seed_users(), ElementsAre("j.campbell", "k.bwalya"));
+  EXPECT_EQ(f2.seed_offices_present(), 2u);
+  EXPECT_EQ(f2.records(0).total(), 4u);
+  ExpectNoSecret(v2, {"a.mwansa", "Amina", "Campbell", "SecretHash", "SecretSalt", "CountryOwn",
+                      "Capital Office"});
 }
 
 }  // namespace
