@@ -2,7 +2,7 @@
 // from psql's output in the Postgres container (recorded in
 // tests/fixtures/hosts/opencrvs-production by
 // tests/fixtures/make_production_fixture.py, from the real script run by
-// PostgreSQL 15's psql against the tables of OpenCRVS v1.9's migrations),
+// PostgreSQL 15's psql against the tables of OpenCRVS v2.0's migrations),
 // the opt-in, errors that name the step, hostile outputs (garbage rows, huge
 // outputs, psql errors, an older OpenCRVS without the tables: never OK with
 // counts it did not read), the bound on days, and no secret anywhere: the
