@@ -5,10 +5,14 @@
 //   - an active account that still accepts its default password FAILs,
 //     naming the account and where the default came from;
 //   - a deactivated one that does WARNs (reactivating it reopens it);
-//   - an account whose hash could not be compared, or seed rows skipped,
-//     are UNKNOWN / WARN: never a PASS that was not checked;
-//   - no account accepting its default is PASS-evidence (the sign-off stays:
-//     length and the password manager are not visible from here).
+//   - an account whose hash could not be compared, a seeded national system
+//     administrator not found in the database (deleted, renamed, or missed
+//     by the lookup: the server cannot tell), and seed rows skipped are
+//     UNKNOWN: never a PASS that was not checked;
+//   - PASS-evidence only when the deployed seed was read and at least one
+//     national system administrator was compared, and none accepts its
+//     default (the sign-off stays: length and the password manager are not
+//     visible from here).
 #include <string>
 #include <vector>
 
@@ -29,6 +33,8 @@ constexpr absl::string_view kSource =
 bool Closed(absl::string_view status) {
   return status == "deactivated" || status == "disabled" || status == "setup completed";
 }
+
+constexpr absl::string_view kAdminRole = "NATIONAL_SYSTEM_ADMIN";
 
 std::string Name(const v1::DefaultPasswordAccount& a) {
   return absl::StrCat(a.username(), " (", a.role(), ")");
@@ -53,11 +59,24 @@ v1::Verdict AdminPasswordEvidence(const v1::FactReport& report, const EvalContex
   v1::CheckStatus status = v1::PASS;
   evidence.push_back(MakeEvidence(absl::StrCat("default passwords from ", fact.defaults()),
                                   fact.source(), fact.database()));
-  int checked = 0, accepting = 0;
+  int checked = 0, accepting = 0, admins_checked = 0;
   for (const v1::DefaultPasswordAccount& a : fact.accounts()) {
+    const bool admin = a.role() == kAdminRole;
     if (!a.found()) {
-      evidence.push_back(MakeEvidence(absl::StrCat(Name(a), " is not in the user database"),
-                                      fact.database(), "absent"));
+      if (admin) {
+        // OpenCRVS deactivates users, it does not delete them: a seeded
+        // administrator missing is a lookup that may have missed it.
+        status = Worst(status, v1::UNKNOWN);
+        evidence.push_back(Finding(
+            MakeEvidence(absl::StrCat(Name(a),
+                                      " is not in the user database: deleted, renamed, or missed "
+                                      "by the lookup; its password was not compared"),
+                         fact.database(), "absent", "compared"),
+            {{"account", a.username()}}));
+      } else {
+        evidence.push_back(MakeEvidence(absl::StrCat(Name(a), " is not in the user database"),
+                                        fact.database(), "absent"));
+      }
       continue;
     }
     if (!a.problem().empty()) {
@@ -76,6 +95,7 @@ v1::Verdict AdminPasswordEvidence(const v1::FactReport& report, const EvalContex
       continue;
     }
     ++checked;
+    if (admin) ++admins_checked;
     if (!a.default_accepted()) {
       evidence.push_back(
           MakeEvidence(absl::StrCat(Name(a), ", ", a.status(), ": the default password from ",
@@ -103,7 +123,8 @@ v1::Verdict AdminPasswordEvidence(const v1::FactReport& report, const EvalContex
         {{"account", a.username()}}));
   }
   for (const v1::ParseProblem& p : fact.problems()) {
-    status = Worst(status, v1::WARN);
+    // A seed row skipped is an account nobody compared.
+    status = Worst(status, v1::UNKNOWN);
     evidence.push_back(MakeEvidence(
         absl::StrCat("employee seed ", p.file(), p.line() > 0 ? absl::StrCat(":", p.line()) : "",
                      ": ", p.message()),
@@ -114,10 +135,20 @@ v1::Verdict AdminPasswordEvidence(const v1::FactReport& report, const EvalContex
     status = Worst(status, v1::UNKNOWN);
     for (const v1::Evidence& e : unread.evidence()) evidence.push_back(e);
   }
-  if (checked == 0 && status == v1::PASS && absl::StartsWith(fact.defaults(), "documented")) {
-    // Nothing compared, and the deployed seed was not read: the country's
-    // own administrators may exist under other names. Not a PASS.
+  if (status == v1::PASS && absl::StartsWith(fact.defaults(), "documented")) {
+    // The deployed seed was not read: the country's own administrators may
+    // exist under other names than the documented ones. Not a PASS.
     status = v1::UNKNOWN;
+    evidence.push_back(
+        MakeEvidence("the deployed employee seed was not read: the country's own national system "
+                     "administrators were not compared",
+                     std::string(kSource), "seed not read", "seed read"));
+  } else if (status == v1::PASS && admins_checked == 0) {
+    status = v1::UNKNOWN;
+    evidence.push_back(MakeEvidence(
+        "no national system administrator's password was compared (the seed lists none, or "
+        "none has a stored password)",
+        fact.database(), "0 compared", "at least 1"));
   }
   evidence.insert(evidence.begin() + 1,
                   MakeEvidence(absl::StrCat(accepting, " of ", checked,

@@ -115,14 +115,14 @@ TEST(AdminPasswordChecks, AnUncomparedHashIsUnknownNeverPass) {
   EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("not compared: the stored hash is not one"));
 }
 
-TEST(AdminPasswordChecks, SkippedSeedRowsWarn) {
+TEST(AdminPasswordChecks, SkippedSeedRowsAreUnknown) {
   v1::FactReport r = Changed();
   v1::ParseProblem& p = *r.mutable_admin_passwords()->add_problems();
   p.set_file(agent::kDefaultEmployeesPath);
   p.set_line(7);
   p.set_message("a NATIONAL_SYSTEM_ADMIN row whose username is not [a-z0-9._-]{1,64}: skipped");
   v1::Verdict v = Evaluate(r);
-  EXPECT_EQ(v.status(), v1::WARN);
+  EXPECT_EQ(v.status(), v1::UNKNOWN);
   EXPECT_THAT(testing::EvidenceMessages(v),
               HasSubstr("default-employees.csv:7: a NATIONAL_SYSTEM_ADMIN row"));
 }
@@ -142,10 +142,44 @@ TEST(AdminPasswordChecks, NothingComparedOnTheDocumentedDefaultsIsUnknown) {
   EXPECT_EQ(v.status(), v1::UNKNOWN);
   EXPECT_THAT(testing::EvidenceMessages(v),
               HasSubstr("j.campbell (NATIONAL_SYSTEM_ADMIN) is not in the user"));
-  // The deployed seed read, and none of its accounts exists: nothing to
-  // log in with.
+  // The deployed seed read, and its administrator is not in the database:
+  // deleted, renamed or missed by the lookup (a name in another case, the
+  // wrong schema): not compared, so not a PASS.
   f.set_defaults("countryconfig 9b7e1c3d5f20 … (1 NATIONAL_SYSTEM_ADMIN row)");
-  EXPECT_EQ(Evaluate(r).status(), v1::PASS);
+  v = Evaluate(r);
+  EXPECT_EQ(v.status(), v1::UNKNOWN);
+  EXPECT_THAT(testing::EvidenceMessages(v), HasSubstr("missed by the lookup"));
+}
+
+// The review's case: the seed was not read (countryconfig on another node),
+// the documented j.campbell is absent and the super user changed: before,
+// one account compared made a PASS while the country's real administrator
+// was never looked at.
+TEST(AdminPasswordChecks, APassNeedsANationalSystemAdministratorCompared) {
+  v1::FactReport r = Changed();
+  v1::AdminPasswordsFact& f = *r.mutable_admin_passwords();
+  ASSERT_EQ(Evaluate(r).status(), v1::PASS);
+  for (v1::DefaultPasswordAccount& a : *f.mutable_accounts()) {
+    if (a.role() == "NATIONAL_SYSTEM_ADMIN") {
+      a.set_found(false);
+      a.set_status("");
+      a.set_scheme("");
+    }
+  }
+  EXPECT_EQ(Evaluate(r).status(), v1::UNKNOWN);
+  // Only the super user in the seed's accounts: nothing says the country's
+  // administrators changed theirs.
+  v1::FactReport only_super = Changed();
+  v1::AdminPasswordsFact& g = *only_super.mutable_admin_passwords();
+  google::protobuf::RepeatedPtrField<v1::DefaultPasswordAccount> kept;
+  for (const v1::DefaultPasswordAccount& a : g.accounts()) {
+    if (a.role() != "NATIONAL_SYSTEM_ADMIN") *kept.Add() = a;
+  }
+  g.mutable_accounts()->Swap(&kept);
+  v1::Verdict v = Evaluate(only_super);
+  EXPECT_EQ(v.status(), v1::UNKNOWN);
+  EXPECT_THAT(testing::EvidenceMessages(v),
+              HasSubstr("no national system administrator's password was compared"));
 }
 
 TEST(AdminPasswordChecks, SourceOffFailedOrElsewhere) {
