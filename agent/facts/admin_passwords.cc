@@ -48,7 +48,8 @@ const char kAdminQuery[] =
     "\\if :has_init\n"
     "SELECT 'init', CASE WHEN completed_at IS NULL THEN 'open' ELSE 'completed' END, "
     "coalesce(hash, ''), coalesce(salt, '') FROM app.system_initialisation;\n"
-    "\\endif\n";
+    "\\endif\n"
+    "SELECT 'end';\n";
 
 namespace {
 
@@ -205,12 +206,19 @@ struct QueryResult {
 absl::StatusOr<QueryResult> ParseQuery(absl::string_view out,
                                        const std::vector<std::string>& asked) {
   QueryResult r;
-  bool schema = false;
+  bool schema = false, end = false;
+  int line_no = 0, odd = 0, first_odd = 0;
   for (absl::string_view line : absl::StrSplit(out, '\n')) {
+    ++line_no;
     if (absl::EndsWith(line, "\r")) line.remove_suffix(1);
     if (line.empty()) continue;
     std::vector<absl::string_view> f = absl::StrSplit(line, '\t');
-    if (f[0] == "schema" && f.size() == 3) {
+    if (end) {
+      // Nothing follows the end row: output after it is not this script's.
+      if (odd++ == 0) first_odd = line_no;
+    } else if (f[0] == "end" && f.size() == 1) {
+      end = true;
+    } else if (f[0] == "schema" && f.size() == 3) {
       schema = true;
       r.has_users = f[1] == "t";
       r.has_init = f[2] == "t";
@@ -227,11 +235,26 @@ absl::StatusOr<QueryResult> ParseQuery(absl::string_view out,
       r.init_state = f[1] == "open" ? "open" : "completed";
       r.init_hash = std::string(f[2]);
       r.init_salt = std::string(f[3]);
+    } else if (odd++ == 0) {
+      // A row of another shape (a tab or newline inside a value, a second
+      // init row): an account in it would read as "not found". Never the
+      // line's text: it may hold a hash.
+      first_odd = line_no;
     }
   }
   if (!schema) {
     return absl::InvalidArgumentError(
         absl::StrCat("psql printed no schema row (", out.size(), " bytes of other output)"));
+  }
+  if (odd > 0) {
+    return absl::InvalidArgumentError(absl::StrCat("psql printed ", odd,
+                                                   " line(s) of an unexpected shape (first: line ",
+                                                   first_odd, "): not compared"));
+  }
+  if (!end) {
+    // Cut short (the output cap, a killed psql): rows may be missing.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "psql's output (", out.size(), " bytes) has no end row: cut short, not compared"));
   }
   return r;
 }

@@ -145,6 +145,9 @@ struct Recorded {
   std::string psql = kPsqlPrefix;
   int psql_exit = 0;
   std::string psql_err;
+  // The script's last row ("end"), added to an output that starts with the
+  // schema row unless a test cuts it short.
+  bool psql_end = true;
   std::vector<std::string> usernames = {"j.campbell", "o.admin"};
 };
 
@@ -161,8 +164,9 @@ std::string Record(testing::TempDir& root, const Recorded& r) {
   if (r.csv_recorded) {
     WriteCommand(root, agent::EmployeesArgv(kCountryconfig), r.csv, r.csv_exit, r.csv_err);
   }
-  WriteCommand(root, agent::AdminQueryArgv(kPostgres, r.usernames), r.psql, r.psql_exit,
-               r.psql_err);
+  WriteCommand(root, agent::AdminQueryArgv(kPostgres, r.usernames),
+               r.psql_end && absl::StartsWith(r.psql, "schema") ? r.psql + "end\n" : r.psql,
+               r.psql_exit, r.psql_err);
   return root.path();
 }
 
@@ -429,10 +433,11 @@ TEST(AdminPasswords, EachAccountJudged) {
       UserRow("k.changed", "NATIONAL_SYSTEM_ADMIN", "active", other_hash),
       "user\tu.unknown\tNATIONAL_SYSTEM_ADMIN\tactive\tUnknownSchemeHash99\tsalt\n",
       UserRow("o.admin", "NATIONAL_SYSTEM_ADMIN", "active", password_hash),
-      // Rows not asked for, repeated, or malformed are ignored.
+      // Rows not asked for, or repeated, are ignored (a malformed one is an
+      // error: AdminPasswordErrors).
       UserRow("x.other", "NATIONAL_SYSTEM_ADMIN", "active", test_hash),
-      UserRow("j.campbell", "NATIONAL_SYSTEM_ADMIN", "deactivated", other_hash), "user\tshort\n",
-      "init\topen\t", password_hash, "\t", password_hash.substr(0, 29), "\n");
+      UserRow("j.campbell", "NATIONAL_SYSTEM_ADMIN", "deactivated", other_hash), "init\topen\t",
+      password_hash, "\t", password_hash.substr(0, 29), "\n");
   v1::FactReport report = CollectRecorded(r);
   const v1::AdminPasswordsFact& fact = report.admin_passwords();
   ASSERT_EQ(fact.collection().state(), v1::Collection::OK) << fact.collection().error();
@@ -567,6 +572,23 @@ TEST(AdminPasswordErrors, EachStepIsNamedAndNeverOk) {
   add(
       "users in MongoDB (before v2.0)", [](Recorded& r) { r.psql = "schema\tf\tf\n"; },
       v1::Collection::ERROR, "keeps its users in MongoDB (user-mgnt.users)");
+  // An output cut short (the output cap, a killed psql) or a row of another
+  // shape (a tab inside a value) would lose an account, which would then
+  // read as "not found": not compared at all.
+  add(
+      "psql cut short",
+      [](Recorded& r) {
+        r.psql = absl::StrCat(kPsqlPrefix, UserRow("j.campbell", "NATIONAL_SYSTEM_ADMIN", "active",
+                                                   "$2a$10$abcdefghijklmnopqrstuv"));
+        r.psql_end = false;
+      },
+      v1::Collection::ERROR, "has no end row: cut short, not compared");
+  add(
+      "a row of another shape",
+      [](Recorded& r) {
+        r.psql = absl::StrCat(kPsqlPrefix, "user\tj.campbell\tNATIONAL_SYSTEM_ADMIN\tactive\n");
+      },
+      v1::Collection::ERROR, "1 line(s) of an unexpected shape (first: line 2)");
   for (const Case& c : cases) {
     v1::FactReport report = CollectRecorded(c.r);
     const v1::Collection& col = report.admin_passwords().collection();
@@ -652,11 +674,11 @@ TEST(AdminPasswordSecrets, TheScriptReachesPsqlOnItsStandardInput) {
                  absl::StrCat(kHeader, Row("NATIONAL_SYSTEM_ADMIN", "j.campbell", "test")), "\n"),
              "'; exit 0; fi\n"
              "shift 2\nexec \"$@\"\n"));
-  script("psql",
-         absl::StrCat("for a in \"$@\"; do printf '%s\\0' \"$a\" >> '", log, "'; done\ncat > '",
-                      stdin_log, "'\nprintf 'schema\\tt\\tt\\n",
-                      "user\\tj.campbell\\tNATIONAL_SYSTEM_ADMIN\\tactive\\t%s\\t%s\\n",
-                      "init\\tcompleted\\t\\t\\n' '", hash, "' '", hash.substr(0, 29), "'\n"));
+  script("psql", absl::StrCat("for a in \"$@\"; do printf '%s\\0' \"$a\" >> '", log,
+                              "'; done\ncat > '", stdin_log, "'\nprintf 'schema\\tt\\tt\\n",
+                              "user\\tj.campbell\\tNATIONAL_SYSTEM_ADMIN\\tactive\\t%s\\t%s\\n",
+                              "init\\tcompleted\\t\\t\\nend\\n' '", hash, "' '", hash.substr(0, 29),
+                              "'\n"));
   const char* old_path = getenv("PATH");
   const std::string saved_path = old_path ? old_path : "";
   setenv("PATH", absl::StrCat(bin, ":", saved_path).c_str(), 1);
