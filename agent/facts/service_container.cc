@@ -65,12 +65,16 @@ std::optional<std::string> LocateServiceContainer(HostEnv& env, v1::Collection& 
                                                   absl::string_view where) {
   auto ps = env.Run(ContainerListArgv(), absl::Seconds(15));
   if (!ps.ok()) {
-    // Docker not installed (or, under --root, not recorded): the service
-    // does not run here. Anything else is a read error.
-    const bool absent = absl::IsNotFound(ps.status()) || absl::IsUnavailable(ps.status());
-    if (!absent) NoteUnreadable(collection, kPs, ps.status());
-    collection.set_state(absent ? v1::Collection::ABSENT : v1::Collection::ERROR);
-    collection.set_error(absl::StrCat(kPs, ": ", ps.status().message()));
+    // The source is on for this host, yet docker cannot be run (not
+    // installed, or under --root not recorded): nothing was assessed, so an
+    // ERROR (the checks say UNKNOWN), never ABSENT, which would read as "the
+    // service runs on another node". A read error is also noted unreadable.
+    const bool missing = absl::IsNotFound(ps.status()) || absl::IsUnavailable(ps.status());
+    if (!missing) NoteUnreadable(collection, kPs, ps.status());
+    collection.set_state(v1::Collection::ERROR);
+    collection.set_error(
+        absl::StrCat(kPs, ": ", ps.status().message(),
+                     missing ? " (the source is on, but docker cannot be run)" : ""));
     return std::nullopt;
   }
   if (ps->exit_code != 0 || ps->timed_out) {

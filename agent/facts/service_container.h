@@ -36,10 +36,12 @@ std::string FindServiceContainer(absl::string_view docker_ps_out, absl::string_v
 
 // Runs ContainerListArgv() and finds `service`'s container. On success
 // returns its id. Otherwise fills `collection` and returns nullopt:
-//   ABSENT  Docker is not installed (or not recorded under --root), or no
-//           container of `service` runs here: `where` says where OpenCRVS
+//   ABSENT  no container of `service` runs here: `where` says where OpenCRVS
 //           places it ("on the node labelled data1");
-//   ERROR   `docker ps` failed (permission denied is also noted unreadable).
+//   ERROR   `docker ps` failed, or docker cannot be run at all (not
+//           installed, or not recorded under --root: the source is on, so
+//           that is "not assessed", not "elsewhere"); permission denied is
+//           also noted unreadable.
 std::optional<std::string> LocateServiceContainer(HostEnv& env, v1::Collection& collection,
                                                   absl::string_view service,
                                                   absl::string_view where);

@@ -597,12 +597,14 @@ TEST(AdminPasswordErrors, EachStepIsNamedAndNeverOk) {
     EXPECT_EQ(report.admin_passwords().accounts_size(), 0) << c.name;
     ExpectNoSecret(report, {"PgSecret77"});
   }
-  // Docker not installed (under --root: not recorded): ABSENT, saying so.
+  // Docker not installed (under --root: not recorded) while the source is
+  // on: not assessed, an ERROR (UNKNOWN), never ABSENT ("runs elsewhere").
   testing::TempDir empty;
   RecordingEnv env(empty.path());
   v1::FactReport report = CollectAdmin(env, AdminOn());
-  EXPECT_EQ(report.admin_passwords().collection().state(), v1::Collection::ABSENT);
+  EXPECT_EQ(report.admin_passwords().collection().state(), v1::Collection::ERROR);
   EXPECT_THAT(report.admin_passwords().collection().error(), HasSubstr("docker ps: "));
+  EXPECT_THAT(report.admin_passwords().collection().error(), HasSubstr("docker cannot be run"));
 }
 
 TEST(AdminPasswordErrors, AHugeSeedIsCutAndSaid) {

@@ -342,12 +342,14 @@ TEST(TestDataErrors, EachStepIsNamedAndNeverOk) {
     EXPECT_THAT(col.error(), HasSubstr(c.error)) << c.name;
     EXPECT_EQ(col.unreadable_size() > 0, c.unreadable) << c.name;
   }
-  // Docker not installed (under --root: not recorded): ABSENT, saying so.
+  // Docker not installed (under --root: not recorded) while the source is
+  // on: not assessed, an ERROR (UNKNOWN), never ABSENT ("runs elsewhere").
   testing::TempDir empty;
   RecordingEnv env(empty.path());
   v1::FactReport report = CollectTestData(env, TestDataOn());
-  EXPECT_EQ(report.test_data().collection().state(), v1::Collection::ABSENT);
+  EXPECT_EQ(report.test_data().collection().state(), v1::Collection::ERROR);
   EXPECT_THAT(report.test_data().collection().error(), HasSubstr("docker ps: "));
+  EXPECT_THAT(report.test_data().collection().error(), HasSubstr("docker cannot be run"));
 }
 
 // --- secrets ---------------------------------------------------------------
