@@ -29,6 +29,7 @@
 #include "agent/facts/service_container.h"
 #include "agent/host/rooted_host_env.h"
 #include "tests/support/process.h"
+#include "tests/support/real_postgres.h"
 #include "tests/support/recording_env.h"
 #include "tests/support/temp_dir.h"
 
@@ -710,77 +711,12 @@ TEST(AdminPasswordSecrets, TheScriptReachesPsqlOnItsStandardInput) {
   ExpectNoSecret(report, {hash});
 }
 
-// The agent's script against a real PostgreSQL (Debian's postgresql, from
-// deploy/install-deps.sh): a throwaway server on a unix socket in a temp dir,
-// the tables of OpenCRVS v2's migrations
+// The agent's script against a real PostgreSQL (tests/support/real_postgres.h)
+// with the tables of OpenCRVS v2's migrations
 // (packages/migration/src/migrations/events: users, user_credentials,
 // system_initialisation in schema app), and a stand-in `docker` that runs the
 // exec'd command here, as it would run in the postgres container.
-class RealPostgres {
- public:
-  RealPostgres() {
-    bin_ = FindBin();
-    if (bin_.empty()) return;
-    if (geteuid() == 0) {
-      // initdb refuses root: the server runs as Debian's postgres user.
-      struct passwd* pw = getpwnam("postgres");
-      if (pw == nullptr) return;
-      as_ = {"runuser", "-u", "postgres", "--"};
-      if (chown(dir_.path().c_str(), pw->pw_uid, pw->pw_gid) != 0) return;
-    }
-    testing::RunResult init = Run({bin_ + "/initdb", "-D", dir_.Join("data"), "-A", "trust", "-U",
-                                   "postgres", "--no-sync", "-E", "UTF8"});
-    if (init.exit_code != 0) {
-      error_ = "initdb: " + init.err;
-      return;
-    }
-    testing::RunResult start =
-        Run({bin_ + "/pg_ctl", "-D", dir_.Join("data"), "-w", "-l", dir_.Join("log"), "-o",
-             "-k " + dir_.path() + " -c listen_addresses='' -F", "start"});
-    if (start.exit_code != 0) {
-      error_ = "pg_ctl start: " + start.err + start.out;
-      return;
-    }
-    started_ = true;
-  }
-  ~RealPostgres() {
-    if (started_) Run({bin_ + "/pg_ctl", "-D", dir_.Join("data"), "-m", "immediate", "stop"});
-  }
-  bool ok() const { return started_; }
-  std::string error() const {
-    return bin_.empty() ? "no /usr/lib/postgresql/*/bin/initdb (deploy/install-deps.sh installs "
-                          "postgresql)"
-                        : error_;
-  }
-  const std::string& socket_dir() const { return dir_.path(); }
-  // psql as the server's superuser; the output, or a test failure.
-  std::string Psql(const std::string& db, const std::string& sql) {
-    testing::RunResult r = Run({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", dir_.path(),
-                                "-U", "postgres", "-d", db, "-c", sql});
-    EXPECT_EQ(r.exit_code, 0) << sql << ": " << r.err;
-    return r.out;
-  }
-
- private:
-  static std::string FindBin() {
-    testing::RunResult r = testing::RunProcess(
-        {"/bin/sh", "-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1"},
-        absl::Seconds(10));
-    std::string bin(absl::StripAsciiWhitespace(r.out));
-    return access((bin + "/initdb").c_str(), X_OK) == 0 ? bin : "";
-  }
-  testing::RunResult Run(std::vector<std::string> argv) {
-    std::vector<std::string> full = as_;
-    full.insert(full.end(), argv.begin(), argv.end());
-    return testing::RunProcess(full, absl::Seconds(60));
-  }
-
-  testing::TempDir dir_;
-  std::string bin_;
-  std::vector<std::string> as_;
-  std::string error_;
-  bool started_ = false;
-};
+using testing::RealPostgres;
 
 TEST(AdminPasswordsPostgres, TheScriptAgainstARealPostgres) {
   RealPostgres pg;
