@@ -289,11 +289,8 @@ class Collector : public FactCollector {
     v1::AdminPasswordsFact& fact = *report.mutable_admin_passwords();
     v1::Collection* collection = fact.mutable_collection();
     fact.set_enabled(options.application_admin_passwords);
-    if (!options.application_admin_passwords) {
-      collection->set_state(v1::Collection::ABSENT);
-      collection->set_error(kAdminPasswordsOff);
+    if (SourceOff(options.application_admin_passwords, kAdminPasswordsOff, *collection))
       return collection;
-    }
     fact.set_source(std::string(kPs));
     std::optional<std::string> postgres =
         LocateServiceContainer(env, *collection, "postgres", "on the node labelled data1");

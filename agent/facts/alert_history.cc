@@ -253,11 +253,8 @@ class AlertHistoryCollector : public FactCollector {
     v1::AlertHistoryFact& fact = *report.mutable_alert_history();
     v1::Collection* collection = fact.mutable_collection();
     fact.set_enabled(options.application_elasticsearch);
-    if (!options.application_elasticsearch) {
-      collection->set_state(v1::Collection::ABSENT);
-      collection->set_error(kElasticsearchOff);
+    if (SourceOff(options.application_elasticsearch, kElasticsearchOff, *collection))
       return collection;
-    }
     fact.set_source(std::string(kPs));
     std::optional<std::string> container =
         LocateServiceContainer(env, *collection, "elasticsearch", "on the node labelled data1");

@@ -73,11 +73,7 @@ class AppConfigCollector : public FactCollector {
                           v1::FactReport& report) override {
     v1::AppConfigFact& fact = *report.mutable_app_config();
     v1::Collection* collection = fact.mutable_collection();
-    if (!options.application_docker) {
-      collection->set_state(v1::Collection::ABSENT);
-      collection->set_error(kApplicationOff);
-      return collection;
-    }
+    if (SourceOff(options.application_docker, kApplicationOff, *collection)) return collection;
     DockerServices services = ReadDockerServices(env);
     fact.set_source(services.source);
     ApplyTo(services, *collection);

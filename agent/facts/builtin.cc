@@ -71,6 +71,13 @@ bool NoteUnreadable(v1::Collection& collection, absl::string_view path,
   return true;
 }
 
+bool SourceOff(bool enabled, absl::string_view off_error, v1::Collection& collection) {
+  if (enabled) return false;
+  collection.set_state(v1::Collection::ABSENT);
+  collection.set_error(std::string(off_error));
+  return true;
+}
+
 std::vector<std::unique_ptr<FactCollector>> BuiltinCollectors() {
   std::vector<std::unique_ptr<FactCollector>> all;
   all.push_back(MakeAccountsCollector());

@@ -72,6 +72,11 @@ class FactCollector {
 // evidence goes to its ParseProblems instead.
 bool NoteUnreadable(v1::Collection& collection, absl::string_view path, const absl::Status& status);
 
+// The opt-in sources (AgentConfig.application): when `enabled` is false,
+// marks `collection` ABSENT with `off_error` (which says how to enable it)
+// and returns true: the kind reads nothing.
+bool SourceOff(bool enabled, absl::string_view off_error, v1::Collection& collection);
+
 // CollectOptions from the agent's configuration (defaults where unset).
 CollectOptions CollectOptionsFrom(const v1::AgentConfig& config);
 

@@ -31,11 +31,7 @@ class ServicesCollector : public FactCollector {
     v1::ServicesFact& fact = *report.mutable_services();
     v1::Collection* collection = fact.mutable_collection();
     fact.set_enabled(options.application_docker);
-    if (!options.application_docker) {
-      collection->set_state(v1::Collection::ABSENT);
-      collection->set_error(kApplicationOff);
-      return collection;
-    }
+    if (SourceOff(options.application_docker, kApplicationOff, *collection)) return collection;
     DockerServices services = ReadDockerServices(env);
     fact.set_source(services.source);
     ApplyTo(services, *collection);

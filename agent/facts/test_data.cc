@@ -111,11 +111,7 @@ class TestDataCollector : public FactCollector {
     v1::TestDataFact& fact = *report.mutable_test_data();
     v1::Collection* collection = fact.mutable_collection();
     fact.set_enabled(options.application_test_data);
-    if (!options.application_test_data) {
-      collection->set_state(v1::Collection::ABSENT);
-      collection->set_error(kTestDataOff);
-      return collection;
-    }
+    if (SourceOff(options.application_test_data, kTestDataOff, *collection)) return collection;
     fact.set_source(std::string(kPs));
     std::optional<std::string> container =
         LocateServiceContainer(env, *collection, "postgres", "on the node labelled data1");

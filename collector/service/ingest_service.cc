@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "collector/readiness/engine.h"
+#include "collector/store/latest_facts.h"
 #include "proto/version.h"
 #include "proto/wire/identity.h"
 #include "proto/wire/revocation.h"
@@ -20,15 +21,6 @@
 
 namespace preflight::collector {
 namespace {
-
-// One report (18-26 KB on the wire from a manager) parses into about three
-// times that: the first block holds it, larger ones grow to 1 MiB.
-google::protobuf::ArenaOptions ReportArenaOptions() {
-  google::protobuf::ArenaOptions options;
-  options.start_block_size = 64 << 10;
-  options.max_block_size = 1 << 20;
-  return options;
-}
 
 bool ValidInstance(absl::string_view s) {
   if (s.empty() || s.size() > 64) return false;

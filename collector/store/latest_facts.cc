@@ -38,6 +38,13 @@ v1::Collection* MutableCollection(google::protobuf::Message& m) {
 
 std::string ShortHash(absl::string_view bytes) { return Sha256(bytes).substr(0, 16); }
 
+google::protobuf::ArenaOptions ReportArenaOptions() {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = 64 << 10;
+  options.max_block_size = 1 << 20;
+  return options;
+}
+
 SplitFacts SplitReport(const v1::FactReport& report) {
   SplitFacts out;
   // One working copy: each kind is encoded from it once (and once more with
@@ -45,10 +52,7 @@ SplitFacts SplitReport(const v1::FactReport& report) {
   // arena: copying thousands of small messages and strings one malloc each,
   // and freeing them, was most of this function's cost (perf, README
   // "Performance").
-  google::protobuf::ArenaOptions options;
-  options.start_block_size = 64 << 10;
-  options.max_block_size = 1 << 20;
-  google::protobuf::Arena arena(options);
+  google::protobuf::Arena arena(ReportArenaOptions());
   v1::FactReport& copy = *google::protobuf::Arena::CreateMessage<v1::FactReport>(&arena);
   copy = report;
   const google::protobuf::Reflection* refl = copy.GetReflection();

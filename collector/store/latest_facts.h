@@ -14,6 +14,8 @@
 #ifndef PREFLIGHT_COLLECTOR_STORE_LATEST_FACTS_H_
 #define PREFLIGHT_COLLECTOR_STORE_LATEST_FACTS_H_
 
+#include <google/protobuf/arena.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -41,6 +43,12 @@ struct SplitFacts {
   std::vector<KindContent> kinds;
 };
 SplitFacts SplitReport(const v1::FactReport& report);
+
+// Arena sizing for one report and its working copies (ingest parses each
+// report into an arena, SplitReport copies it onto one): a manager's report,
+// 18-26 KB on the wire, takes about three times that parsed, so the first
+// block holds it; larger ones grow to 1 MiB.
+google::protobuf::ArenaOptions ReportArenaOptions();
 
 // What the header record keeps per kind.
 struct KindState {
