@@ -19,6 +19,7 @@
 #include "absl/strings/strip.h"
 #include "agent/facts/mask.h"
 #include "agent/facts/service_container.h"
+#include "proto/wire/sha256.h"
 
 namespace preflight::agent {
 
@@ -260,10 +261,10 @@ absl::StatusOr<QueryResult> ParseQuery(absl::string_view out,
 }
 
 // Compares and fills `account` from a stored hash.
-void Judge(v1::DefaultPasswordAccount& account, absl::string_view password, absl::string_view hash,
-           absl::string_view salt) {
+void Judge(PasswordVerdicts& verdicts, v1::DefaultPasswordAccount& account,
+           absl::string_view password, absl::string_view hash, absl::string_view salt) {
   std::string scheme;
-  switch (VerifyPassword(password, hash, salt, scheme)) {
+  switch (verdicts.Verify(password, hash, salt, scheme)) {
     case PasswordMatch::kMatch:
       account.set_default_accepted(true);
       break;
@@ -389,7 +390,7 @@ class Collector : public FactCollector {
       if (it == q->users.end()) return;
       a.set_found(true);
       a.set_status(Plain(it->second.status));
-      Judge(a, password, it->second.hash, it->second.salt);
+      Judge(verdicts_, a, password, it->second.hash, it->second.salt);
     };
     for (const SeedAccount& s : seed) {
       judge_user(s.username, kAdminRole, s.password,
@@ -408,7 +409,9 @@ class Collector : public FactCollector {
       if (q->init_row) {
         a.set_found(true);
         a.set_status(q->init_state == "open" ? "setup open" : "setup completed");
-        if (q->init_state == "open") Judge(a, kSuperUserPassword, q->init_hash, q->init_salt);
+        if (q->init_state == "open") {
+          Judge(verdicts_, a, kSuperUserPassword, q->init_hash, q->init_salt);
+        }
       }
     }
     for (auto& [name, u] : q->users) {
@@ -419,6 +422,9 @@ class Collector : public FactCollector {
     collection->set_state(v1::Collection::OK);
     return collection;
   }
+
+ private:
+  PasswordVerdicts verdicts_;
 };
 
 }  // namespace
@@ -500,6 +506,25 @@ std::vector<SeedAccount> ParseDefaultEmployees(absl::string_view csv,
         SeedAccount{std::move(name), std::string(kAdminRole), rec.fields[password], rec.line});
   }
   return admins;
+}
+
+PasswordMatch PasswordVerdicts::Verify(absl::string_view password, absl::string_view hash,
+                                       absl::string_view salt, std::string& scheme) {
+  std::string key_input;
+  for (absl::string_view part : {password, hash, salt}) {
+    absl::StrAppend(&key_input, part.size(), ":", part);
+  }
+  std::string key = Sha256(key_input);
+  std::fill(key_input.begin(), key_input.end(), '\0');
+  if (auto it = verdicts_.find(key); it != verdicts_.end()) {
+    scheme = it->second.scheme;
+    return it->second.match;
+  }
+  ++computed_;
+  const PasswordMatch match = VerifyPassword(password, hash, salt, scheme);
+  if (verdicts_.size() >= kMaxVerdicts) verdicts_.clear();
+  verdicts_.emplace(std::move(key), Verdict{match, scheme});
+  return match;
 }
 
 PasswordMatch VerifyPassword(absl::string_view password, absl::string_view hash,

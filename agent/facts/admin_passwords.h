@@ -28,6 +28,7 @@
 #ifndef PREFLIGHT_AGENT_FACTS_ADMIN_PASSWORDS_H_
 #define PREFLIGHT_AGENT_FACTS_ADMIN_PASSWORDS_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -92,7 +93,31 @@ enum class PasswordMatch { kMatch, kNoMatch, kUnknownScheme };
 PasswordMatch VerifyPassword(absl::string_view password, absl::string_view hash,
                              absl::string_view salt, std::string& scheme);
 
-// Reads no other fact. Options: application_admin_passwords.
+// VerifyPassword's verdicts kept across collections: a bcrypt comparison
+// costs about 60 ms of CPU at cost 10, every collection, for an answer that
+// changes only when the stored hash does (and then the key changes too).
+// Keyed by SHA-256 of the length-prefixed password, hash and salt, so no
+// password or hash stays in memory between collections; at most
+// kMaxVerdicts are kept (beyond, all are forgotten and computed again).
+class PasswordVerdicts {
+ public:
+  static constexpr size_t kMaxVerdicts = 256;
+  PasswordMatch Verify(absl::string_view password, absl::string_view hash, absl::string_view salt,
+                       std::string& scheme);
+  // How many comparisons were computed (not remembered), for tests.
+  int computed() const { return computed_; }
+
+ private:
+  struct Verdict {
+    PasswordMatch match;
+    std::string scheme;
+  };
+  std::map<std::string, Verdict> verdicts_;
+  int computed_ = 0;
+};
+
+// Reads no other fact. Options: application_admin_passwords. Remembers its
+// PasswordVerdicts across collections.
 std::unique_ptr<FactCollector> MakeAdminPasswordsCollector();
 
 }  // namespace preflight::agent

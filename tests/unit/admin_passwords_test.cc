@@ -209,6 +209,41 @@ TEST(AdminPasswordVerify, BcryptAgainstAnIndependentReference) {
   EXPECT_EQ(agent::VerifyPassword(long_pw, long_hash, "", scheme), agent::PasswordMatch::kMatch);
 }
 
+// The agent's loop keeps one collector: a verdict is computed once per
+// (password, stored hash, salt), and a changed hash is computed again.
+TEST(AdminPasswordVerify, VerdictsAreRememberedAcrossCollections) {
+  agent::PasswordVerdicts verdicts;
+  const std::string hash = ReferenceBcrypt("test", "2a", 4);
+  std::string scheme;
+  EXPECT_EQ(verdicts.Verify("test", hash, "", scheme), agent::PasswordMatch::kMatch);
+  EXPECT_EQ(verdicts.computed(), 1);
+  scheme.clear();
+  EXPECT_EQ(verdicts.Verify("test", hash, "", scheme), agent::PasswordMatch::kMatch);
+  EXPECT_EQ(scheme, "bcrypt");
+  EXPECT_EQ(verdicts.computed(), 1);
+  EXPECT_EQ(verdicts.Verify("Test", hash, "", scheme), agent::PasswordMatch::kNoMatch);
+  EXPECT_EQ(verdicts.computed(), 2);
+  // The password changed and back: a new hash is a new comparison.
+  const std::string rehashed = ReferenceBcrypt("test", "2a", 4);
+  ASSERT_NE(rehashed, hash);
+  EXPECT_EQ(verdicts.Verify("test", rehashed, "", scheme), agent::PasswordMatch::kMatch);
+  EXPECT_EQ(verdicts.computed(), 3);
+  // A scheme the agent cannot compare is remembered with its description.
+  const std::string costly = "$2a$31$" + hash.substr(7);
+  EXPECT_EQ(verdicts.Verify("test", costly, "", scheme), agent::PasswordMatch::kUnknownScheme);
+  scheme.clear();
+  EXPECT_EQ(verdicts.Verify("test", costly, "", scheme), agent::PasswordMatch::kUnknownScheme);
+  EXPECT_EQ(scheme, "bcrypt cost 31 (over 14: not computed)");
+  EXPECT_EQ(verdicts.computed(), 4);
+  // Bounded: past kMaxVerdicts it forgets and computes again.
+  for (size_t i = 0; i < agent::PasswordVerdicts::kMaxVerdicts; ++i) {
+    verdicts.Verify(absl::StrCat("pw", i), hash, "", scheme);
+  }
+  const int before = verdicts.computed();
+  EXPECT_EQ(verdicts.Verify("test", hash, "", scheme), agent::PasswordMatch::kMatch);
+  EXPECT_EQ(verdicts.computed(), before + 1);
+}
+
 TEST(AdminPasswordVerify, Sha512BeforeV14AgainstHashlib) {
   const std::string salt = "3c2a5f0e9b7d";
   const std::string hash = ReferenceSha512(salt, "test");
