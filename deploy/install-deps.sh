@@ -42,6 +42,11 @@ packages=(
   # Notifications (collector/notify) are tested against a real SMTP server:
   # aiosmtpd, with STARTTLS and AUTH.
   python3-aiosmtpd
+  # The agent reads Docker listings from the Engine API (agent/facts/
+  # docker_api_listings.cc); tests compare them with the Docker CLI against a
+  # throwaway dockerd (vfs storage, no bridge, its own socket), and
+  # busybox-static makes a one-file image so services run without a registry.
+  docker.io busybox-static
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -2,8 +2,10 @@
 // host in one per collection, so fact kinds that read the same source (the
 // "services" and "app_config" kinds both read `docker service ls` and
 // `docker service inspect`) share one run of it instead of forking the
-// command again: a collection is one look at the host. Everything else is
-// passed through unchanged.
+// command again: a collection is one look at the host. The Docker listings
+// of agent/facts/docker_api_listings.h are answered from the Engine API when
+// its socket answers, without forking the CLI. Everything else is passed
+// through unchanged.
 #ifndef PREFLIGHT_AGENT_FACTS_RUN_CACHE_H_
 #define PREFLIGHT_AGENT_FACTS_RUN_CACHE_H_
 
@@ -11,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/facts/docker_api_listings.h"
 #include "agent/host/host_env.h"
 
 namespace preflight::agent {
@@ -22,6 +25,7 @@ class RunCache : public HostEnv {
 
   // The first Run of an argv runs it on the host; later ones with the same
   // argv return that result (or error) again, whatever their timeout.
+  // A Docker listing is read from the Engine API first (DockerApiListings).
   absl::StatusOr<CommandResult> Run(const std::vector<std::string>& argv,
                                     absl::Duration timeout) override;
 
@@ -52,11 +56,16 @@ class RunCache : public HostEnv {
   absl::StatusOr<std::vector<std::string>> LocalAddresses() override {
     return host_.LocalAddresses();
   }
+  absl::StatusOr<DockerApiResponse> DockerGet(const std::string& target,
+                                              absl::Duration timeout) override {
+    return host_.DockerGet(target, timeout);
+  }
   bool live() const override { return host_.live(); }
   const std::string& root() const override { return host_.root(); }
 
  private:
   HostEnv& host_;
+  DockerApiListings docker_api_;
   std::map<std::vector<std::string>, absl::StatusOr<CommandResult>> runs_;
 };
 

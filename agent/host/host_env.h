@@ -55,6 +55,12 @@ struct CommandResult {
   bool timed_out = false;
 };
 
+// An answer of the Docker Engine API (agent/host/docker_api.h).
+struct DockerApiResponse {
+  int status = 0;    // the HTTP status code
+  std::string body;  // decoded (chunked transfer undone)
+};
+
 class HostEnv {
  public:
   virtual ~HostEnv() = default;
@@ -109,6 +115,16 @@ class HostEnv {
   // live.
   virtual absl::StatusOr<std::vector<std::string>> LocalAddresses() {
     return absl::UnavailableError("interface addresses: not the live system");
+  }
+
+  // GET `target` ("/v1.41/services?status=true") from the Docker Engine API
+  // over the daemon's unix socket, instead of forking the Docker CLI for a
+  // listing (agent/facts/docker_api_listings.h). UNAVAILABLE when not live,
+  // or when the socket cannot be reached: the CLI is run then.
+  virtual absl::StatusOr<DockerApiResponse> DockerGet(const std::string& target,
+                                                      absl::Duration /*timeout*/) {
+    return absl::UnavailableError(
+        absl::StrCat("Docker Engine API GET ", target, ": not the live system"));
   }
 
   // True when this is the running system ("/"), false for an image or fixture.

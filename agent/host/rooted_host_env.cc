@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <deque>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -19,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "agent/host/docker_api.h"
 #include "agent/host/net_lookup.h"
 #include "agent/host/tls_probe.h"
 #include "proto/wire/status.h"
@@ -316,6 +318,16 @@ absl::StatusOr<std::vector<std::string>> RootedHostEnv::ResolveName(const std::s
 absl::StatusOr<std::vector<std::string>> RootedHostEnv::LocalAddresses() {
   if (!live()) return HostEnv::LocalAddresses();
   return InterfaceAddresses();
+}
+
+absl::StatusOr<DockerApiResponse> RootedHostEnv::DockerGet(const std::string& target,
+                                                           absl::Duration timeout) {
+  if (!live()) return HostEnv::DockerGet(target, timeout);
+  std::optional<std::string> socket = DockerSocketPath();
+  if (!socket.has_value()) {
+    return absl::UnavailableError("DOCKER_HOST is not a unix socket: the Docker CLI is used");
+  }
+  return DockerApiGet(*socket, target, timeout, 16 << 20);
 }
 
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,

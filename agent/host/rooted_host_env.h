@@ -39,6 +39,10 @@ class RootedHostEnv : public HostEnv {
   // another root: UNAVAILABLE (the image's resolver cannot be asked).
   absl::StatusOr<std::vector<std::string>> ResolveName(const std::string& name) override;
   absl::StatusOr<std::vector<std::string>> LocalAddresses() override;
+  // Live: agent/host/docker_api.h on the CLI's socket. Under another root:
+  // UNAVAILABLE (recorded CLI outputs stand in).
+  absl::StatusOr<DockerApiResponse> DockerGet(const std::string& target,
+                                              absl::Duration timeout) override;
   bool live() const override { return root_ == "/"; }
   const std::string& root() const override { return root_; }
 

@@ -1,7 +1,7 @@
 // RecordingEnv: the host under a root (a fixture, a temp dir, or "/" for the
 // live system) through the real RootedHostEnv, recording every argv the
-// code under test runs, so a test can say which commands ran, how often, and
-// that none carried a secret.
+// code under test runs (and every Docker Engine API GET), so a test can say which commands ran, how
+// often, and that none carried a secret.
 #ifndef PREFLIGHT_TESTS_SUPPORT_RECORDING_ENV_H_
 #define PREFLIGHT_TESTS_SUPPORT_RECORDING_ENV_H_
 
@@ -53,11 +53,18 @@ class RecordingEnv : public agent::HostEnv {
                                                         absl::Duration timeout) override {
     return inner_->ProbeSmtpTls(address, sni, starttls, timeout);
   }
+  absl::StatusOr<agent::DockerApiResponse> DockerGet(const std::string& target,
+                                                     absl::Duration timeout) override {
+    gets.push_back(target);
+    return inner_->DockerGet(target, timeout);
+  }
   bool live() const override { return inner_->live(); }
   const std::string& root() const override { return inner_->root(); }
 
   // Every argv run, in order.
   std::vector<std::vector<std::string>> argvs;
+  // Every Docker Engine API target read, in order.
+  std::vector<std::string> gets;
 
  private:
   std::unique_ptr<agent::HostEnv> inner_;

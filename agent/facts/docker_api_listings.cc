@@ -1,0 +1,409 @@
+#include "agent/facts/docker_api_listings.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <initializer_list>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "agent/facts/docker_services.h"
+#include "agent/facts/service_container.h"
+#include "agent/facts/swarm.h"
+
+namespace preflight::agent {
+namespace {
+
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+constexpr char kServicesTarget[] = "/v1.41/services?status=true";
+constexpr char kNodesTarget[] = "/v1.41/nodes";
+// Running containers with the swarm's service label: ContainerListArgv()'s
+// --filter, as the query's JSON ({"label":["com.docker.swarm.service.name"]}).
+constexpr char kSwarmContainersTarget[] =
+    "/v1.41/containers/json?filters=%7B%22label%22%3A%5B%22com.docker.swarm.service.name%22%5D%7D";
+constexpr size_t kOutputCap = 1 << 20;
+
+std::optional<Value> ParseJson(absl::string_view json) {
+  Value value;
+  if (!google::protobuf::util::JsonStringToMessage(std::string(json), &value).ok()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// The value at `path` under `s` (nullptr when a step is missing or not an
+// object).
+const Value* At(const Struct& s, std::initializer_list<const char*> path) {
+  const Struct* object = &s;
+  const Value* value = nullptr;
+  for (const char* step : path) {
+    if (object == nullptr) return nullptr;
+    auto it = object->fields().find(step);
+    if (it == object->fields().end()) return nullptr;
+    value = &it->second;
+    object = value->has_struct_value() ? &value->struct_value() : nullptr;
+  }
+  return value;
+}
+
+// Go's zero values: "" and 0 for a field that is absent (omitempty).
+std::string Str(const Struct& s, std::initializer_list<const char*> path) {
+  const Value* v = At(s, path);
+  return v != nullptr && v->kind_case() == Value::kStringValue ? v->string_value() : "";
+}
+
+uint64_t Num(const Struct& s, std::initializer_list<const char*> path) {
+  const Value* v = At(s, path);
+  if (v == nullptr || v->kind_case() != Value::kNumberValue || v->number_value() < 0) return 0;
+  return static_cast<uint64_t>(v->number_value());
+}
+
+// Present and not JSON null: a Go pointer that is set.
+bool Has(const Struct& s, std::initializer_list<const char*> path) {
+  const Value* v = At(s, path);
+  return v != nullptr && v->kind_case() != Value::kNullValue;
+}
+
+// The objects of a JSON array; nullopt when `v` is not an array of objects.
+std::optional<std::vector<const Struct*>> Objects(const Value& v) {
+  if (v.kind_case() != Value::kListValue) return std::nullopt;
+  std::vector<const Struct*> out;
+  for (const Value& e : v.list_value().values()) {
+    if (!e.has_struct_value()) return std::nullopt;
+    out.push_back(&e.struct_value());
+  }
+  return out;
+}
+
+bool LowerPath(absl::string_view path) {
+  return !path.empty() && std::all_of(path.begin(), path.end(), [](char c) {
+    return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '.' || c == '_' || c == '-' ||
+           c == '/';
+  });
+}
+
+bool ValidTag(absl::string_view tag) {
+  return !tag.empty() && tag.size() <= 128 && tag[0] != '.' && tag[0] != '-' &&
+         std::all_of(tag.begin(), tag.end(), [](char c) {
+           return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
+         });
+}
+
+bool ValidDigest(absl::string_view digest) {
+  if (!absl::ConsumePrefix(&digest, "sha256:")) return false;
+  return digest.size() == 64 && std::all_of(digest.begin(), digest.end(), [](char c) {
+           return absl::ascii_isdigit(c) || (c >= 'a' && c <= 'f');
+         });
+}
+
+// `docker service ls`'s Replicas column.
+std::optional<std::string> Replicas(const Struct& service) {
+  if (!Has(service, {"ServiceStatus"})) return std::nullopt;  // the CLI counts tasks then
+  const uint64_t running = Num(service, {"ServiceStatus", "RunningTasks"});
+  const uint64_t desired = Num(service, {"ServiceStatus", "DesiredTasks"});
+  const uint64_t completed = Num(service, {"ServiceStatus", "CompletedTasks"});
+  if (Has(service, {"Spec", "Mode", "ReplicatedJob"})) {
+    if (!Has(service, {"Spec", "Mode", "ReplicatedJob", "TotalCompletions"})) return std::nullopt;
+    return absl::StrCat(running, "/", desired, " (", completed, "/",
+                        Num(service, {"Spec", "Mode", "ReplicatedJob", "TotalCompletions"}),
+                        " completed)");
+  }
+  if (Has(service, {"Spec", "Mode", "GlobalJob"})) {
+    return absl::StrCat(running, "/", desired, " (", completed, "/", desired + completed,
+                        " completed)");
+  }
+  if (Has(service, {"Spec", "Mode", "Replicated"})) {
+    const uint64_t max = Num(service, {"Spec", "TaskTemplate", "Placement", "MaxReplicas"});
+    if (max > 0) return absl::StrCat(running, "/", desired, " (max ", max, " per node)");
+  }
+  return absl::StrCat(running, "/", desired);
+}
+
+std::string Mode(const Struct& service) {
+  if (Has(service, {"Spec", "Mode", "Global"})) return "global";
+  if (Has(service, {"Spec", "Mode", "Replicated"})) return "replicated";
+  if (Has(service, {"Spec", "Mode", "ReplicatedJob"})) return "replicated job";
+  if (Has(service, {"Spec", "Mode", "GlobalJob"})) return "global job";
+  return "";
+}
+
+struct PortConfig {
+  std::string protocol;
+  uint32_t target = 0;
+  uint32_t published = 0;
+  bool ingress = false;
+};
+
+// `docker service ls`'s Ports column: the ingress-published ports, sorted
+// by protocol and published port, consecutive ones folded into ranges
+// ("*:8000-8002->8000-8002/tcp"); host-mode ports are not shown by the CLI.
+std::optional<std::string> Ports(const Struct& service) {
+  const Value* list = At(service, {"Endpoint", "Ports"});
+  if (list == nullptr || list->kind_case() == Value::kNullValue) return "";
+  auto objects = Objects(*list);
+  if (!objects.has_value()) return std::nullopt;
+  std::vector<PortConfig> ports;
+  for (const Struct* p : *objects) {
+    ports.push_back({Str(*p, {"Protocol"}), static_cast<uint32_t>(Num(*p, {"TargetPort"})),
+                     static_cast<uint32_t>(Num(*p, {"PublishedPort"})),
+                     Str(*p, {"PublishMode"}) == "ingress"});
+  }
+  std::stable_sort(ports.begin(), ports.end(), [](const PortConfig& a, const PortConfig& b) {
+    if (a.protocol == b.protocol) return a.published < b.published;
+    return a.protocol < b.protocol;
+  });
+  struct Range {
+    uint32_t p_start = 0, p_end = 0, t_start = 0, t_end = 0;
+    std::string protocol;
+    std::string Text() const {
+      std::string pub = p_end > p_start ? absl::StrCat(p_start, "-", p_end) : absl::StrCat(p_start);
+      std::string tgt = t_end > t_start ? absl::StrCat(t_start, "-", t_end) : absl::StrCat(t_start);
+      return absl::StrCat("*:", pub, "->", tgt, "/", protocol);
+    }
+  };
+  std::vector<std::string> out;
+  Range r;
+  for (const PortConfig& p : ports) {
+    if (!p.ingress) continue;
+    const bool is_range = r.t_end != r.t_start;
+    const bool overlaps = p.target <= r.t_end;
+    // The differences wrap as the CLI's unsigned ones do.
+    if (p.protocol != r.protocol || static_cast<uint32_t>(p.published - r.p_end) > 1 ||
+        static_cast<uint32_t>(p.target - r.t_end) > 1 || (is_range && overlaps)) {
+      if (r.p_start > 0) out.push_back(r.Text());
+      r = Range{p.published, p.published, p.target, p.target, p.protocol};
+      continue;
+    }
+    r.p_end = p.published;
+    r.t_end = p.target;
+  }
+  if (r.p_start > 0) out.push_back(r.Text());
+  return absl::StrJoin(out, ", ");
+}
+
+// The daemon's error answer as the CLI reports it; nullopt when it is not
+// one the CLI would only pass on (a version mismatch, say: the CLI
+// negotiates, so it runs then).
+std::optional<CommandResult> ErrorResult(const DockerApiResponse& response) {
+  if (response.status != 503) return std::nullopt;  // not a manager, not in a swarm
+  auto json = ParseJson(response.body);
+  if (!json.has_value() || !json->has_struct_value()) return std::nullopt;
+  const std::string message = Str(json->struct_value(), {"message"});
+  if (message.empty()) return std::nullopt;
+  CommandResult result;
+  result.exit_code = 1;
+  result.err = absl::StrCat("Error response from daemon: ", message, "\n");
+  return result;
+}
+
+std::optional<std::vector<const Struct*>> SortedNodes(const Value& json) {
+  auto nodes = Objects(json);
+  if (!nodes.has_value()) return std::nullopt;
+  std::stable_sort(nodes->begin(), nodes->end(), [](const Struct* a, const Struct* b) {
+    return NaturalLess(Str(*a, {"Description", "Hostname"}), Str(*b, {"Description", "Hostname"}));
+  });
+  return nodes;
+}
+
+}  // namespace
+
+bool NaturalLess(absl::string_view a, absl::string_view b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    const bool da = absl::ascii_isdigit(a[i]), db = absl::ascii_isdigit(b[j]);
+    if (da != db) return da;  // digits before anything else
+    if (!da) {
+      if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]);
+      ++i;
+      ++j;
+      continue;
+    }
+    // Runs of digits: leading zeros aside, the shorter number is less, then
+    // the digits decide, then fewer leading zeros.
+    while (i < a.size() && a[i] == '0') ++i;
+    while (j < b.size() && b[j] == '0') ++j;
+    const size_t za = i, zb = j;
+    while (i < a.size() && absl::ascii_isdigit(a[i])) ++i;
+    while (j < b.size() && absl::ascii_isdigit(b[j])) ++j;
+    if (i - za != j - zb) return i - za < j - zb;
+    const absl::string_view na = a.substr(za, i - za), nb = b.substr(zb, j - zb);
+    if (na != nb) return na < nb;
+    if (za != zb) return za < zb;
+  }
+  return a.size() < b.size();
+}
+
+std::string FamiliarImage(absl::string_view image) {
+  absl::string_view name_tag = image;
+  if (const size_t at = image.find('@'); at != absl::string_view::npos) {
+    if (!ValidDigest(image.substr(at + 1))) return std::string(image);
+    name_tag = image.substr(0, at);
+  }
+  const size_t colon = name_tag.rfind(':');
+  const size_t slash = name_tag.rfind('/');
+  if (colon == absl::string_view::npos || (slash != absl::string_view::npos && colon < slash)) {
+    return std::string(image);  // no tag: shown as it is
+  }
+  absl::string_view name = name_tag.substr(0, colon);
+  absl::string_view tag = name_tag.substr(colon + 1);
+  if (!ValidTag(tag)) return std::string(image);
+  std::string domain = "docker.io";
+  absl::string_view path = name;
+  if (const size_t first = name.find('/'); first != absl::string_view::npos) {
+    absl::string_view head = name.substr(0, first);
+    if (absl::StrContains(head, '.') || absl::StrContains(head, ':') || head == "localhost") {
+      domain = std::string(head);
+      path = name.substr(first + 1);
+    }
+  }
+  if (!LowerPath(path) || absl::StartsWith(path, "/") || absl::EndsWith(path, "/") ||
+      absl::StrContains(path, "//")) {
+    return std::string(image);
+  }
+  if (domain == "index.docker.io") domain = "docker.io";
+  std::string familiar;
+  if (domain == "docker.io") {
+    absl::string_view rest = path;
+    if (absl::ConsumePrefix(&rest, "library/") && !absl::StrContains(rest, '/')) path = rest;
+    familiar = std::string(path);
+  } else {
+    familiar = absl::StrCat(domain, "/", path);
+  }
+  return absl::StrCat(familiar, ":", tag);
+}
+
+std::optional<std::string> RenderServiceList(absl::string_view services_json) {
+  auto json = ParseJson(services_json);
+  if (!json.has_value()) return std::nullopt;
+  auto services = Objects(*json);
+  if (!services.has_value()) return std::nullopt;
+  std::stable_sort(services->begin(), services->end(), [](const Struct* a, const Struct* b) {
+    return NaturalLess(Str(*a, {"Spec", "Name"}), Str(*b, {"Spec", "Name"}));
+  });
+  std::string out;
+  for (const Struct* s : *services) {
+    auto replicas = Replicas(*s);
+    auto ports = Ports(*s);
+    if (!replicas.has_value() || !ports.has_value()) return std::nullopt;
+    absl::StrAppend(&out, Str(*s, {"ID"}).substr(0, 12), "\t", Str(*s, {"Spec", "Name"}), "\t",
+                    Mode(*s), "\t", *replicas, "\t",
+                    FamiliarImage(Str(*s, {"Spec", "TaskTemplate", "ContainerSpec", "Image"})),
+                    "\t", *ports, "\n");
+  }
+  return out;
+}
+
+std::optional<std::string> RenderNodeIds(absl::string_view nodes_json) {
+  auto json = ParseJson(nodes_json);
+  if (!json.has_value()) return std::nullopt;
+  auto nodes = SortedNodes(*json);
+  if (!nodes.has_value()) return std::nullopt;
+  std::string out;
+  for (const Struct* n : *nodes) absl::StrAppend(&out, Str(*n, {"ID"}), "\n");
+  return out;
+}
+
+std::optional<std::string> RenderNodeInspect(absl::string_view nodes_json,
+                                             const std::vector<std::string>& ids) {
+  auto json = ParseJson(nodes_json);
+  if (!json.has_value()) return std::nullopt;
+  auto nodes = Objects(*json);
+  if (!nodes.has_value()) return std::nullopt;
+  std::string out;
+  for (const std::string& id : ids) {
+    auto it = std::find_if(nodes->begin(), nodes->end(),
+                           [&](const Struct* n) { return Str(*n, {"ID"}) == id; });
+    if (it == nodes->end()) return std::nullopt;  // the CLI resolves names and prefixes
+    const Struct& n = **it;
+    absl::StrAppend(&out, id, "\t", Str(n, {"Description", "Hostname"}), "\t",
+                    Str(n, {"Status", "Addr"}), "\t", Str(n, {"Spec", "Role"}), "\t",
+                    Str(n, {"Status", "State"}), "\t", Str(n, {"Spec", "Availability"}), "\t",
+                    Has(n, {"ManagerStatus"}) ? Str(n, {"ManagerStatus", "Addr"}) : "", "\n");
+  }
+  return out;
+}
+
+std::optional<std::string> RenderSwarmContainers(absl::string_view containers_json) {
+  auto json = ParseJson(containers_json);
+  if (!json.has_value()) return std::nullopt;
+  auto containers = Objects(*json);
+  if (!containers.has_value()) return std::nullopt;
+  std::string out;
+  for (const Struct* c : *containers) {  // the daemon's order, as the CLI keeps it
+    absl::StrAppend(&out, Str(*c, {"Id"}).substr(0, 12), "\t",
+                    Str(*c, {"Labels", "com.docker.swarm.service.name"}), "\n");
+  }
+  return out;
+}
+
+std::optional<DockerApiResponse> DockerApiListings::Get(const std::string& target, HostEnv& host,
+                                                        absl::Duration timeout) {
+  auto it = gets_.find(target);
+  if (it == gets_.end()) {
+    auto response = host.DockerGet(target, timeout);
+    it = gets_
+             .emplace(target, response.ok() ? std::optional<DockerApiResponse>(*std::move(response))
+                                            : std::nullopt)
+             .first;
+  }
+  return it->second;
+}
+
+std::optional<CommandResult> DockerApiListings::Answer(const std::vector<std::string>& argv,
+                                                       HostEnv& host, absl::Duration timeout) {
+  if (argv.empty() || argv[0] != "docker") return std::nullopt;
+  enum class Kind { kServices, kNodeIds, kNodeInspect, kContainers } kind;
+  static const std::vector<std::string> kNodeLs = {"docker", "node", "ls", "-q"};
+  static const std::vector<std::string> kInspectPrefix = SwarmNodeInspectArgv({});
+  if (argv == ServiceListArgv()) {
+    kind = Kind::kServices;
+  } else if (argv == ContainerListArgv()) {
+    kind = Kind::kContainers;
+  } else if (argv == kNodeLs) {
+    kind = Kind::kNodeIds;
+  } else if (argv.size() > kInspectPrefix.size() &&
+             std::equal(kInspectPrefix.begin(), kInspectPrefix.end(), argv.begin())) {
+    kind = Kind::kNodeInspect;
+  } else {
+    return std::nullopt;
+  }
+  const char* target = kind == Kind::kServices     ? kServicesTarget
+                       : kind == Kind::kContainers ? kSwarmContainersTarget
+                                                   : kNodesTarget;
+  auto response = Get(target, host, timeout);
+  if (!response.has_value()) return std::nullopt;
+  if (response->status != 200) return ErrorResult(*response);
+  std::optional<std::string> out;
+  switch (kind) {
+    case Kind::kServices:
+      out = RenderServiceList(response->body);
+      break;
+    case Kind::kContainers:
+      out = RenderSwarmContainers(response->body);
+      break;
+    case Kind::kNodeIds:
+      out = RenderNodeIds(response->body);
+      break;
+    case Kind::kNodeInspect:
+      out = RenderNodeInspect(
+          response->body, std::vector<std::string>(
+                              argv.begin() + static_cast<long>(kInspectPrefix.size()), argv.end()));
+      break;
+  }
+  if (!out.has_value()) return std::nullopt;
+  CommandResult result;
+  result.exit_code = 0;
+  result.out = *std::move(out);
+  // The CLI's output is capped as every command's is (RunCommand's 1 MiB).
+  if (result.out.size() > kOutputCap) result.out.resize(kOutputCap);
+  return result;
+}
+
+}  // namespace preflight::agent

@@ -1,0 +1,72 @@
+// Docker listings from the Engine API instead of the Docker CLI. RunCache
+// asks this first for every command of a collection; for the listings below
+// it answers from one GET each (the two node commands share one), rendered
+// exactly as the Docker CLI renders the same --format, so the fact
+// collectors and the recorded fixtures stay as they are:
+//
+//   docker service ls --format ServiceListArgv's   GET /v1.41/services?status=true
+//   docker node ls -q                              GET /v1.41/nodes
+//   docker node inspect --format kSwarmInspectFormat ID...   (the same GET)
+//   docker ps --filter label=com.docker.swarm.service.name --format
+//     ContainerListArgv's                          GET /v1.41/containers/json?filters=…
+//
+// Not covered (the CLI runs): the firewall's `docker ps --format
+// {{.Names}}\t{{.Ports}}` (Docker 20.10 and 28 print IPv6 ports differently,
+// so no one rendering is "the CLI's"), `docker service inspect` and every
+// `docker exec`.
+//
+// An error answer of the daemon ("This node is not a swarm manager") becomes
+// what the CLI says then: exit code 1, "Error response from daemon: <message>"
+// on stderr. When the socket cannot be reached (no daemon, no permission,
+// DOCKER_HOST not unix://), or an answer has a shape this does not know, the
+// answer is nullopt and the CLI runs as before, with its own evidence.
+// tests/unit/docker_api_listings_test.cc compares every rendering with the
+// Docker CLI's output against a real dockerd.
+#ifndef PREFLIGHT_AGENT_FACTS_DOCKER_API_LISTINGS_H_
+#define PREFLIGHT_AGENT_FACTS_DOCKER_API_LISTINGS_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "agent/host/host_env.h"
+
+namespace preflight::agent {
+
+class DockerApiListings {
+ public:
+  // The CLI's result for `argv` when it is one of the listings above and the
+  // API answered; nullopt otherwise (run the CLI).
+  std::optional<CommandResult> Answer(const std::vector<std::string>& argv, HostEnv& host,
+                                      absl::Duration timeout);
+
+ private:
+  std::optional<DockerApiResponse> Get(const std::string& target, HostEnv& host,
+                                       absl::Duration timeout);
+  // One GET per target per collection (nullopt: the API was not reached).
+  std::map<std::string, std::optional<DockerApiResponse>> gets_;
+};
+
+// Renderings of the API's JSON as the CLI prints them; nullopt for JSON of
+// an unexpected shape. Exposed for tests.
+std::optional<std::string> RenderServiceList(absl::string_view services_json);
+std::optional<std::string> RenderNodeIds(absl::string_view nodes_json);
+std::optional<std::string> RenderSwarmContainers(absl::string_view containers_json);
+std::optional<std::string> RenderNodeInspect(absl::string_view nodes_json,
+                                             const std::vector<std::string>& ids);
+
+// An image reference as `docker service ls` shows it: with a tag, the
+// familiar name and tag without the digest ("docker.io/library/nginx:1@sha256:…"
+// -> "nginx:1"); otherwise as given.
+std::string FamiliarImage(absl::string_view image);
+
+// The CLI's order of names (github.com/fvbommel/sortorder's natural order):
+// runs of digits compare as numbers, and sort before other bytes.
+bool NaturalLess(absl::string_view a, absl::string_view b);
+
+}  // namespace preflight::agent
+
+#endif  // PREFLIGHT_AGENT_FACTS_DOCKER_API_LISTINGS_H_

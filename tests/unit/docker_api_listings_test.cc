@@ -1,0 +1,293 @@
+// The Docker listings read from the Engine API (agent/facts/docker_api_listings.h)
+// must say exactly what the Docker CLI says: every rendering is compared with
+// the CLI's output for the same command against a real dockerd started by
+// the test (tests/support/real_dockerd.h), in the states a manager meets (no
+// swarm, a swarm with replicated, global, job and port-publishing services).
+#include "agent/facts/docker_api_listings.h"
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "agent/facts/docker_services.h"
+#include "agent/facts/run_cache.h"
+#include "agent/facts/service_container.h"
+#include "agent/facts/swarm.h"
+#include "agent/host/docker_api.h"
+#include "agent/host/rooted_host_env.h"
+#include "tests/support/real_dockerd.h"
+#include "tests/support/recording_env.h"
+#include "tests/support/temp_dir.h"
+
+namespace preflight::agent {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(HttpResponse, ContentLengthChunkedAndUntilTheEnd) {
+  auto sized = ParseHttpResponse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 100);
+  ASSERT_TRUE(sized.ok()) << sized.status();
+  EXPECT_EQ(sized->status, 200);
+  EXPECT_EQ(sized->body, "hello");
+  auto chunked = ParseHttpResponse(
+      "HTTP/1.1 503 Service Unavailable\r\ntransfer-encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\na;ext=1\r\n0123456789\r\n0\r\n\r\n",
+      100);
+  ASSERT_TRUE(chunked.ok()) << chunked.status();
+  EXPECT_EQ(chunked->status, 503);
+  EXPECT_EQ(chunked->body, "abc0123456789");
+  auto open = ParseHttpResponse("HTTP/1.0 200 OK\r\n\r\n[1,2]", 100);
+  ASSERT_TRUE(open.ok());
+  EXPECT_EQ(open->body, "[1,2]");
+}
+
+TEST(HttpResponse, MalformedAndOversizedAreErrors) {
+  EXPECT_TRUE(absl::IsDataLoss(ParseHttpResponse("HTTP/1.1 200 OK\r\n", 100).status()));
+  EXPECT_TRUE(absl::IsDataLoss(ParseHttpResponse("SSH-2.0-OpenSSH\r\n\r\n", 100).status()));
+  EXPECT_TRUE(absl::IsDataLoss(
+      ParseHttpResponse("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort", 100).status()));
+  EXPECT_TRUE(absl::IsDataLoss(
+      ParseHttpResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 100)
+          .status()));
+  EXPECT_TRUE(absl::IsDataLoss(
+      ParseHttpResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9\r\nabc", 100)
+          .status()));
+  EXPECT_TRUE(absl::IsResourceExhausted(
+      ParseHttpResponse("HTTP/1.1 200 OK\r\nContent-Length: 101\r\n\r\n", 100).status()));
+  EXPECT_TRUE(absl::IsResourceExhausted(
+      ParseHttpResponse("HTTP/1.1 200 OK\r\n\r\n" + std::string(101, 'x'), 100).status()));
+}
+
+TEST(DockerApiGet, NamesTheSocketWhenItCannotConnect) {
+  testing::TempDir dir;
+  auto missing = DockerApiGet(dir.Join("docker.sock"), "/v1.41/nodes", absl::Seconds(2), 1 << 20);
+  EXPECT_TRUE(absl::IsUnavailable(missing.status())) << missing.status();
+  EXPECT_THAT(missing.status().message(), HasSubstr(dir.Join("docker.sock")));
+  EXPECT_THAT(missing.status().message(), HasSubstr("No such file"));
+}
+
+// A peer that accepts and never answers: the GET ends at its deadline.
+TEST(DockerApiGet, ASilentDaemonTimesOut) {
+  testing::TempDir dir;
+  const std::string path = dir.Join("silent.sock");
+  int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  const absl::Time start = absl::Now();
+  auto silent = DockerApiGet(path, "/v1.41/nodes", absl::Milliseconds(300), 1 << 20);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(silent.status())) << silent.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  close(listener);
+}
+
+TEST(DockerSocket, FollowsDockerHostLikeTheCli) {
+  const char* saved = getenv("DOCKER_HOST");
+  const std::string was = saved == nullptr ? "" : saved;
+  unsetenv("DOCKER_HOST");
+  EXPECT_EQ(DockerSocketPath(), "/var/run/docker.sock");
+  setenv("DOCKER_HOST", "unix:///run/user/1000/docker.sock", 1);
+  EXPECT_EQ(DockerSocketPath(), "/run/user/1000/docker.sock");
+  setenv("DOCKER_HOST", "tcp://10.0.0.5:2376", 1);
+  EXPECT_EQ(DockerSocketPath(), std::nullopt);
+  if (saved == nullptr) {
+    unsetenv("DOCKER_HOST");
+  } else {
+    setenv("DOCKER_HOST", was.c_str(), 1);
+  }
+}
+
+TEST(NaturalOrder, DigitsCompareAsNumbers) {
+  EXPECT_TRUE(NaturalLess("node2", "node10"));
+  EXPECT_FALSE(NaturalLess("node10", "node2"));
+  EXPECT_TRUE(NaturalLess("a1", "aa"));     // digits before other bytes
+  EXPECT_TRUE(NaturalLess("x01", "x001"));  // equal numbers: fewer zeros first
+  EXPECT_FALSE(NaturalLess("x001", "x01"));
+  EXPECT_FALSE(NaturalLess("same", "same"));
+  EXPECT_TRUE(NaturalLess("ab", "abc"));
+}
+
+TEST(FamiliarImage, UnshapedReferencesStayAsGiven) {
+  // No tag: the CLI prints the image string unchanged, digest and all.
+  const std::string digest = "sha256:" + std::string(64, 'a');
+  EXPECT_EQ(FamiliarImage("opencrvs/ocrvs-gateway@" + digest), "opencrvs/ocrvs-gateway@" + digest);
+  EXPECT_EQ(FamiliarImage("localhost:5000/x"), "localhost:5000/x");
+  EXPECT_EQ(FamiliarImage("Upper/Case:1"), "Upper/Case:1");
+  EXPECT_EQ(FamiliarImage(""), "");
+}
+
+// A TCP port nobody listens on now.
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// The daemon's answer to every listing, and the CLI's, must agree byte for
+// byte: stdout, stderr and exit code. A task may change state between the
+// two reads, so each comparison is retried a few times; a wrong rendering
+// never agrees.
+class DockerApiListingsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(dockerd_.ok()) << dockerd_.error();
+    const char* saved = getenv("DOCKER_HOST");
+    if (saved != nullptr) saved_ = saved;
+    had_ = saved != nullptr;
+    setenv("DOCKER_HOST", dockerd_.host().c_str(), 1);
+    auto env = RootedHostEnv::Create("/");
+    ASSERT_TRUE(env.ok());
+    env_ = *std::move(env);
+  }
+  void TearDown() override {
+    if (had_) {
+      setenv("DOCKER_HOST", saved_.c_str(), 1);
+    } else {
+      unsetenv("DOCKER_HOST");
+    }
+  }
+
+  // Compares the API's answer for argv with the CLI's (DOCKER_HOST names
+  // the test's daemon for both).
+  void ExpectSameAsCli(const std::vector<std::string>& argv) {
+    std::optional<CommandResult> api;
+    absl::StatusOr<CommandResult> cli = absl::UnknownError("not run");
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      DockerApiListings listings;
+      api = listings.Answer(argv, *env_, absl::Seconds(15));
+      cli = RunCommand(argv, absl::Seconds(30));
+      ASSERT_TRUE(api.has_value()) << "the API did not answer " << absl::StrJoin(argv, " ");
+      ASSERT_TRUE(cli.ok()) << cli.status();
+      if (api->out == cli->out && api->err == cli->err && api->exit_code == cli->exit_code) break;
+      absl::SleepFor(absl::Seconds(1));
+    }
+    SCOPED_TRACE(absl::StrJoin(argv, " "));
+    EXPECT_EQ(api->exit_code, cli->exit_code);
+    EXPECT_EQ(api->out, cli->out);
+    EXPECT_EQ(api->err, cli->err);
+  }
+
+  // Waits until `docker service ls` shows `replicas` for `name`.
+  void WaitForReplicas(const std::string& name, const std::string& replicas) {
+    const bool converged = testing::WaitFor(
+        [&] {
+          testing::RunResult r = dockerd_.Docker(
+              {"service", "ls", "--filter", "name=" + name, "--format", "{{.Replicas}}"});
+          return r.out == replicas + "\n";
+        },
+        absl::Seconds(90));
+    ASSERT_TRUE(converged) << name << " never reached " << replicas;
+  }
+
+  testing::RealDockerd dockerd_;
+  std::unique_ptr<HostEnv> env_;
+  std::string saved_;
+  bool had_ = false;
+};
+
+TEST_F(DockerApiListingsTest, SayWhatTheCliSaysOnASwarmManager) {
+  // Not in a swarm: the daemon refuses both listings, and the CLI's error
+  // (exit 1, "Error response from daemon: ...") is what the API path gives.
+  ExpectSameAsCli(ServiceListArgv());
+  ExpectSameAsCli({"docker", "node", "ls", "-q"});
+
+  // The swarm's port is a free one, not 2377: another daemon may hold that.
+  const std::string addr = absl::StrCat("127.0.0.1:", FreePort());
+  testing::RunResult init =
+      dockerd_.Docker({"swarm", "init", "--advertise-addr", addr, "--listen-addr", addr});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  ExpectSameAsCli(ServiceListArgv());  // no services yet: empty
+  ASSERT_TRUE(dockerd_.ImportBusybox("preflight-test/busybox:1")) << dockerd_.error();
+  const std::string digest = "sha256:" + std::string(64, 'e');
+  // Services as OpenCRVS runs them, and the shapes the CLI renders
+  // differently: an image that cannot be pulled (0/2), a running one (1/1),
+  // a digest-pinned library image, other registries, a port range, UDP,
+  // host-mode ports (not shown), max per node, global, a replicated job,
+  // names that sort naturally (svc9 before svc10).
+  const std::vector<std::vector<std::string>> creates = {
+      {"--name", "opencrvs_gateway", "--replicas", "2", "-p", "7070:7070",
+       "opencrvs/ocrvs-gateway:v1.9.0"},
+      {"--name", "opencrvs_web", "preflight-test/busybox:1", "/bin/sleep", "3600"},
+      {"--name", "svc10", "--mode", "global", "docker.io/library/nginx:1.25@" + digest},
+      {"--name", "svc9", "--replicas", "3", "--replicas-max-per-node", "2", "-p",
+       "8000-8002:8000-8002", "-p", "published=9000,target=80,protocol=udp", "-p",
+       "published=9001,target=81,protocol=udp", "-p", "published=8005,target=8003", "-p",
+       "mode=host,published=9100,target=9100", "ghcr.io/opencrvs/x:v1"},
+      {"--name", "registry_local", "-p", "5000:5000", "-p", "5001:5000", "localhost:5000/y:2"},
+      {"--name", "seed", "--mode", "replicated-job", "preflight-test/busybox:1", "/bin/sleep", "1"},
+  };
+  for (const auto& args : creates) {
+    std::vector<std::string> argv = {"service", "create", "--detach", "--no-resolve-image"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    testing::RunResult created = dockerd_.Docker(argv);
+    ASSERT_EQ(created.exit_code, 0) << absl::StrJoin(argv, " ") << ": " << created.err;
+  }
+  WaitForReplicas("opencrvs_web", "1/1");
+  WaitForReplicas("seed", "0/1 (1/1 completed)");
+  ExpectSameAsCli(ServiceListArgv());
+
+  // The node listing and the swarm fact's inspect of every listed node.
+  ExpectSameAsCli({"docker", "node", "ls", "-q"});
+  testing::RunResult ids = dockerd_.Docker({"node", "ls", "-q"});
+  ASSERT_EQ(ids.exit_code, 0);
+  ExpectSameAsCli(SwarmNodeInspectArgv(ParseSwarmNodeIds(ids.out)));
+  // A node the listing does not hold is left to the CLI.
+  DockerApiListings listings;
+  EXPECT_FALSE(
+      listings.Answer(SwarmNodeInspectArgv({"nosuchnode"}), *env_, absl::Seconds(5)).has_value());
+  // The containers of swarm tasks (opencrvs_web's runs; seed's has ended).
+  ExpectSameAsCli(ContainerListArgv());
+
+  // In a collection the listings cost no process: RunCache answers them
+  // from the API (one GET per target), and what it read is what the CLI
+  // prints. One test, one daemon: two would both claim the swarm's port.
+  testing::RecordingEnv recording("/");
+  RunCache cache(recording);
+  auto ls = cache.Run(ServiceListArgv(), absl::Seconds(15));
+  auto nodes = cache.Run({"docker", "node", "ls", "-q"}, absl::Seconds(15));
+  ASSERT_TRUE(ls.ok() && nodes.ok());
+  const std::vector<std::string> inspect_argv = SwarmNodeInspectArgv(ParseSwarmNodeIds(nodes->out));
+  auto inspect = cache.Run(inspect_argv, absl::Seconds(15));
+  ASSERT_TRUE(inspect.ok());
+  EXPECT_TRUE(recording.argvs.empty()) << "forked: " << absl::StrJoin(recording.argvs[0], " ");
+  EXPECT_EQ(recording.gets,
+            (std::vector<std::string>{"/v1.41/services?status=true", "/v1.41/nodes"}));
+  EXPECT_THAT(ls->out, HasSubstr("\topencrvs_web\t"));
+  // What the collection read is what the CLI prints.
+  for (const auto& [argv, got] :
+       {std::pair{ServiceListArgv(), *ls},
+        std::pair{std::vector<std::string>{"docker", "node", "ls", "-q"}, *nodes},
+        std::pair{inspect_argv, *inspect}}) {
+    auto cli = RunCommand(argv, absl::Seconds(30));
+    ASSERT_TRUE(cli.ok());
+    EXPECT_EQ(got.out, cli->out) << absl::StrJoin(argv, " ");
+    EXPECT_EQ(got.exit_code, 0);
+  }
+  // Not a listing this covers: the CLI runs.
+  auto version =
+      cache.Run({"docker", "version", "--format", "{{.Server.Version}}"}, absl::Seconds(15));
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(recording.argvs.size(), 1u);
+}
+
+}  // namespace
+}  // namespace preflight::agent
