@@ -40,6 +40,10 @@ class RunCache : public HostEnv {
     return host_.ListDir(path);
   }
   absl::StatusOr<FsStats> StatFs(absl::string_view path) override { return host_.StatFs(path); }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadLinksIn(
+      absl::string_view dir) override {
+    return host_.ReadLinksIn(dir);
+  }
   absl::StatusOr<std::vector<std::string>> ProbeTls(const std::string& address,
                                                     const std::string& sni,
                                                     absl::Duration timeout) override {

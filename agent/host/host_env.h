@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -79,6 +80,24 @@ class HostEnv {
   virtual absl::StatusOr<std::vector<DirEntry>> ListDir(absl::string_view path) = 0;
 
   virtual absl::StatusOr<FsStats> StatFs(absl::string_view path) = 0;
+
+  // The symbolic links directly in directory `dir`, as (name, target as
+  // stored), sorted by name; entries that are not links (or vanish) are left
+  // out. For scans of many links (every /proc/PID/fd): an implementation
+  // resolves the directory once and reads each link in it, instead of a
+  // full path resolution per link. This default does ListDir + ReadLink.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadLinksIn(
+      absl::string_view dir) {
+    auto entries = ListDir(dir);
+    if (!entries.ok()) return entries.status();
+    std::vector<std::pair<std::string, std::string>> links;
+    for (const DirEntry& e : *entries) {
+      if (e.type != FileInfo::Type::kSymlink) continue;
+      auto target = ReadLink(absl::StrCat(dir, "/", e.name));
+      if (target.ok()) links.emplace_back(e.name, *std::move(target));
+    }
+    return links;
+  }
 
   // Runs argv (no shell) with a timeout and output caps. UNAVAILABLE when
   // commands cannot run here (e.g. reading an image with --root).

@@ -213,6 +213,30 @@ absl::StatusOr<std::vector<DirEntry>> RootedHostEnv::ListDir(absl::string_view p
   return entries;
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RootedHostEnv::ReadLinksIn(
+    absl::string_view dir_path) {
+  ASSIGN_OR_RETURN(std::string real, Resolve(dir_path, /*follow_last=*/true));
+  Fd fd(open(real.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoToStatus(errno, absl::StrCat("open ", dir_path));
+  DIR* dir = fdopendir(fd.get());
+  if (dir == nullptr) return ErrnoToStatus(errno, absl::StrCat("opendir ", dir_path));
+  fd.release();
+  std::vector<std::pair<std::string, std::string>> links;
+  size_t seen = 0;
+  while (struct dirent* e = readdir(dir)) {
+    if (e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) continue;
+    if (++seen > 100'000) break;  // a hostile directory, as ListDir
+    // The link itself, never followed: its target as stored.
+    char buf[4096];
+    const ssize_t n = readlinkat(dirfd(dir), e->d_name, buf, sizeof buf);
+    if (n < 0) continue;  // not a link, or gone since
+    links.emplace_back(e->d_name, std::string(buf, static_cast<size_t>(n)));
+  }
+  closedir(dir);
+  std::sort(links.begin(), links.end());
+  return links;
+}
+
 absl::StatusOr<FsStats> RootedHostEnv::StatFs(absl::string_view path) {
   if (!live()) {
     // An image's filesystems are not mounted here: recorded figures stand in,

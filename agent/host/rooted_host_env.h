@@ -23,6 +23,9 @@ class RootedHostEnv : public HostEnv {
   absl::StatusOr<std::string> ReadLink(absl::string_view path) override;
   absl::StatusOr<std::vector<DirEntry>> ListDir(absl::string_view path) override;
   absl::StatusOr<FsStats> StatFs(absl::string_view path) override;
+  // One resolution of `dir`, then readlinkat for each entry.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadLinksIn(
+      absl::string_view dir) override;
   absl::StatusOr<CommandResult> Run(const std::vector<std::string>& argv,
                                     absl::Duration timeout) override;
   // Live: a real handshake (agent/host/tls_probe.h). Under another root:

@@ -2,12 +2,14 @@
 // hostile tree cannot escape, capped reads, and commands with timeouts.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agent/host/rooted_host_env.h"
 #include "tests/support/temp_dir.h"
@@ -242,6 +244,43 @@ TEST_F(RootedHostEnvTest, ListDirIsSortedWithoutDotEntries) {
   EXPECT_EQ((*list)[0].type, FileInfo::Type::kRegular);
   EXPECT_EQ((*list)[3].type, FileInfo::Type::kDirectory);
   EXPECT_EQ((*list)[4].type, FileInfo::Type::kSymlink);
+}
+
+// ReadLinksIn reads each link of one directory as stored (never followed,
+// even out of the root), sorted, without the entries that are not links;
+// the same as HostEnv's default of ListDir + ReadLink.
+TEST_F(RootedHostEnvTest, ReadLinksInReadsEachLinkAsStored) {
+  Symlink("socket:[4242]", "/proc/7/fd/10");
+  Symlink("/etc/shadow", "/proc/7/fd/3");
+  Symlink("../../outside", "/proc/7/fd/4");
+  Write("/proc/7/fd/5", "a regular file, not a link");
+  auto links = env_->ReadLinksIn("/proc/7/fd");
+  ASSERT_TRUE(links.ok()) << links.status();
+  using Link = std::pair<std::string, std::string>;
+  EXPECT_THAT(*links, ElementsAre(Link{"10", "socket:[4242]"}, Link{"3", "/etc/shadow"},
+                                  Link{"4", "../../outside"}));
+  EXPECT_EQ(*links, *env_->HostEnv::ReadLinksIn("/proc/7/fd"));
+  // Through a link to the directory, resolved inside the root.
+  Symlink("/proc/7", "/proc/self");
+  auto via = env_->ReadLinksIn("/proc/self/fd");
+  ASSERT_TRUE(via.ok());
+  EXPECT_EQ(*via, *links);
+  EXPECT_TRUE(absl::IsNotFound(env_->ReadLinksIn("/proc/8/fd").status()));
+}
+
+TEST(LiveHostEnv, ReadLinksInSeesThisProcessesSockets) {
+  auto env = RootedHostEnv::Create("/");
+  ASSERT_TRUE(env.ok());
+  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  struct stat st;
+  ASSERT_EQ(fstat(fd, &st), 0);
+  auto links = (*env)->ReadLinksIn(absl::StrCat("/proc/", getpid(), "/fd"));
+  ASSERT_TRUE(links.ok()) << links.status();
+  const std::pair<std::string, std::string> mine{absl::StrCat(fd),
+                                                 absl::StrCat("socket:[", st.st_ino, "]")};
+  EXPECT_THAT(*links, ::testing::Contains(mine));
+  close(fd);
 }
 
 TEST_F(RootedHostEnvTest, ListDirOfEmptyMissingAndFile) {
