@@ -19,38 +19,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "agent/host/fd.h"
 
 namespace preflight::agent {
 namespace {
 
 constexpr char kDefaultSocket[] = "/var/run/docker.sock";
 constexpr size_t kMaxHeaderBytes = 64 << 10;
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-// Waits for `events` on fd until `deadline`; false when the time is up.
-bool WaitFor(int fd, short events, absl::Time deadline) {
-  for (;;) {
-    const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
-    if (left <= 0) return false;
-    pollfd p{fd, events, 0};
-    const int r = poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1 << 30)));
-    if (r > 0) return true;
-    if (r < 0 && errno != EINTR) return true;  // the read or write says why
-  }
-}
 
 // Undoes chunked transfer coding; DATA_LOSS when malformed.
 absl::StatusOr<std::string> Dechunk(absl::string_view in, size_t max_bytes) {
@@ -155,7 +130,7 @@ absl::StatusOr<DockerApiResponse> DockerApiGet(const std::string& socket_path,
   }
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
-  Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (fd.get() < 0) {
     return absl::UnavailableError(absl::StrCat(where, ": socket: ", std::strerror(errno)));
   }
@@ -163,7 +138,7 @@ absl::StatusOr<DockerApiResponse> DockerApiGet(const std::string& socket_path,
     if (errno != EINPROGRESS && errno != EAGAIN) {
       return absl::UnavailableError(absl::StrCat(where, ": connect: ", std::strerror(errno)));
     }
-    if (!WaitFor(fd.get(), POLLOUT, deadline)) {
+    if (WaitFd(fd.get(), POLLOUT, deadline) == 0) {
       return absl::DeadlineExceededError(absl::StrCat(where, ": connect timed out"));
     }
     int err = 0;
@@ -185,7 +160,7 @@ absl::StatusOr<DockerApiResponse> DockerApiGet(const std::string& socket_path,
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!WaitFor(fd.get(), POLLOUT, deadline)) {
+      if (WaitFd(fd.get(), POLLOUT, deadline) == 0) {
         return absl::DeadlineExceededError(absl::StrCat(where, ": sending timed out"));
       }
       continue;
@@ -209,7 +184,7 @@ absl::StatusOr<DockerApiResponse> DockerApiGet(const std::string& socket_path,
     if (n == 0) break;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      if (!WaitFor(fd.get(), POLLIN, deadline)) {
+      if (WaitFd(fd.get(), POLLIN, deadline) == 0) {
         return absl::DeadlineExceededError(absl::StrCat(
             where, " GET ", target, ": no complete answer within ", absl::FormatDuration(timeout)));
       }

@@ -21,6 +21,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "agent/host/docker_api.h"
+#include "agent/host/fd.h"
 #include "agent/host/net_lookup.h"
 #include "agent/host/tls_probe.h"
 #include "proto/wire/status.h"
@@ -47,25 +48,6 @@ FileInfo InfoOf(const struct stat& st) {
   info.mtime_unix = st.st_mtim.tv_sec;
   return info;
 }
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
@@ -140,7 +122,7 @@ absl::StatusOr<std::string> RootedHostEnv::Resolve(absl::string_view host_path,
 
 absl::StatusOr<FileData> RootedHostEnv::ReadFile(absl::string_view path, size_t max_bytes) {
   ASSIGN_OR_RETURN(std::string real, Resolve(path, /*follow_last=*/true));
-  Fd fd(open(real.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  UniqueFd fd(open(real.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) return ErrnoToStatus(errno, absl::StrCat("open ", path));
   struct stat st;
   if (fstat(fd.get(), &st) != 0) return ErrnoToStatus(errno, absl::StrCat("stat ", path));
@@ -189,11 +171,11 @@ absl::StatusOr<std::string> RootedHostEnv::ReadLink(absl::string_view path) {
 
 absl::StatusOr<std::vector<DirEntry>> RootedHostEnv::ListDir(absl::string_view path) {
   ASSIGN_OR_RETURN(std::string real, Resolve(path, /*follow_last=*/true));
-  Fd fd(open(real.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd fd(open(real.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.get() < 0) return ErrnoToStatus(errno, absl::StrCat("open ", path));
   DIR* dir = fdopendir(fd.get());
   if (dir == nullptr) return ErrnoToStatus(errno, absl::StrCat("opendir ", path));
-  fd.release();
+  fd.Release();
   std::vector<DirEntry> entries;
   while (struct dirent* e = readdir(dir)) {
     absl::string_view name = e->d_name;
@@ -216,11 +198,11 @@ absl::StatusOr<std::vector<DirEntry>> RootedHostEnv::ListDir(absl::string_view p
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RootedHostEnv::ReadLinksIn(
     absl::string_view dir_path) {
   ASSIGN_OR_RETURN(std::string real, Resolve(dir_path, /*follow_last=*/true));
-  Fd fd(open(real.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd fd(open(real.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.get() < 0) return ErrnoToStatus(errno, absl::StrCat("open ", dir_path));
   DIR* dir = fdopendir(fd.get());
   if (dir == nullptr) return ErrnoToStatus(errno, absl::StrCat("opendir ", dir_path));
-  fd.release();
+  fd.Release();
   std::vector<std::pair<std::string, std::string>> links;
   size_t seen = 0;
   while (struct dirent* e = readdir(dir)) {

@@ -30,6 +30,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "agent/host/fd.h"
 #include "proto/wire/openssl_ptr.h"
 #include "proto/wire/status.h"
 
@@ -38,22 +39,6 @@ namespace {
 
 struct AddrinfoFree {
   void operator()(addrinfo* p) const { freeaddrinfo(p); }
-};
-
-class Socket {
- public:
-  Socket() = default;
-  ~Socket() { Reset(-1); }
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  void Reset(int fd) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_ = -1;
 };
 
 // Blocks SIGPIPE in this thread while alive (OpenSSL writes with write(2), and
@@ -137,21 +122,8 @@ int RemainingMs(absl::Time deadline) {
   return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 1 << 30));
 }
 
-// Waits for `events` on fd until the deadline: 1 ready, 0 timed out, -1 error.
-int WaitFd(int fd, short events, absl::Time deadline) {
-  while (true) {
-    int ms = RemainingMs(deadline);
-    if (ms == 0) return 0;
-    pollfd p = {fd, events, 0};
-    int r = poll(&p, 1, ms);
-    if (r > 0) return 1;
-    if (r == 0) continue;  // loop re-checks the deadline
-    if (errno != EINTR) return -1;
-  }
-}
-
 // Connects a non-blocking socket to one resolved address.
-absl::Status ConnectOne(const addrinfo& ai, absl::Time deadline, Socket& sock) {
+absl::Status ConnectOne(const addrinfo& ai, absl::Time deadline, UniqueFd& sock) {
   int fd = socket(ai.ai_family, ai.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai.ai_protocol);
   if (fd < 0) return absl::UnavailableError(strerror(errno));
   sock.Reset(fd);
@@ -382,7 +354,7 @@ class ProbeConnection {
   const StepNamer name_;
   // OpenSSL writes with write(2): a peer that hangs up must not kill the agent.
   ScopedSigpipeBlock no_sigpipe_;
-  Socket sock_;
+  UniqueFd sock_;
   SslCtxPtr ctx_;
   SslPtr ssl_;  // declared after sock_: freed before the socket closes
   bool handshaken_ = false;
