@@ -540,11 +540,12 @@ PasswordMatch VerifyPassword(absl::string_view password, absl::string_view hash,
       scheme = absl::StrCat("bcrypt cost ", cost, " (over ", kMaxBcryptCost, ": not computed)");
       return PasswordMatch::kUnknownScheme;
     }
-    // crypt_r needs NUL-terminated strings; a password holding a NUL is not
-    // one bcryptjs could have hashed as such.
+    // crypt_r needs NUL-terminated strings: a default holding a NUL byte
+    // cannot be compared (bcryptjs hashes it whole), and "no match" would
+    // let the check pass on an account nobody compared.
     if (password.find('\0') != absl::string_view::npos) {
-      scheme = "bcrypt";
-      return PasswordMatch::kNoMatch;
+      scheme = "bcrypt, but the default password holds a NUL byte crypt cannot take";
+      return PasswordMatch::kUnknownScheme;
     }
     auto data = std::make_unique<crypt_data>();
     const std::string pw(password), setting(hash);

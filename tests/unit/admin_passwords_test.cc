@@ -277,6 +277,11 @@ TEST(AdminPasswordVerify, UnknownSchemesAreSaidAndNeverShown) {
     }
   }
   std::string scheme;
+  // A default with a NUL byte cannot go through crypt: not compared, never
+  // "no match".
+  EXPECT_EQ(agent::VerifyPassword(std::string("te\0st", 5), bcrypt, "", scheme),
+            agent::PasswordMatch::kUnknownScheme);
+  EXPECT_THAT(scheme, HasSubstr("NUL byte"));
   agent::VerifyPassword("test", "$2a$31$" + bcrypt.substr(7), "", scheme);
   EXPECT_EQ(scheme, "bcrypt cost 31 (over 14: not computed)");
 }
