@@ -33,6 +33,7 @@
 #include "collector/service/query_service.h"
 #include "collector/store/backup.h"
 #include "proto/wire/flags.h"
+#include "proto/wire/server_transport.h"
 #include "proto/wire/sha256.h"
 #include "proto/wire/status.h"
 #include "proto/wire/textproto.h"
@@ -361,6 +362,8 @@ struct Served {
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 30'000);
     builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 16);
+    // Per-connection buffers, the same as the load bench's do-nothing server.
+    AddTransportArguments(builder);
     s.server = builder.BuildAndStart();
     if (s.server == nullptr || s.port == 0) return std::nullopt;
     return s;

@@ -64,6 +64,7 @@
 #include "absl/time/clock.h"
 #include "preflight/v1/config.pb.h"
 #include "preflight/v1/ingest.grpc.pb.h"
+#include "proto/wire/server_transport.h"
 #include "proto/wire/tls.h"
 #include "tests/support/golden.h"
 #include "tests/support/process.h"
@@ -282,9 +283,10 @@ int ServeNull(const std::string& dir) {
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", *creds, &port);
   builder.RegisterCallbackGenericService(&service);
-  // As the collector's (collector/main.cc).
+  // As the collector's (collector/main.cc), transport buffers included.
   builder.SetMaxReceiveMessageSize(4 << 20);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 16);
+  preflight::AddTransportArguments(builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) Die("do-nothing server did not start");
   WriteFile(dir + "/null.port", absl::StrCat(port, "\n"));

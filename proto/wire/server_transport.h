@@ -1,0 +1,33 @@
+// Transport settings shared by every preflight gRPC server that agents
+// connect to: the collector's listener (collector/main.cc) and the load
+// bench's do-nothing server (tests/bench/load_bench.cc), so that the bench
+// compares the collector with a server on the same transport.
+//
+// Memory per connected agent (issue 15, point 5; README "Performance"): a
+// mutual-TLS stream costs a gRPC 1.51 server about 115-125 KB, most of it
+// fixed by gRPC and OpenSSL rather than by channel arguments (heaptrack of a
+// collector holding 300 idle streams): OpenSSL's BIO pair between gRPC and
+// the SSL object (2 x 17 KB; gRPC's TLS credentials pass no size), OpenSSL's
+// record buffers (about 2 x 17 KB), gRPC's TLS frame buffer (below), its read
+// and write staging buffers (2 x 8 KB), the call's arena (about 12 KB) and
+// the HTTP/2 transport. Of the server channel arguments tried, only the frame
+// size changed it; the TCP read chunk sizes, HTTP/2 lookahead, write buffer,
+// BDP probing, HPACK table sizes and a resource quota did not.
+#ifndef PREFLIGHT_PROTO_WIRE_SERVER_TRANSPORT_H_
+#define PREFLIGHT_PROTO_WIRE_SERVER_TRANSPORT_H_
+
+#include <grpcpp/server_builder.h>
+
+namespace preflight {
+
+inline void AddTransportArguments(grpc::ServerBuilder& builder) {
+  // The buffer gRPC seals outgoing TLS records in, one per connection: 16 KB
+  // by default. What a server sends here is small (welcomes, acks; a query's
+  // answer goes out in records of this size), and reading is unaffected
+  // (OpenSSL opens records of any size), so 4 KB.
+  builder.AddChannelArgument(GRPC_ARG_TSI_MAX_FRAME_SIZE, 4096);
+}
+
+}  // namespace preflight
+
+#endif  // PREFLIGHT_PROTO_WIRE_SERVER_TRANSPORT_H_
