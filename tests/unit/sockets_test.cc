@@ -107,7 +107,9 @@ TEST_F(SocketsTest, AListenerNobodyHoldsReadsAllOfProc) {
   ASSERT_EQ(fact.sockets_size(), 2);
   EXPECT_THAT(env.dirs, ::testing::ElementsAre("/proc/1/fd", "/proc/7/fd"));
   for (const v1::ListeningSocket& s : fact.sockets()) {
-    if (s.port() == 80) EXPECT_EQ(s.pid(), 0u) << "no process holds it here";
+    if (s.port() == 80) {
+      EXPECT_EQ(s.pid(), 0u) << "no process holds it here";
+    }
   }
 }
 
