@@ -6,13 +6,17 @@
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <map>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "agent/facts/docker_services.h"
+#include "agent/facts/firewall.h"
 #include "agent/facts/service_container.h"
 #include "agent/facts/swarm.h"
 
@@ -28,6 +32,8 @@ constexpr char kNodesTarget[] = "/v1.41/nodes";
 // --filter, as the query's JSON ({"label":["com.docker.swarm.service.name"]}).
 constexpr char kSwarmContainersTarget[] =
     "/v1.41/containers/json?filters=%7B%22label%22%3A%5B%22com.docker.swarm.service.name%22%5D%7D";
+// Every running container: ContainerPortsArgv()'s `docker ps`.
+constexpr char kContainersTarget[] = "/v1.41/containers/json";
 constexpr size_t kOutputCap = 1 << 20;
 
 std::optional<Value> ParseJson(absl::string_view json) {
@@ -188,6 +194,115 @@ std::optional<std::string> Ports(const Struct& service) {
   return absl::StrJoin(out, ", ");
 }
 
+// Go's net.JoinHostPort: an IPv6 host in brackets.
+std::string JoinHostPort(absl::string_view host, absl::string_view port) {
+  return absl::StrContains(host, ':') ? absl::StrCat("[", host, "]:", port)
+                                      : absl::StrCat(host, ":", port);
+}
+
+// A container's published port as the daemon lists it.
+struct ContainerPort {
+  std::string ip;
+  uint16_t private_port = 0;
+  uint16_t public_port = 0;
+  std::string type;
+};
+
+// One entry of the CLI's port groups (formGroup): "80-81/tcp", or with an
+// address "0.0.0.0:80-81->80-81/tcp".
+std::string PortGroup(absl::string_view key, uint16_t first, uint16_t last) {
+  std::vector<absl::string_view> parts = absl::StrSplit(key, '/');
+  absl::string_view ip;
+  absl::string_view type = parts[0];
+  if (parts.size() > 1) {
+    ip = parts[0];
+    type = parts[1];
+  }
+  std::string group = first != last ? absl::StrCat(first, "-", last) : absl::StrCat(first);
+  if (!ip.empty()) group = absl::StrCat(JoinHostPort(ip, group), "->", group);
+  return absl::StrCat(group, "/", type);
+}
+
+// A container's Ports column (formatter.DisplayablePorts): sorted by
+// private port, address, public port and protocol; ports published on the
+// same number grouped per address and protocol into consecutive ranges
+// (in the order the groups were first seen), then those published on
+// another number ("0.0.0.0:8080->80/tcp"). Exposed ports have no address.
+std::optional<std::string> ContainerPorts(const Struct& container) {
+  const Value* list = At(container, {"Ports"});
+  if (list == nullptr || list->kind_case() == Value::kNullValue) return "";
+  auto objects = Objects(*list);
+  if (!objects.has_value()) return std::nullopt;
+  std::vector<ContainerPort> ports;
+  for (const Struct* p : *objects) {
+    const uint64_t private_port = Num(*p, {"PrivatePort"});
+    const uint64_t public_port = Num(*p, {"PublicPort"});
+    // The CLI decodes these as uint16: a larger number is an error there.
+    if (private_port > 65535 || public_port > 65535) return std::nullopt;
+    ports.push_back({Str(*p, {"IP"}), static_cast<uint16_t>(private_port),
+                     static_cast<uint16_t>(public_port), Str(*p, {"Type"})});
+  }
+  // A total order, so an unstable sort gives the CLI's order too.
+  std::sort(ports.begin(), ports.end(), [](const ContainerPort& a, const ContainerPort& b) {
+    return std::tie(a.private_port, a.ip, a.public_port, a.type) <
+           std::tie(b.private_port, b.ip, b.public_port, b.type);
+  });
+  struct Group {
+    uint16_t first = 0, last = 0;
+  };
+  std::map<std::string, Group> groups;
+  std::vector<std::string> keys;  // in the order the groups were first seen
+  std::vector<std::string> result;
+  std::vector<std::string> mappings;
+  for (const ContainerPort& p : ports) {
+    std::string key = p.type;
+    if (!p.ip.empty()) {
+      if (p.public_port != p.private_port) {
+        mappings.push_back(absl::StrCat(JoinHostPort(p.ip, absl::StrCat(p.public_port)), "->",
+                                        p.private_port, "/", p.type));
+        continue;
+      }
+      key = absl::StrCat(p.ip, "/", p.type);
+    }
+    auto [it, added] = groups.try_emplace(key, Group{p.private_port, p.private_port});
+    if (added) {
+      keys.push_back(key);
+      continue;
+    }
+    if (p.private_port == static_cast<uint16_t>(it->second.last + 1)) {  // wraps as Go's
+      it->second.last = p.private_port;
+      continue;
+    }
+    result.push_back(PortGroup(key, it->second.first, it->second.last));
+    it->second = Group{p.private_port, p.private_port};
+  }
+  for (const std::string& key : keys) {
+    result.push_back(PortGroup(key, groups[key].first, groups[key].last));
+  }
+  result.insert(result.end(), mappings.begin(), mappings.end());
+  return absl::StrJoin(result, ", ");
+}
+
+// A container's Names column: each name without its first character (the
+// daemon's "/"); truncated, as `docker ps` is by default, to the first name
+// that holds no "/" (the other names are legacy links').
+std::optional<std::string> ContainerNames(const Struct& container) {
+  const Value* list = At(container, {"Names"});
+  std::vector<std::string> names;
+  if (list != nullptr && list->kind_case() != Value::kNullValue) {
+    if (!list->has_list_value()) return std::nullopt;
+    for (const Value& v : list->list_value().values()) {
+      // The CLI slices off the first byte; of an empty name it would panic.
+      if (v.kind_case() != Value::kStringValue || v.string_value().empty()) return std::nullopt;
+      names.push_back(v.string_value().substr(1));
+    }
+  }
+  for (const std::string& name : names) {
+    if (!absl::StrContains(name, '/')) return name;
+  }
+  return absl::StrJoin(names, ",");
+}
+
 // The daemon's error answer as the CLI reports it; nullopt when it is not
 // one the CLI would only pass on (a version mismatch, say: the CLI
 // negotiates, so it runs then).
@@ -343,6 +458,21 @@ std::optional<std::string> RenderSwarmContainers(absl::string_view containers_js
   return out;
 }
 
+std::optional<std::string> RenderContainerPorts(absl::string_view containers_json) {
+  auto json = ParseJson(containers_json);
+  if (!json.has_value()) return std::nullopt;
+  auto containers = Objects(*json);
+  if (!containers.has_value()) return std::nullopt;
+  std::string out;
+  for (const Struct* c : *containers) {  // the daemon's order, as the CLI keeps it
+    auto names = ContainerNames(*c);
+    auto ports = ContainerPorts(*c);
+    if (!names.has_value() || !ports.has_value()) return std::nullopt;
+    absl::StrAppend(&out, *names, "\t", *ports, "\n");
+  }
+  return out;
+}
+
 std::optional<DockerApiResponse> DockerApiListings::Get(const std::string& target, HostEnv& host,
                                                         absl::Duration timeout) {
   auto it = gets_.find(target);
@@ -359,13 +489,15 @@ std::optional<DockerApiResponse> DockerApiListings::Get(const std::string& targe
 std::optional<CommandResult> DockerApiListings::Answer(const std::vector<std::string>& argv,
                                                        HostEnv& host, absl::Duration timeout) {
   if (argv.empty() || argv[0] != "docker") return std::nullopt;
-  enum class Kind { kServices, kNodeIds, kNodeInspect, kContainers } kind;
+  enum class Kind { kServices, kNodeIds, kNodeInspect, kContainers, kPorts } kind;
   static const std::vector<std::string> kNodeLs = {"docker", "node", "ls", "-q"};
   static const std::vector<std::string> kInspectPrefix = SwarmNodeInspectArgv({});
   if (argv == ServiceListArgv()) {
     kind = Kind::kServices;
   } else if (argv == ContainerListArgv()) {
     kind = Kind::kContainers;
+  } else if (argv == ContainerPortsArgv()) {
+    kind = Kind::kPorts;
   } else if (argv == kNodeLs) {
     kind = Kind::kNodeIds;
   } else if (argv.size() > kInspectPrefix.size() &&
@@ -376,6 +508,7 @@ std::optional<CommandResult> DockerApiListings::Answer(const std::vector<std::st
   }
   const char* target = kind == Kind::kServices     ? kServicesTarget
                        : kind == Kind::kContainers ? kSwarmContainersTarget
+                       : kind == Kind::kPorts      ? kContainersTarget
                                                    : kNodesTarget;
   auto response = Get(target, host, timeout);
   if (!response.has_value()) return std::nullopt;
@@ -387,6 +520,9 @@ std::optional<CommandResult> DockerApiListings::Answer(const std::vector<std::st
       break;
     case Kind::kContainers:
       out = RenderSwarmContainers(response->body);
+      break;
+    case Kind::kPorts:
+      out = RenderContainerPorts(response->body);
       break;
     case Kind::kNodeIds:
       out = RenderNodeIds(response->body);

@@ -9,10 +9,15 @@
 //   docker node inspect --format kSwarmInspectFormat ID...   (the same GET)
 //   docker ps --filter label=com.docker.swarm.service.name --format
 //     ContainerListArgv's                          GET /v1.41/containers/json?filters=…
+//   docker ps --format {{.Names}}\t{{.Ports}}      GET /v1.41/containers/json
+//     (ContainerPortsArgv(), the firewall's)
 //
-// Not covered (the CLI runs): the firewall's `docker ps --format
-// {{.Names}}\t{{.Ports}}` (Docker 20.10 and 28 print IPv6 ports differently,
-// so no one rendering is "the CLI's"), `docker service inspect` and every
+// The firewall's listing is rendered as Docker CLI 28 prints it. Docker
+// 20.10's CLI prints an IPv6 address unbracketed (":::80->80/tcp" where 28
+// prints "[::]:80->80/tcp"); ParseDockerPorts reads both alike, so the
+// firewall fact is the same whichever CLI the host has.
+//
+// Not covered (the CLI runs): `docker service inspect` and every
 // `docker exec`.
 //
 // An error answer of the daemon ("This node is not a swarm manager") becomes
@@ -55,6 +60,7 @@ class DockerApiListings {
 std::optional<std::string> RenderServiceList(absl::string_view services_json);
 std::optional<std::string> RenderNodeIds(absl::string_view nodes_json);
 std::optional<std::string> RenderSwarmContainers(absl::string_view containers_json);
+std::optional<std::string> RenderContainerPorts(absl::string_view containers_json);
 std::optional<std::string> RenderNodeInspect(absl::string_view nodes_json,
                                              const std::vector<std::string>& ids);
 

@@ -423,6 +423,10 @@ void ParseDockerPorts(absl::string_view output, absl::string_view origin, v1::Fi
   }
 }
 
+std::vector<std::string> ContainerPortsArgv() {
+  return {"docker", "ps", "--format", "{{.Names}}\t{{.Ports}}"};
+}
+
 namespace {
 
 class FirewallCollector : public FactCollector {
@@ -518,9 +522,7 @@ class FirewallCollector : public FactCollector {
       fact.add_sources("docker service ls");
       ParseDockerPorts(ServiceNamesAndPorts(ls->out), "docker service ls", fact);
     }
-    if (auto ps =
-            env.Run({"docker", "ps", "--format", "{{.Names}}\t{{.Ports}}"}, absl::Seconds(15));
-        ps.ok() && ps->exit_code == 0) {
+    if (auto ps = env.Run(ContainerPortsArgv(), absl::Seconds(15)); ps.ok() && ps->exit_code == 0) {
       fact.add_sources("docker ps");
       ParseDockerPorts(ps->out, "docker ps", fact);
     }

@@ -39,6 +39,10 @@ void ParseUfwUserRules(absl::string_view content, absl::string_view file, bool v
 // known from the nat table are not added twice.
 void ParseDockerPorts(absl::string_view output, absl::string_view origin, v1::FirewallFact& fact);
 
+// The firewall kind's container listing: every running container's names
+// and published ports, `docker ps --format '{{.Names}}\t{{.Ports}}'`.
+std::vector<std::string> ContainerPortsArgv();
+
 std::unique_ptr<FactCollector> MakeFirewallCollector();
 
 }  // namespace preflight::agent

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -16,10 +17,12 @@
 
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "agent/facts/docker_services.h"
+#include "agent/facts/firewall.h"
 #include "agent/facts/run_cache.h"
 #include "agent/facts/service_container.h"
 #include "agent/facts/swarm.h"
@@ -129,6 +132,21 @@ TEST(FamiliarImage, UnshapedReferencesStayAsGiven) {
   EXPECT_EQ(FamiliarImage(""), "");
 }
 
+// Shapes the CLI could not decode are left to the CLI (its error is the
+// evidence then); no ports, or null ones, are an empty column.
+TEST(RenderContainerPorts, LeavesWhatTheCliCannotDecodeToTheCli) {
+  EXPECT_FALSE(
+      RenderContainerPorts(R"([{"Names":["/a"],"Ports":[{"PrivatePort":70000,"Type":"tcp"}]}])")
+          .has_value());
+  EXPECT_FALSE(RenderContainerPorts(R"([{"Names":[""],"Ports":[]}])").has_value());
+  EXPECT_FALSE(RenderContainerPorts(R"([{"Names":"/a"}])").has_value());
+  EXPECT_FALSE(RenderContainerPorts(R"({"Names":["/a"]})").has_value());
+  EXPECT_EQ(RenderContainerPorts(R"([{"Names":["/a"],"Ports":null},{"Names":["/b"]}])"),
+            "a\t\nb\t\n");
+  // A legacy link's name ("/web/db") is dropped for the container's own.
+  EXPECT_EQ(RenderContainerPorts(R"([{"Names":["/web/db","/db"],"Ports":[]}])"), "db\t\n");
+}
+
 // A TCP port nobody listens on now.
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -140,6 +158,27 @@ int FreePort() {
   EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
   close(fd);
   return ntohs(a.sin_port);
+}
+
+// A port P, TCP and UDP, with P + 1 free too (for a published range).
+int FreePortPair() {
+  auto free = [](int type, int port) {
+    int fd = socket(AF_INET, type, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    close(fd);
+    return ok;
+  };
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int p = FreePort();
+    if (p < 65535 && free(SOCK_DGRAM, p) && free(SOCK_STREAM, p + 1) && free(SOCK_DGRAM, p + 1)) {
+      return p;
+    }
+  }
+  ADD_FAILURE() << "no two free consecutive ports";
+  return 0;
 }
 
 // The daemon's answer to every listing, and the CLI's, must agree byte for
@@ -287,6 +326,96 @@ TEST_F(DockerApiListingsTest, SayWhatTheCliSaysOnASwarmManager) {
       cache.Run({"docker", "version", "--format", "{{.Server.Version}}"}, absl::Seconds(15));
   ASSERT_TRUE(version.ok());
   EXPECT_EQ(recording.argvs.size(), 1u);
+}
+
+// The firewall's listing: every running container's names and published
+// ports (the daemon's order; ports grouped into ranges per address, mapped
+// ports last). Against Docker CLI 28 the API's rendering is byte for byte
+// the CLI's; 20.10's CLI writes IPv6 addresses unbracketed (":::80->"), so
+// what is compared then is each line's names and what the firewall reads
+// of the whole (ParseDockerPorts), which must be equal.
+TEST_F(DockerApiListingsTest, PortsAsTheFirewallReadsThem) {
+  ASSERT_TRUE(dockerd_.ImportBusybox("preflight-test/busybox:1")) << dockerd_.error();
+  // A user-defined bridge (the daemon runs with --bridge=none); removed at
+  // the end so no bridge interface outlives the test.
+  testing::RunResult net = dockerd_.Docker({"network", "create", "pfports"});
+  ASSERT_EQ(net.exit_code, 0) << net.err;
+  struct Cleanup {
+    testing::RealDockerd& d;
+    ~Cleanup() {
+      d.Docker({"rm", "-f", "web", "same", "plain"});
+      d.Docker({"network", "rm", "pfports"});
+    }
+  } cleanup{dockerd_};
+  const std::string image = "preflight-test/busybox:1";
+  const int mapped = FreePort(), local = FreePort(), range = FreePortPair(), same = FreePortPair();
+  ASSERT_NE(range, 0);
+  ASSERT_NE(same, 0);
+  const std::vector<std::vector<std::string>> runs = {
+      // Mapped to another number, loopback-only, a UDP range, exposed only.
+      {"--name", "web", "--network", "pfports", "-p", absl::StrCat(mapped, ":80"), "-p",
+       absl::StrCat("127.0.0.1:", local, ":81"), "-p",
+       absl::StrCat(range, "-", range + 1, ":", range, "-", range + 1, "/udp"), "--expose", "99"},
+      // Published on its own number, TCP and UDP, and the next port exposed.
+      {"--name", "same", "--network", "pfports", "-p", absl::StrCat(same, ":", same), "-p",
+       absl::StrCat(same, ":", same, "/udp"), "--expose", absl::StrCat(same + 1)},
+      // No network, no ports.
+      {"--name", "plain", "--network", "none"},
+  };
+  for (const auto& args : runs) {
+    std::vector<std::string> argv = {"run", "--detach"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {image, "/bin/sleep", "3600"});
+    testing::RunResult ran = dockerd_.Docker(argv);
+    ASSERT_EQ(ran.exit_code, 0) << absl::StrJoin(argv, " ") << ": " << ran.err;
+  }
+
+  DockerApiListings listings;
+  std::optional<CommandResult> api =
+      listings.Answer(ContainerPortsArgv(), *env_, absl::Seconds(15));
+  absl::StatusOr<CommandResult> cli = RunCommand(ContainerPortsArgv(), absl::Seconds(30));
+  ASSERT_TRUE(api.has_value()) << "the API did not answer";
+  ASSERT_TRUE(cli.ok()) << cli.status();
+  ASSERT_EQ(cli->exit_code, 0) << cli->err;
+  EXPECT_EQ(api->exit_code, 0);
+  EXPECT_EQ(api->err, "");
+  auto names = [](absl::string_view out) {
+    std::vector<std::string> n;
+    for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+      n.emplace_back(line.substr(0, line.find('\t')));
+    }
+    return n;
+  };
+  EXPECT_EQ(names(api->out), names(cli->out));
+  EXPECT_EQ(names(cli->out).size(), 3u) << cli->out;
+  v1::FirewallFact from_api, from_cli;
+  ParseDockerPorts(api->out, "docker ps", from_api);
+  ParseDockerPorts(cli->out, "docker ps", from_cli);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(from_api, from_cli))
+      << "API:\n"
+      << api->out << from_api.DebugString() << "CLI:\n"
+      << cli->out << from_cli.DebugString();
+  // The firewall sees the published ports, not the loopback-only one.
+  EXPECT_GE(from_cli.docker_published_size(), 3) << cli->out;
+  for (const v1::DockerPublished& d : from_cli.docker_published()) {
+    EXPECT_NE(d.port(), static_cast<uint32_t>(local)) << d.DebugString();
+  }
+  auto version =
+      RunCommand({"docker", "version", "--format", "{{.Client.Version}}"}, absl::Seconds(30));
+  ASSERT_TRUE(version.ok());
+  int major = 0;
+  if (absl::SimpleAtoi(version->out.substr(0, version->out.find('.')), &major) && major >= 28) {
+    EXPECT_EQ(api->out, cli->out) << "Docker CLI " << version->out;
+  }
+
+  // In a collection the firewall's listing costs no process either.
+  testing::RecordingEnv recording("/");
+  RunCache cache(recording);
+  auto ps = cache.Run(ContainerPortsArgv(), absl::Seconds(15));
+  ASSERT_TRUE(ps.ok());
+  EXPECT_TRUE(recording.argvs.empty()) << "forked: " << absl::StrJoin(recording.argvs[0], " ");
+  EXPECT_EQ(recording.gets, (std::vector<std::string>{"/v1.41/containers/json"}));
+  EXPECT_EQ(names(ps->out), names(cli->out));
 }
 
 }  // namespace
