@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "collector/checks/check.h"
+#include "collector/checks/release_version.h"
 
 namespace preflight::collector {
 namespace {
@@ -34,18 +35,17 @@ v1::Verdict ReleaseLatest(const v1::FactReport& report, const EvalContext& ctx) 
         {MakeEvidence(absl::StrCat(what, "; the policy names no latest_release to compare with"),
                       source, release.version(), "policy latest_release set")});
   }
-  auto normal = [](absl::string_view v) {
-    return std::string(v.size() > 1 && (v[0] == 'v' || v[0] == 'V') ? v.substr(1) : v);
-  };
   const std::string& latest = ctx.params.Str("latest_release");
-  bool same = normal(release.version()) == normal(latest);
+  bool same = SameVersion(release.version(), latest);
   std::vector<v1::Evidence> evidence;
   evidence.push_back(
       MakeEvidence(same ? what : absl::StrCat(what, "; the latest release is ", latest), source,
                    release.version(), latest));
   // With application evidence on, every OpenCRVS core image is compared, not
   // only opencrvs_base's: a half-finished deploy leaves some services on the
-  // old release. The country's own configuration has its own version: shown.
+  // old release. The country's own configuration has its own version: shown
+  // here, and production's compared with staging's over the fleet
+  // (readiness/countryconfig_versions.h: a fact of two hosts).
   const v1::ServicesFact& services = report.services();
   if (services.collection().state() == v1::Collection::OK) {
     int core = 0;
@@ -58,7 +58,7 @@ v1::Verdict ReleaseLatest(const v1::FactReport& report, const EvalContext& ctx) 
       }
       if (!s.core() || s.countryconfig() || s.name() == release.service()) continue;
       ++core;
-      if (normal(s.version()) == normal(latest)) continue;
+      if (SameVersion(s.version(), latest)) continue;
       same = false;
       evidence.push_back(Finding(
           MakeEvidence(absl::StrCat(s.name(), " runs ", s.image(), ", not release ", latest),

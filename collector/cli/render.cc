@@ -84,6 +84,50 @@ std::string UnknownNodesText(const google::protobuf::RepeatedPtrField<v1::Unknow
   return out;
 }
 
+void WriteCountryconfigJson(JsonWriter& w, const v1::CountryconfigComparison& countryconfig) {
+  const v1::CountryconfigComparison::Outcome outcome = countryconfig.outcome();
+  if (outcome == v1::CountryconfigComparison::OUTCOME_UNSPECIFIED) return;
+  w.Key("countryconfig").BeginObject();
+  w.Key("outcome").String(outcome == v1::CountryconfigComparison::SAME        ? "same"
+                          : outcome == v1::CountryconfigComparison::DIFFERENT ? "different"
+                                                                              : "not_compared");
+  w.Key("warning").Bool(outcome == v1::CountryconfigComparison::DIFFERENT);
+  w.Key("summary").String(countryconfig.summary());
+  w.Key("versions").BeginArray();
+  for (const v1::CountryconfigVersion& v : countryconfig.versions()) {
+    w.BeginObject();
+    w.Key("environment").String(v.environment());
+    w.Key("reported_by").String(v.reported_by());
+    w.Key("service").String(v.service());
+    w.Key("image").String(v.image());
+    w.Key("version").String(v.version());
+    w.Key("seen_at_unix_ms").Int(v.seen_at_unix_ms());
+    if (!v.problem().empty()) w.Key("problem").String(v.problem());
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+std::string CountryconfigText(const v1::CountryconfigComparison& countryconfig, size_t width) {
+  if (countryconfig.outcome() == v1::CountryconfigComparison::OUTCOME_UNSPECIFIED) return "";
+  std::string out = WrapAfter(
+      countryconfig.outcome() == v1::CountryconfigComparison::DIFFERENT ? "WARNING: " : "",
+      countryconfig.summary(), width, 2);
+  absl::StrAppend(&out, "\n");
+  for (const v1::CountryconfigVersion& v : countryconfig.versions()) {
+    if (!v.problem().empty()) continue;  // the summary says why when it matters
+    absl::StrAppend(
+        &out,
+        WrapAfter("  ",
+                  absl::StrCat(v.environment(), ": ", v.service(), " runs ", v.image(),
+                               " (version ", v.version(), "; host ", v.reported_by(), ")"),
+                  width, 4),
+        "\n");
+  }
+  return out;
+}
+
 void WriteEvidenceJson(JsonWriter& w, const google::protobuf::RepeatedPtrField<v1::Evidence>& ev) {
   w.Key("evidence").BeginArray();
   for (const v1::Evidence& e : ev) {
@@ -335,6 +379,7 @@ std::string StatusJson(const v1::FleetStatus& fleet) {
     w.EndArray();
   }
   WriteUnknownNodesJson(w, fleet.unknown_nodes());
+  WriteCountryconfigJson(w, fleet.countryconfig());
   w.EndObject();
   return w.Finish();
 }
@@ -444,6 +489,9 @@ std::string StatusTable(const v1::FleetStatus& fleet, absl::Time now, size_t wid
   }
   if (!fleet.unknown_nodes().empty()) {
     absl::StrAppend(&out, UnknownNodesText(fleet.unknown_nodes(), width), "\n");
+  }
+  if (std::string cc = CountryconfigText(fleet.countryconfig(), width); !cc.empty()) {
+    absl::StrAppend(&out, cc, "\n");
   }
   // Columns as wide as their content; the host column gives way first (a
   // longer id gets a line of its own), nothing is cut.

@@ -26,6 +26,18 @@ void WriteUnknownNodesJson(JsonWriter& w,
 std::string UnknownNodesText(const google::protobuf::RepeatedPtrField<v1::UnknownNode>& nodes,
                              size_t width);
 
+// "countryconfig": {"outcome": "same" | "different" | "not_compared",
+// "warning", "summary", "versions": [{"environment", "reported_by",
+// "service", "image", "version", "seen_at_unix_ms", "problem"?}]}: production's
+// country configuration against staging's (README, "Country configuration:
+// production against staging"); left out when the collector sent none (one
+// older than the comparison).
+void WriteCountryconfigJson(JsonWriter& w, const v1::CountryconfigComparison& countryconfig);
+// Its section of the table: the comparison (WARNING: when they differ), then
+// each manager's country configuration, one line each; empty when the
+// collector sent none.
+std::string CountryconfigText(const v1::CountryconfigComparison& countryconfig, size_t width);
+
 std::string StatusJson(const v1::FleetStatus& fleet);
 std::string HostJson(const v1::HostStatus& host);
 std::string ChecksJson(const v1::CheckCatalogue& catalogue);

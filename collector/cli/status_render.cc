@@ -131,6 +131,7 @@ std::string SummaryJson(const v1::FleetSummaryHeader& header,
     w.EndArray();
   }
   WriteUnknownNodesJson(w, header.unknown_nodes());
+  WriteCountryconfigJson(w, header.countryconfig());
   w.EndObject();
   return w.Finish();
 }
@@ -163,6 +164,7 @@ std::string SummaryTable(const v1::FleetSummaryHeader& header,
   }
   for (const std::string& w : header.cert_warnings()) absl::StrAppend(&out, para("WARNING: ", w));
   absl::StrAppend(&out, UnknownNodesText(header.unknown_nodes(), width));
+  absl::StrAppend(&out, CountryconfigText(header.countryconfig(), width));
   int pending = 0;
   for (const v1::ManualItemSummary& m : header.manual_items()) {
     if (m.status() != v1::ATTESTED) ++pending;

@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "collector/readiness/engine.h"
+#include "collector/service/countryconfig_listing.h"
 #include "collector/service/query_service.h"
 #include "proto/wire/status.h"
 
@@ -205,6 +206,8 @@ grpc::ServerWriteReactor<v1::FleetSummaryPage>* QueryService::GetFleetSummary(
         header->set_storage_error(fleet.storage_error());
         *header->mutable_cert_warnings() = fleet.cert_warnings();
         for (v1::UnknownNode& n : unknown) *header->add_unknown_nodes() = std::move(n);
+        ASSIGN_OR_RETURN(*header->mutable_countryconfig(),
+                         ListCountryconfigVersions(*state_.store, state_.settings.inventory));
         for (const v1::CheckResult& item : fleet.manual_items()) {
           *header->add_manual_items() = SummarizeManualItem(item);
         }
@@ -245,6 +248,8 @@ grpc::ServerWriteReactor<v1::FleetStatus>* QueryService::StreamFleetStatus(
         const absl::Time now = state_.clock();
         auto header = std::make_shared<v1::FleetStatus>();
         for (v1::UnknownNode& n : unknown) *header->add_unknown_nodes() = std::move(n);
+        ASSIGN_OR_RETURN(*header->mutable_countryconfig(),
+                         ListCountryconfigVersions(*state_.store, state_.settings.inventory));
         header->set_generated_at_unix_ms(absl::ToUnixMillis(now));
         *header->mutable_gating_environments() = policy.gating_environments();
         header->set_staleness_seconds(policy.staleness_seconds());

@@ -17,6 +17,7 @@
 #include "collector/readiness/engine.h"
 #include "collector/readiness/exceptions.h"
 #include "collector/readiness/unknown_nodes.h"
+#include "collector/service/countryconfig_listing.h"
 #include "collector/service/own_certificates.h"
 #include "collector/service/unknown_node_listing.h"
 #include "proto/wire/revocation.h"
@@ -232,9 +233,12 @@ grpc::ServerUnaryReactor* QueryService::GetFleetStatus(grpc::CallbackServerConte
     if (status.ok()) status = attestations.status();
     auto unknown = UnknownNodes();
     if (status.ok()) status = unknown.status();
+    auto countryconfig = ListCountryconfigVersions(*state_.store, state_.settings.inventory);
+    if (status.ok()) status = countryconfig.status();
     if (status.ok()) {
       *response = BuildFleetStatus(state_.registry, state_.settings.policy, std::move(hosts),
                                    state_.clock(), *attestations, *unknown);
+      *response->mutable_countryconfig() = *std::move(countryconfig);
       FillFleetHeader(response);
       if (size_t total = response->ByteSizeLong(); total > kMaxFleetStatusBytes) {
         response->Clear();
