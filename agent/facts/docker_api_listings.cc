@@ -303,6 +303,74 @@ std::optional<std::string> ContainerNames(const Struct& container) {
   return absl::StrJoin(names, ",");
 }
 
+// A string as the CLI's {{json}} writes it: Go's encoding/json with HTML
+// escaping off. Go 1.22 and later (Docker CLI 28) write \b and \f short;
+// older Go (Debian's docker.io 20.10) wrote \u0008 and \u000c, the same
+// string to any JSON reader. The input is valid UTF-8 (the protobuf JSON
+// parser rejects anything else), so no byte is replaced.
+std::string GoJsonString(absl::string_view s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          absl::StrAppend(&out, "\\u00", absl::Hex(c, absl::kZeroPad2));
+        } else if (c == 0xe2 && i + 2 < s.size() && s[i + 1] == '\x80' &&
+                   (s[i + 2] == '\xa8' || s[i + 2] == '\xa9')) {
+          // U+2028 and U+2029, escaped by Go for JavaScript's sake.
+          out += s[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
+          i += 2;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+// The service a `docker service inspect` argument names, resolved as the
+// daemon does: the full id, else the one service of that name, else the one
+// id with that prefix; null when none or several.
+const Struct* ResolveService(const std::vector<const Struct*>& services, absl::string_view ref) {
+  for (const Struct* s : services) {
+    if (Str(*s, {"ID"}) == ref) return s;
+  }
+  const Struct* found = nullptr;
+  int matches = 0;
+  for (const Struct* s : services) {
+    if (Str(*s, {"Spec", "Name"}) == ref) found = s, ++matches;
+  }
+  if (matches == 1) return found;
+  if (matches > 1 || ref.empty()) return nullptr;
+  for (const Struct* s : services) {
+    if (absl::StartsWith(Str(*s, {"ID"}), ref)) found = s, ++matches;
+  }
+  return matches == 1 ? found : nullptr;
+}
+
 // The daemon's error answer as the CLI reports it; nullopt when it is not
 // one the CLI would only pass on (a version mismatch, say: the CLI
 // negotiates, so it runs then).
@@ -425,6 +493,43 @@ std::optional<std::string> RenderNodeIds(absl::string_view nodes_json) {
   return out;
 }
 
+std::optional<std::string> RenderServiceInspect(absl::string_view services_json,
+                                                const std::vector<std::string>& refs) {
+  auto json = ParseJson(services_json);
+  if (!json.has_value()) return std::nullopt;
+  auto services = Objects(*json);
+  if (!services.has_value()) return std::nullopt;
+  std::string out;
+  for (const std::string& ref : refs) {  // in the order asked, as the CLI prints them
+    const Struct* s = ResolveService(*services, ref);
+    if (s == nullptr) return std::nullopt;  // the CLI's "no such service" then
+    absl::StrAppend(&out, Str(*s, {"ID"}), "\t", Str(*s, {"Spec", "Name"}), "\t");
+    // {{if .UpdateStatus}}: a pointer, so present (even empty) is true.
+    const Value* status = At(*s, {"UpdateStatus"});
+    if (status != nullptr && status->kind_case() != Value::kNullValue) {
+      absl::StrAppend(&out, Str(*s, {"UpdateStatus", "State"}), "\t",
+                      GoJsonString(Str(*s, {"UpdateStatus", "Message"})));
+    } else {
+      absl::StrAppend(&out, "\t\"\"");
+    }
+    out += "\t";
+    const Value* env = At(*s, {"Spec", "TaskTemplate", "ContainerSpec", "Env"});
+    if (env == nullptr || env->kind_case() == Value::kNullValue) {
+      out += "null";  // a nil slice
+    } else {
+      if (!env->has_list_value()) return std::nullopt;
+      std::vector<std::string> items;
+      for (const Value& v : env->list_value().values()) {
+        if (v.kind_case() != Value::kStringValue) return std::nullopt;
+        items.push_back(GoJsonString(v.string_value()));
+      }
+      absl::StrAppend(&out, "[", absl::StrJoin(items, ","), "]");
+    }
+    out += "\n";
+  }
+  return out;
+}
+
 std::optional<std::string> RenderNodeInspect(absl::string_view nodes_json,
                                              const std::vector<std::string>& ids) {
   auto json = ParseJson(nodes_json);
@@ -489,9 +594,13 @@ std::optional<DockerApiResponse> DockerApiListings::Get(const std::string& targe
 std::optional<CommandResult> DockerApiListings::Answer(const std::vector<std::string>& argv,
                                                        HostEnv& host, absl::Duration timeout) {
   if (argv.empty() || argv[0] != "docker") return std::nullopt;
-  enum class Kind { kServices, kNodeIds, kNodeInspect, kContainers, kPorts } kind;
+  enum class Kind { kServices, kServiceInspect, kNodeIds, kNodeInspect, kContainers, kPorts } kind;
   static const std::vector<std::string> kNodeLs = {"docker", "node", "ls", "-q"};
   static const std::vector<std::string> kInspectPrefix = SwarmNodeInspectArgv({});
+  static const std::vector<std::string> kServiceInspectPrefix = ServiceInspectArgv({});
+  auto starts_with = [&argv](const std::vector<std::string>& prefix) {
+    return argv.size() > prefix.size() && std::equal(prefix.begin(), prefix.end(), argv.begin());
+  };
   if (argv == ServiceListArgv()) {
     kind = Kind::kServices;
   } else if (argv == ContainerListArgv()) {
@@ -500,13 +609,14 @@ std::optional<CommandResult> DockerApiListings::Answer(const std::vector<std::st
     kind = Kind::kPorts;
   } else if (argv == kNodeLs) {
     kind = Kind::kNodeIds;
-  } else if (argv.size() > kInspectPrefix.size() &&
-             std::equal(kInspectPrefix.begin(), kInspectPrefix.end(), argv.begin())) {
+  } else if (starts_with(kInspectPrefix)) {
     kind = Kind::kNodeInspect;
+  } else if (starts_with(kServiceInspectPrefix)) {
+    kind = Kind::kServiceInspect;
   } else {
     return std::nullopt;
   }
-  const char* target = kind == Kind::kServices     ? kServicesTarget
+  const char* target = kind == Kind::kServices || kind == Kind::kServiceInspect ? kServicesTarget
                        : kind == Kind::kContainers ? kSwarmContainersTarget
                        : kind == Kind::kPorts      ? kContainersTarget
                                                    : kNodesTarget;
@@ -520,6 +630,12 @@ std::optional<CommandResult> DockerApiListings::Answer(const std::vector<std::st
       break;
     case Kind::kContainers:
       out = RenderSwarmContainers(response->body);
+      break;
+    case Kind::kServiceInspect:
+      out = RenderServiceInspect(
+          response->body,
+          std::vector<std::string>(argv.begin() + static_cast<long>(kServiceInspectPrefix.size()),
+                                   argv.end()));
       break;
     case Kind::kPorts:
       out = RenderContainerPorts(response->body);

@@ -1,10 +1,12 @@
 // Docker listings from the Engine API instead of the Docker CLI. RunCache
 // asks this first for every command of a collection; for the listings below
-// it answers from one GET each (the two node commands share one), rendered
+// it answers from one GET each (the two service commands share one, the two
+// node commands another), rendered
 // exactly as the Docker CLI renders the same --format, so the fact
 // collectors and the recorded fixtures stay as they are:
 //
 //   docker service ls --format ServiceListArgv's   GET /v1.41/services?status=true
+//   docker service inspect --format kServiceInspectFormat ID...  (the same GET)
 //   docker node ls -q                              GET /v1.41/nodes
 //   docker node inspect --format kSwarmInspectFormat ID...   (the same GET)
 //   docker ps --filter label=com.docker.swarm.service.name --format
@@ -15,10 +17,11 @@
 // The firewall's listing is rendered as Docker CLI 28 prints it. Docker
 // 20.10's CLI prints an IPv6 address unbracketed (":::80->80/tcp" where 28
 // prints "[::]:80->80/tcp"); ParseDockerPorts reads both alike, so the
-// firewall fact is the same whichever CLI the host has.
+// firewall fact is the same whichever CLI the host has. Likewise the
+// inspect's {{json}} strings are written as Go 1.22+ writes them (CLI 28):
+// "\b" where 20.10's older Go wrote "\u0008" — the same string once parsed.
 //
-// Not covered (the CLI runs): `docker service inspect` and every
-// `docker exec`.
+// Not covered (the CLI runs): every `docker exec`.
 //
 // An error answer of the daemon ("This node is not a swarm manager") becomes
 // what the CLI says then: exit code 1, "Error response from daemon: <message>"
@@ -61,6 +64,8 @@ std::optional<std::string> RenderServiceList(absl::string_view services_json);
 std::optional<std::string> RenderNodeIds(absl::string_view nodes_json);
 std::optional<std::string> RenderSwarmContainers(absl::string_view containers_json);
 std::optional<std::string> RenderContainerPorts(absl::string_view containers_json);
+std::optional<std::string> RenderServiceInspect(absl::string_view services_json,
+                                                const std::vector<std::string>& refs);
 std::optional<std::string> RenderNodeInspect(absl::string_view nodes_json,
                                              const std::vector<std::string>& ids);
 

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -225,6 +226,59 @@ class DockerApiListingsTest : public ::testing::Test {
     EXPECT_EQ(api->err, cli->err);
   }
 
+  // `docker service inspect --format kServiceInspectFormat` of every listed
+  // service: byte for byte against Docker CLI 28; against 20.10 (whose Go
+  // wrote \b as \u0008) what the services kind parses of both must agree.
+  void ExpectSameInspect() {
+    testing::RunResult ids = dockerd_.Docker({"service", "ls", "-q"});
+    ASSERT_EQ(ids.exit_code, 0) << ids.err;
+    std::vector<DockerService> listed;
+    std::vector<std::string> argv = ServiceInspectArgv({});
+    for (absl::string_view id : absl::StrSplit(ids.out, '\n', absl::SkipEmpty())) {
+      listed.push_back(DockerService{.id = std::string(id)});
+      argv.emplace_back(id);
+    }
+    ASSERT_GE(listed.size(), 6u);
+    auto version =
+        RunCommand({"docker", "version", "--format", "{{.Client.Version}}"}, absl::Seconds(30));
+    ASSERT_TRUE(version.ok());
+    int major = 0;
+    const bool same_go =
+        absl::SimpleAtoi(version->out.substr(0, version->out.find('.')), &major) && major >= 28;
+    auto parsed = [&listed](absl::string_view out) {
+      std::vector<DockerService> services = listed;
+      std::vector<std::string> problems;
+      ParseServiceInspect(out, services, problems);
+      std::string text = absl::StrJoin(problems, "; ");
+      for (const DockerService& s : services) {
+        absl::StrAppend(&text, "\n", s.id, " inspected=", s.inspected, " state=", s.update_state,
+                        " message=", s.update_message);
+        for (const auto& [k, v] : s.env) absl::StrAppend(&text, " ", k, "=", v);
+      }
+      return text;
+    };
+    std::optional<CommandResult> api;
+    absl::StatusOr<CommandResult> cli = absl::UnknownError("not run");
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      DockerApiListings listings;
+      api = listings.Answer(argv, *env_, absl::Seconds(15));
+      cli = RunCommand(argv, absl::Seconds(30));
+      ASSERT_TRUE(api.has_value()) << "the API did not answer the inspect";
+      ASSERT_TRUE(cli.ok()) << cli.status();
+      if (parsed(api->out) == parsed(cli->out) && (!same_go || api->out == cli->out)) break;
+      absl::SleepFor(absl::Seconds(1));
+    }
+    EXPECT_EQ(cli->exit_code, 0) << cli->err;
+    EXPECT_EQ(api->exit_code, 0);
+    EXPECT_EQ(parsed(api->out), parsed(cli->out));
+    if (same_go) EXPECT_EQ(api->out, cli->out);
+    // The test's values reached the parser (not a vacuous comparison).
+    EXPECT_THAT(parsed(cli->out), HasSubstr("SMTP_HOST=<smtp&relay>.example"));
+    // svc9's update (updating, then paused: its image cannot be pulled).
+    EXPECT_THAT(parsed(cli->out), ::testing::ContainsRegex("inspected=1 state=[a-z_]+ message=."))
+        << cli->out;
+  }
+
   // Waits until `docker service ls` shows `replicas` for `name`.
   void WaitForReplicas(const std::string& name, const std::string& replicas) {
     const bool converged = testing::WaitFor(
@@ -265,7 +319,14 @@ TEST_F(DockerApiListingsTest, SayWhatTheCliSaysOnASwarmManager) {
   const std::vector<std::vector<std::string>> creates = {
       {"--name", "opencrvs_gateway", "--replicas", "2", "-p", "7070:7070",
        "opencrvs/ocrvs-gateway:v1.9.0"},
-      {"--name", "opencrvs_web", "preflight-test/busybox:1", "/bin/sleep", "3600"},
+      // The environment the services kind keeps, with what Go's JSON
+      // escapes (quotes, backslash, controls, U+2028) and what it does not
+      // with HTML escaping off (<, >, &, non-ASCII).
+      {"--name", "opencrvs_web", "--env", "SMTP_HOST=<smtp&relay>.example", "--env",
+       "SENDER_EMAIL_ADDRESS=\"Reg\u00e9\" <noreply@example.org>", "--env",
+       "SENTRY_DSN=https://k@sentry.example/1\\\b\f\x01\x7f", "--env",
+       "ALERT_EMAIL=ops\u2028\u2029@example.org\ttab", "preflight-test/busybox:1", "/bin/sleep",
+       "3600"},
       {"--name", "svc10", "--mode", "global", "docker.io/library/nginx:1.25@" + digest},
       {"--name", "svc9", "--replicas", "3", "--replicas-max-per-node", "2", "-p",
        "8000-8002:8000-8002", "-p", "published=9000,target=80,protocol=udp", "-p",
@@ -283,6 +344,13 @@ TEST_F(DockerApiListingsTest, SayWhatTheCliSaysOnASwarmManager) {
   WaitForReplicas("opencrvs_web", "1/1");
   WaitForReplicas("seed", "0/1 (1/1 completed)");
   ExpectSameAsCli(ServiceListArgv());
+
+  // The services kind's inspect of every listed service, one of them
+  // mid-update (its UpdateStatus and message are printed).
+  testing::RunResult updated =
+      dockerd_.Docker({"service", "update", "--detach", "--env-add", "SMTP_PORT=587", "svc9"});
+  ASSERT_EQ(updated.exit_code, 0) << updated.err;
+  ExpectSameInspect();
 
   // The node listing and the swarm fact's inspect of every listed node.
   ExpectSameAsCli({"docker", "node", "ls", "-q"});
@@ -307,6 +375,10 @@ TEST_F(DockerApiListingsTest, SayWhatTheCliSaysOnASwarmManager) {
   const std::vector<std::string> inspect_argv = SwarmNodeInspectArgv(ParseSwarmNodeIds(nodes->out));
   auto inspect = cache.Run(inspect_argv, absl::Seconds(15));
   ASSERT_TRUE(inspect.ok());
+  DockerServices services = ReadDockerServices(cache);  // ls (cached) and inspect
+  EXPECT_EQ(services.state, v1::Collection::OK) << services.error;
+  EXPECT_TRUE(std::all_of(services.services.begin(), services.services.end(),
+                          [](const DockerService& s) { return s.inspected; }));
   EXPECT_TRUE(recording.argvs.empty()) << "forked: " << absl::StrJoin(recording.argvs[0], " ");
   EXPECT_EQ(recording.gets,
             (std::vector<std::string>{"/v1.41/services?status=true", "/v1.41/nodes"}));
