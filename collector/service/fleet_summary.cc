@@ -24,7 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "collector/readiness/engine.h"
-#include "collector/service/countryconfig_listing.h"
+#include "collector/service/manager_reports.h"
 #include "collector/service/query_service.h"
 #include "proto/wire/status.h"
 
@@ -187,7 +187,8 @@ grpc::ServerWriteReactor<v1::FleetSummaryPage>* QueryService::GetFleetSummary(
           verdict.AddHost(summary);
           if (MatchesFilter(*request, summary)) hosts->push_back(std::move(summary));
         }
-        ASSIGN_OR_RETURN(std::vector<v1::UnknownNode> unknown, UnknownNodes());
+        ASSIGN_OR_RETURN(ManagerReports managers, FromManagers());
+        std::vector<v1::UnknownNode>& unknown = managers.unknown_nodes;
         for (const v1::UnknownNode& n : unknown) verdict.AddUnknownNode(n);
         const absl::Time now = state_.clock();
         v1::FleetStatus fleet;  // the header's parts, no host
@@ -206,8 +207,7 @@ grpc::ServerWriteReactor<v1::FleetSummaryPage>* QueryService::GetFleetSummary(
         header->set_storage_error(fleet.storage_error());
         *header->mutable_cert_warnings() = fleet.cert_warnings();
         for (v1::UnknownNode& n : unknown) *header->add_unknown_nodes() = std::move(n);
-        ASSIGN_OR_RETURN(*header->mutable_countryconfig(),
-                         ListCountryconfigVersions(*state_.store, state_.settings.inventory));
+        *header->mutable_countryconfig() = std::move(managers.countryconfig);
         for (const v1::CheckResult& item : fleet.manual_items()) {
           *header->add_manual_items() = SummarizeManualItem(item);
         }
@@ -243,13 +243,13 @@ grpc::ServerWriteReactor<v1::FleetStatus>* QueryService::StreamFleetStatus(
           ASSIGN_OR_RETURN(v1::HostStatus status, HostStatusOf(h, WaiversOf(*waivers, h.id())));
           verdict.AddHost(SummarizeHost(status), &status.manual_evidence());
         }
-        ASSIGN_OR_RETURN(std::vector<v1::UnknownNode> unknown, UnknownNodes());
+        ASSIGN_OR_RETURN(ManagerReports managers, FromManagers());
+        std::vector<v1::UnknownNode>& unknown = managers.unknown_nodes;
         for (const v1::UnknownNode& n : unknown) verdict.AddUnknownNode(n);
         const absl::Time now = state_.clock();
         auto header = std::make_shared<v1::FleetStatus>();
         for (v1::UnknownNode& n : unknown) *header->add_unknown_nodes() = std::move(n);
-        ASSIGN_OR_RETURN(*header->mutable_countryconfig(),
-                         ListCountryconfigVersions(*state_.store, state_.settings.inventory));
+        *header->mutable_countryconfig() = std::move(managers.countryconfig);
         header->set_generated_at_unix_ms(absl::ToUnixMillis(now));
         *header->mutable_gating_environments() = policy.gating_environments();
         header->set_staleness_seconds(policy.staleness_seconds());

@@ -16,10 +16,8 @@
 #include "collector/diff/fact_diff.h"
 #include "collector/readiness/engine.h"
 #include "collector/readiness/exceptions.h"
-#include "collector/readiness/unknown_nodes.h"
-#include "collector/service/countryconfig_listing.h"
+#include "collector/service/manager_reports.h"
 #include "collector/service/own_certificates.h"
-#include "collector/service/unknown_node_listing.h"
 #include "proto/wire/revocation.h"
 #include "proto/wire/status.h"
 #include "proto/wire/textproto.h"
@@ -160,8 +158,8 @@ absl::StatusOr<v1::HostStatus> QueryService::HostStatusOf(const v1::InventoryHos
   return status;
 }
 
-absl::StatusOr<std::vector<v1::UnknownNode>> QueryService::UnknownNodes() {
-  return ListUnknownNodes(*state_.store, state_.settings.inventory, state_.settings.policy);
+absl::StatusOr<ManagerReports> QueryService::FromManagers() {
+  return ReadManagerReports(*state_.store, state_.settings.inventory, state_.settings.policy);
 }
 
 void QueryService::FillFleetHeader(v1::FleetStatus* fleet) {
@@ -231,14 +229,12 @@ grpc::ServerUnaryReactor* QueryService::GetFleetStatus(grpc::CallbackServerConte
     }
     auto attestations = state_.store->Attestations();
     if (status.ok()) status = attestations.status();
-    auto unknown = UnknownNodes();
-    if (status.ok()) status = unknown.status();
-    auto countryconfig = ListCountryconfigVersions(*state_.store, state_.settings.inventory);
-    if (status.ok()) status = countryconfig.status();
+    auto managers = FromManagers();
+    if (status.ok()) status = managers.status();
     if (status.ok()) {
       *response = BuildFleetStatus(state_.registry, state_.settings.policy, std::move(hosts),
-                                   state_.clock(), *attestations, *unknown);
-      *response->mutable_countryconfig() = *std::move(countryconfig);
+                                   state_.clock(), *attestations, managers->unknown_nodes);
+      *response->mutable_countryconfig() = std::move(managers->countryconfig);
       FillFleetHeader(response);
       if (size_t total = response->ByteSizeLong(); total > kMaxFleetStatusBytes) {
         response->Clear();

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "collector/service/collector_state.h"
 #include "collector/service/ingest_service.h"
+#include "collector/service/manager_reports.h"
 #include "preflight/v1/query.grpc.pb.h"
 #include "proto/wire/identity.h"
 
@@ -89,10 +90,12 @@ class QueryService final : public v1::Query::CallbackService {
   // pool and written one at a time (fleet_summary.cc).
   template <typename Message>
   class PagedCall;
-  // The swarm nodes that the latest facts of the inventory's managers (hosts
-  // with the role "manager": a swarm's nodes are listed by its managers
-  // only) name and no inventory host accounts for (FindUnknownNodes).
-  absl::StatusOr<std::vector<v1::UnknownNode>> UnknownNodes();
+  // From the latest facts of the inventory's managers (hosts with the role
+  // "manager": a swarm's nodes and services are listed by its managers
+  // only), read once: the swarm nodes no inventory host accounts for
+  // (FindUnknownNodes) and production's country configuration against
+  // staging's (CompareCountryconfig).
+  absl::StatusOr<ManagerReports> FromManagers();
   // Everything of the fleet status but the hosts and what the verdict says
   // (audit head, CRL, certificate and storage warnings), read now.
   void FillFleetHeader(v1::FleetStatus* fleet);
