@@ -4,7 +4,7 @@
 // whether production runs the country configuration last tested on staging
 // is a fact of two hosts, so it is judged here, over the fleet. A pure
 // function of the inventory and the managers' latest services facts; the
-// query service reads those facts (ListCountryconfigVersions) and
+// query service reads those facts (ReadManagerReports) and
 // `preflightctl status` shows the result.
 #ifndef PREFLIGHT_COLLECTOR_READINESS_COUNTRYCONFIG_VERSIONS_H_
 #define PREFLIGHT_COLLECTOR_READINESS_COUNTRYCONFIG_VERSIONS_H_
