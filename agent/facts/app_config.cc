@@ -1,6 +1,9 @@
 #include "agent/facts/app_config.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -254,7 +257,33 @@ v1::SentryEvidence SentryFromServices(const std::vector<DockerService>& services
   return sentry;
 }
 
+namespace {
+
+// An IP literal in inet_ntop's spelling (so "2001:DB8:0::1" equals
+// "2001:db8::1"); nullopt for anything else.
+std::optional<std::string> CanonicalIp(absl::string_view text) {
+  if (absl::StartsWith(text, "[") && absl::EndsWith(text, "]")) {
+    text = text.substr(1, text.size() - 2);
+  }
+  const std::string s(text);
+  unsigned char bytes[sizeof(in6_addr)];
+  char out[INET6_ADDRSTRLEN] = {};
+  for (int family : {AF_INET, AF_INET6}) {
+    if (inet_pton(family, s.c_str(), bytes) == 1 &&
+        inet_ntop(family, bytes, out, sizeof(out)) != nullptr) {
+      return std::string(out);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 bool CertificateNames(const v1::CertificateInfo& cert, absl::string_view host) {
+  if (std::optional<std::string> ip = CanonicalIp(host); ip.has_value()) {
+    return std::any_of(cert.ip_addresses().begin(), cert.ip_addresses().end(),
+                       [&](const std::string& a) { return CanonicalIp(a) == ip; });
+  }
   std::string want = absl::AsciiStrToLower(absl::StripSuffix(host, "."));
   if (want.empty()) return false;
   for (const std::string& name : cert.dns_names()) {

@@ -40,8 +40,12 @@ v1::SmtpEvidence SmtpFromServices(const std::vector<DockerService>& services);
 // SENTRY_DSN across the services (inspected ones only).
 v1::SentryEvidence SentryFromServices(const std::vector<DockerService>& services);
 
-// True when a DNS name of `cert` matches `host` (case-insensitive; a
-// "*.example.org" name matches exactly one more label).
+// True when `cert` names `host` as a client checks it: a host name against
+// the DNS names (case-insensitive; a "*.example.org" name matches exactly
+// one more label); an IP literal ("10.0.0.5", "2001:db8::1", "[::1]")
+// against the IP addresses only (RFC 6125 section 6.2.1, and what Node's
+// tls.checkServerIdentity does for OpenCRVS's mailer), never against a DNS
+// name that spells the address.
 bool CertificateNames(const v1::CertificateInfo& cert, absl::string_view host);
 
 // Reads no other fact. Options: application_docker, application_smtp_probe.

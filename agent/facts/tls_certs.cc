@@ -1,5 +1,6 @@
 #include "agent/facts/tls_certs.h"
 
+#include <arpa/inet.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <openssl/asn1.h>
@@ -201,8 +202,22 @@ void DescribeNames(X509* cert, v1::CertificateInfo& info) {
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   if (names == nullptr) return;
   for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
-    if (static_cast<size_t>(info.dns_names_size()) >= kMaxNamesPerCert) break;
+    if (static_cast<size_t>(info.dns_names_size() + info.ip_addresses_size()) >= kMaxNamesPerCert) {
+      break;
+    }
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
+    if (name->type == GEN_IPADD) {
+      // 4 or 16 bytes; anything else (a malformed name) is not an address.
+      const ASN1_OCTET_STRING* ip = name->d.iPAddress;
+      const int length = ASN1_STRING_length(ip);
+      char text[INET6_ADDRSTRLEN] = {};
+      if ((length == 4 || length == 16) &&
+          inet_ntop(length == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(ip), text,
+                    sizeof(text)) != nullptr) {
+        info.add_ip_addresses(text);
+      }
+      continue;
+    }
     if (name->type != GEN_DNS) continue;
     const ASN1_IA5STRING* dns = name->d.dNSName;
     info.add_dns_names(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),

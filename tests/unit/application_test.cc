@@ -17,12 +17,16 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "agent/facts/app_config.h"
 #include "agent/facts/docker_services.h"
 #include "agent/facts/fact_collector.h"
 #include "agent/facts/mask.h"
 #include "agent/facts/services.h"
+#include "agent/facts/tls_certs.h"
 #include "agent/host/rooted_host_env.h"
+#include "tests/support/process.h"
 #include "tests/support/recording_env.h"
 #include "tests/support/temp_dir.h"
 
@@ -413,6 +417,48 @@ TEST(ApplicationEvidence, SmtpProbeCertificateAndName) {
   EXPECT_TRUE(agent::CertificateNames(smtp.certificate(), "OPENCRVS.example.gov."));
   EXPECT_FALSE(agent::CertificateNames(smtp.certificate(), "a.mail.opencrvs.example.gov"));
   EXPECT_FALSE(agent::CertificateNames(smtp.certificate(), "example.gov"));
+}
+
+// An SMTP_HOST that is an IP literal (an internal relay) is matched as a
+// client matches it: against the certificate's IP addresses, never a DNS
+// name spelling the address. The certificate is made by openssl at test
+// time, and the addresses read are those `openssl x509 -ext
+// subjectAltName` prints.
+TEST(ApplicationEvidence, SmtpProbeMatchesAnIpLiteralHostByIpAddress) {
+  testing::TempDir dir;
+  testing::RunResult made = testing::RunProcess(
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+       "-days", "30", "-subj", "/CN=relay", "-addext",
+       "subjectAltName=IP:10.0.0.5,IP:2001:db8::1,DNS:10.0.0.6,DNS:mail.example.gov", "-keyout",
+       dir.Join("key.pem"), "-out", dir.Join("cert.pem")},
+      absl::Seconds(30));
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::string pem = testing::ReadFile(dir.Join("cert.pem"));
+  const v1::CertificateInfo cert = agent::DescribeChain({pem}, "smtp://relay", "", absl::Now());
+
+  testing::RunResult sans = testing::RunProcess(
+      {"openssl", "x509", "-noout", "-ext", "subjectAltName", "-in", dir.Join("cert.pem")},
+      absl::Seconds(30));
+  ASSERT_EQ(sans.exit_code, 0) << sans.err;
+  // openssl writes "IP Address:2001:DB8:0:0:0:0:0:1": compared as addresses.
+  std::vector<std::string> reference;
+  for (absl::string_view entry : absl::StrSplit(sans.out, absl::ByAnyChar(",\n"))) {
+    entry = absl::StripAsciiWhitespace(entry);
+    if (absl::ConsumePrefix(&entry, "IP Address:")) reference.emplace_back(entry);
+  }
+  ASSERT_EQ(reference.size(), 2u) << sans.out;
+  ASSERT_EQ(cert.ip_addresses_size(), 2) << cert.DebugString();
+  for (const std::string& ip : reference) {
+    EXPECT_TRUE(agent::CertificateNames(cert, ip)) << ip << " as openssl spells it";
+  }
+  EXPECT_TRUE(agent::CertificateNames(cert, "10.0.0.5"));
+  EXPECT_TRUE(agent::CertificateNames(cert, "[2001:db8::1]"));
+  EXPECT_TRUE(agent::CertificateNames(cert, "mail.example.gov"));
+  // A DNS name spelling an address names no address; an address the
+  // certificate does not list is not named.
+  EXPECT_FALSE(agent::CertificateNames(cert, "10.0.0.6"));
+  EXPECT_FALSE(agent::CertificateNames(cert, "10.0.0.7"));
+  EXPECT_FALSE(agent::CertificateNames(cert, "2001:db8::2"));
 }
 
 // --- SMTP and Sentry rules -------------------------------------------------
