@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <tuple>
 
 #include "absl/strings/ascii.h"
@@ -86,6 +87,24 @@ std::optional<std::vector<const Struct*>> Objects(const Value& v) {
     out.push_back(&e.struct_value());
   }
   return out;
+}
+
+// A JSON array of objects, as every listing answers: the parsed document
+// and its elements (pointers into `root`); nullopt when the text is not
+// JSON or not such an array.
+struct JsonObjects {
+  std::unique_ptr<Value> root;
+  std::vector<const Struct*> items;
+};
+
+std::optional<JsonObjects> ParseObjects(absl::string_view json) {
+  auto root = std::make_unique<Value>();
+  if (!google::protobuf::util::JsonStringToMessage(std::string(json), root.get()).ok()) {
+    return std::nullopt;
+  }
+  auto items = Objects(*root);
+  if (!items.has_value()) return std::nullopt;
+  return JsonObjects{std::move(root), *std::move(items)};
 }
 
 bool LowerPath(absl::string_view path) {
@@ -307,7 +326,10 @@ std::optional<std::string> ContainerNames(const Struct& container) {
 // escaping off. Go 1.22 and later (Docker CLI 28) write \b and \f short;
 // older Go (Debian's docker.io 20.10) wrote \u0008 and \u000c, the same
 // string to any JSON reader. The input is valid UTF-8 (the protobuf JSON
-// parser rejects anything else), so no byte is replaced.
+// parser rejects anything else), so no byte is replaced. Not
+// wire::AppendJsonQuoted: that one writes JSON for terminals and
+// Elasticsearch (DEL and C1 controls escaped); this one must be Go's, byte
+// for byte.
 std::string GoJsonString(absl::string_view s) {
   std::string out = "\"";
   for (size_t i = 0; i < s.size(); ++i) {
@@ -386,13 +408,11 @@ std::optional<CommandResult> ErrorResult(const DockerApiResponse& response) {
   return result;
 }
 
-std::optional<std::vector<const Struct*>> SortedNodes(const Value& json) {
-  auto nodes = Objects(json);
-  if (!nodes.has_value()) return std::nullopt;
-  std::stable_sort(nodes->begin(), nodes->end(), [](const Struct* a, const Struct* b) {
+// Nodes in `docker node ls`'s order: by hostname, naturally.
+void SortNodes(std::vector<const Struct*>& nodes) {
+  std::stable_sort(nodes.begin(), nodes.end(), [](const Struct* a, const Struct* b) {
     return NaturalLess(Str(*a, {"Description", "Hostname"}), Str(*b, {"Description", "Hostname"}));
   });
-  return nodes;
 }
 
 }  // namespace
@@ -463,15 +483,14 @@ std::string FamiliarImage(absl::string_view image) {
 }
 
 std::optional<std::string> RenderServiceList(absl::string_view services_json) {
-  auto json = ParseJson(services_json);
-  if (!json.has_value()) return std::nullopt;
-  auto services = Objects(*json);
+  auto services = ParseObjects(services_json);
   if (!services.has_value()) return std::nullopt;
-  std::stable_sort(services->begin(), services->end(), [](const Struct* a, const Struct* b) {
-    return NaturalLess(Str(*a, {"Spec", "Name"}), Str(*b, {"Spec", "Name"}));
-  });
+  std::stable_sort(services->items.begin(), services->items.end(),
+                   [](const Struct* a, const Struct* b) {
+                     return NaturalLess(Str(*a, {"Spec", "Name"}), Str(*b, {"Spec", "Name"}));
+                   });
   std::string out;
-  for (const Struct* s : *services) {
+  for (const Struct* s : services->items) {
     auto replicas = Replicas(*s);
     auto ports = Ports(*s);
     if (!replicas.has_value() || !ports.has_value()) return std::nullopt;
@@ -484,24 +503,21 @@ std::optional<std::string> RenderServiceList(absl::string_view services_json) {
 }
 
 std::optional<std::string> RenderNodeIds(absl::string_view nodes_json) {
-  auto json = ParseJson(nodes_json);
-  if (!json.has_value()) return std::nullopt;
-  auto nodes = SortedNodes(*json);
+  auto nodes = ParseObjects(nodes_json);
   if (!nodes.has_value()) return std::nullopt;
+  SortNodes(nodes->items);
   std::string out;
-  for (const Struct* n : *nodes) absl::StrAppend(&out, Str(*n, {"ID"}), "\n");
+  for (const Struct* n : nodes->items) absl::StrAppend(&out, Str(*n, {"ID"}), "\n");
   return out;
 }
 
 std::optional<std::string> RenderServiceInspect(absl::string_view services_json,
                                                 const std::vector<std::string>& refs) {
-  auto json = ParseJson(services_json);
-  if (!json.has_value()) return std::nullopt;
-  auto services = Objects(*json);
+  auto services = ParseObjects(services_json);
   if (!services.has_value()) return std::nullopt;
   std::string out;
   for (const std::string& ref : refs) {  // in the order asked, as the CLI prints them
-    const Struct* s = ResolveService(*services, ref);
+    const Struct* s = ResolveService(services->items, ref);
     if (s == nullptr) return std::nullopt;  // the CLI's "no such service" then
     absl::StrAppend(&out, Str(*s, {"ID"}), "\t", Str(*s, {"Spec", "Name"}), "\t");
     // {{if .UpdateStatus}}: a pointer, so present (even empty) is true.
@@ -532,15 +548,13 @@ std::optional<std::string> RenderServiceInspect(absl::string_view services_json,
 
 std::optional<std::string> RenderNodeInspect(absl::string_view nodes_json,
                                              const std::vector<std::string>& ids) {
-  auto json = ParseJson(nodes_json);
-  if (!json.has_value()) return std::nullopt;
-  auto nodes = Objects(*json);
+  auto nodes = ParseObjects(nodes_json);
   if (!nodes.has_value()) return std::nullopt;
   std::string out;
   for (const std::string& id : ids) {
-    auto it = std::find_if(nodes->begin(), nodes->end(),
+    auto it = std::find_if(nodes->items.begin(), nodes->items.end(),
                            [&](const Struct* n) { return Str(*n, {"ID"}) == id; });
-    if (it == nodes->end()) return std::nullopt;  // the CLI resolves names and prefixes
+    if (it == nodes->items.end()) return std::nullopt;  // the CLI resolves names and prefixes
     const Struct& n = **it;
     absl::StrAppend(&out, id, "\t", Str(n, {"Description", "Hostname"}), "\t",
                     Str(n, {"Status", "Addr"}), "\t", Str(n, {"Spec", "Role"}), "\t",
@@ -551,12 +565,10 @@ std::optional<std::string> RenderNodeInspect(absl::string_view nodes_json,
 }
 
 std::optional<std::string> RenderSwarmContainers(absl::string_view containers_json) {
-  auto json = ParseJson(containers_json);
-  if (!json.has_value()) return std::nullopt;
-  auto containers = Objects(*json);
+  auto containers = ParseObjects(containers_json);
   if (!containers.has_value()) return std::nullopt;
   std::string out;
-  for (const Struct* c : *containers) {  // the daemon's order, as the CLI keeps it
+  for (const Struct* c : containers->items) {  // the daemon's order, as the CLI keeps it
     absl::StrAppend(&out, Str(*c, {"Id"}).substr(0, 12), "\t",
                     Str(*c, {"Labels", "com.docker.swarm.service.name"}), "\n");
   }
@@ -564,12 +576,10 @@ std::optional<std::string> RenderSwarmContainers(absl::string_view containers_js
 }
 
 std::optional<std::string> RenderContainerPorts(absl::string_view containers_json) {
-  auto json = ParseJson(containers_json);
-  if (!json.has_value()) return std::nullopt;
-  auto containers = Objects(*json);
+  auto containers = ParseObjects(containers_json);
   if (!containers.has_value()) return std::nullopt;
   std::string out;
-  for (const Struct* c : *containers) {  // the daemon's order, as the CLI keeps it
+  for (const Struct* c : containers->items) {  // the daemon's order, as the CLI keeps it
     auto names = ContainerNames(*c);
     auto ports = ContainerPorts(*c);
     if (!names.has_value() || !ports.has_value()) return std::nullopt;
