@@ -68,7 +68,9 @@ std::string Str(const Struct& s, std::initializer_list<const char*> path) {
 
 uint64_t Num(const Struct& s, std::initializer_list<const char*> path) {
   const Value* v = At(s, path);
-  if (v == nullptr || v->kind_case() != Value::kNumberValue || v->number_value() < 0) return 0;
+  if (v == nullptr || v->kind_case() != Value::kNumberValue || !(v->number_value() >= 0)) return 0;
+  // A number beyond uint64 (hostile JSON: 1e20) would be undefined to cast.
+  if (v->number_value() >= 18446744073709551615.0) return UINT64_MAX;
   return static_cast<uint64_t>(v->number_value());
 }
 
@@ -529,6 +531,10 @@ std::optional<std::string> RenderServiceInspect(absl::string_view services_json,
       absl::StrAppend(&out, "\t\"\"");
     }
     out += "\t";
+    // No ContainerSpec (a plugin service): the CLI's template fails on
+    // the nil pointer; that answer is the CLI's to give.
+    const Value* spec = At(*s, {"Spec", "TaskTemplate", "ContainerSpec"});
+    if (spec == nullptr || !spec->has_struct_value()) return std::nullopt;
     const Value* env = At(*s, {"Spec", "TaskTemplate", "ContainerSpec", "Env"});
     if (env == nullptr || env->kind_case() == Value::kNullValue) {
       out += "null";  // a nil slice

@@ -146,13 +146,42 @@ std::string Several(const Side& side) {
                       "countryconfig services)");
 }
 
+// Why a countryconfig service's spec may not be what runs; "" when settled.
+std::string Unsettled(const v1::ServiceState& s) {
+  std::vector<std::string> why;
+  if (!s.update_state().empty() && s.update_state() != "completed") {
+    why.push_back(absl::StrCat("its last update is ", s.update_state()));
+  }
+  if (s.replicas_known() && s.running() < s.desired()) {
+    why.push_back(absl::StrCat(s.running(), " of ", s.desired(), " tasks running"));
+  }
+  if (why.empty()) return "";
+  return absl::StrCat(s.name(), " (", s.image(), ") is not settled: ", absl::StrJoin(why, ", "),
+                      "; its tasks may run another version");
+}
+
 }  // namespace
 
 v1::CountryconfigComparison CompareCountryconfig(const v1::Inventory& inventory,
-                                                 const std::vector<ServicesReport>& reports) {
+                                                 const std::vector<ServicesReport>& reports,
+                                                 absl::Time now, absl::Duration stale_after) {
   v1::CountryconfigComparison out;
   for (const ServicesReport& r : reports) {
     if (r.reporter == nullptr) continue;
+    const absl::Time arrived = absl::FromUnixMillis(
+        r.received_at_unix_ms != 0 ? r.received_at_unix_ms : r.collected_at_unix_ms);
+    if (stale_after > absl::ZeroDuration() && now - arrived > stale_after) {
+      v1::CountryconfigVersion* v = out.add_versions();
+      v->set_environment(r.reporter->environment());
+      v->set_reported_by(r.reporter->id());
+      v->set_seen_at_unix_ms(r.collected_at_unix_ms);
+      v->set_problem(
+          absl::StrCat("its latest report arrived ",
+                       absl::FormatDuration(absl::Floor(now - arrived, absl::Seconds(1))),
+                       " ago (stale after ", absl::FormatDuration(stale_after),
+                       "): what it says of the country configuration may be out of date"));
+      continue;
+    }
     auto entry = [&] {
       v1::CountryconfigVersion* v = out.add_versions();
       v->set_environment(r.reporter->environment());
@@ -169,6 +198,7 @@ v1::CountryconfigComparison CompareCountryconfig(const v1::Inventory& inventory,
         v->set_service(s.name());
         v->set_image(s.image());
         v->set_version(s.version());
+        if (std::string unsettled = Unsettled(s); !unsettled.empty()) v->set_problem(unsettled);
       }
     }
     if (!any) entry()->set_problem(Problem(r));

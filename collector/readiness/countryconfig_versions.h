@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "preflight/v1/config.pb.h"
 #include "preflight/v1/facts.pb.h"
 #include "preflight/v1/query.pb.h"
@@ -29,6 +30,9 @@ struct ServicesReport {
   const v1::InventoryHost* reporter = nullptr;
   const v1::ServicesFact* services = nullptr;
   int64_t collected_at_unix_ms = 0;
+  // When the collector received it, by its own clock (0: not known, then
+  // collected_at stands in): what staleness is judged by.
+  int64_t received_at_unix_ms = 0;
 };
 
 // Every countryconfig service (ServiceState.countryconfig) of the reports'
@@ -46,8 +50,17 @@ struct ServicesReport {
 //     reported, none whose report tells its country configuration, or runs
 //     an image without a version tag ("latest" names no release).
 // The summary names both versions, images and hosts, or why not compared.
+//
+// A manager's word is not taken (it becomes a problem, so the manager is
+// passed over) when its report arrived more than `stale_after` before `now`
+// (the policy's staleness; zero: not judged), or when its countryconfig
+// service is not settled — an update that is not completed (updating,
+// paused, rolled back) or fewer tasks running than desired — since its
+// tasks may then run another version than the spec names.
 v1::CountryconfigComparison CompareCountryconfig(const v1::Inventory& inventory,
-                                                 const std::vector<ServicesReport>& reports);
+                                                 const std::vector<ServicesReport>& reports,
+                                                 absl::Time now = absl::InfinitePast(),
+                                                 absl::Duration stale_after = absl::ZeroDuration());
 
 }  // namespace preflight::collector
 

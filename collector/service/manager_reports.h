@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "collector/store/store.h"
 #include "preflight/v1/config.pb.h"
 #include "preflight/v1/query.pb.h"
@@ -26,8 +27,11 @@ struct ManagerReports {
 // while the managers are read. A manager that never reported is not read
 // (the fleet verdict names it); one whose latest report lacks a fact is
 // passed on as such (FindUnknownNodes, CompareCountryconfig say so).
+// `now` is the collector's clock: a manager whose report arrived longer ago
+// than the policy's staleness is not taken at its word on the country
+// configuration.
 absl::StatusOr<ManagerReports> ReadManagerReports(Store& store, const v1::Inventory& inventory,
-                                                  const v1::Policy& policy);
+                                                  const v1::Policy& policy, absl::Time now);
 
 }  // namespace preflight::collector
 

@@ -159,7 +159,8 @@ absl::StatusOr<v1::HostStatus> QueryService::HostStatusOf(const v1::InventoryHos
 }
 
 absl::StatusOr<ManagerReports> QueryService::FromManagers() {
-  return ReadManagerReports(*state_.store, state_.settings.inventory, state_.settings.policy);
+  return ReadManagerReports(*state_.store, state_.settings.inventory, state_.settings.policy,
+                            state_.clock());
 }
 
 void QueryService::FillFleetHeader(v1::FleetStatus* fleet) {

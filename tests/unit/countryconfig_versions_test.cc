@@ -12,9 +12,11 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "agent/facts/services.h"
 #include "collector/checks/release_version.h"
 #include "collector/cli/status_render.h"
@@ -77,16 +79,23 @@ class Fleet {
     no_fact_.insert(id);
     return *this;
   }
-  v1::CountryconfigComparison Compare() {
+  // When the collector received `id`'s report (default: kSeenAt).
+  Fleet& ReceivedAt(const std::string& id, absl::Time at) {
+    received_[id] = absl::ToUnixMillis(at);
+    return *this;
+  }
+  v1::CountryconfigComparison Compare(absl::Time now = absl::InfinitePast(),
+                                      absl::Duration stale_after = absl::ZeroDuration()) {
     std::vector<collector::ServicesReport> reports;
     for (const v1::InventoryHost& h : inventory_.hosts()) {
+      const int64_t received = received_.contains(h.id()) ? received_[h.id()] : kSeenAt;
       if (auto it = facts_.find(h.id()); it != facts_.end()) {
-        reports.push_back({&h, &it->second, kSeenAt});
+        reports.push_back({&h, &it->second, kSeenAt, received});
       } else if (no_fact_.contains(h.id())) {
-        reports.push_back({&h, nullptr, kSeenAt});
+        reports.push_back({&h, nullptr, kSeenAt, received});
       }
     }
-    return collector::CompareCountryconfig(inventory_, reports);
+    return collector::CompareCountryconfig(inventory_, reports, now, stale_after);
   }
 
   static constexpr int64_t kSeenAt = 1765440000000;
@@ -95,6 +104,7 @@ class Fleet {
   v1::Inventory inventory_;
   std::map<std::string, v1::ServicesFact> facts_;
   std::set<std::string> no_fact_;
+  std::map<std::string, int64_t> received_;
 };
 
 Fleet ProductionAndStaging(const std::string& production_image, const std::string& staging_image) {
@@ -105,6 +115,72 @@ Fleet ProductionAndStaging(const std::string& production_image, const std::strin
       .Reports("prod-01", Running(production_image))
       .Reports("staging-01", Running(staging_image));
   return fleet;
+}
+
+// A manager whose report arrived longer ago than the policy's staleness is
+// not taken at its word: an old "v1.9.3" does not make production the same
+// as staging while the fresh manager beside it cannot tell. Judged by the
+// collector's receive time, not the agent's collected_at.
+TEST(CountryconfigVersions, AStaleReportIsNotTakenAtItsWord) {
+  const std::string image = absl::StrCat(kFarajaland, ":v1.9.3");
+  const absl::Time now = absl::FromUnixMillis(Fleet::kSeenAt) + absl::Hours(24 * 21);
+  auto fleet = [&] {
+    Fleet f;
+    f.Host("prod-01", "production")
+        .Host("prod-02", "production")
+        .Host("staging-01", "staging")
+        .Reports("prod-01", Running(image))
+        .Reports("prod-02", Failed(v1::Collection::ERROR, "permission denied on docker.sock"))
+        .Reports("staging-01", Running(image))
+        .ReceivedAt("prod-02", now - absl::Minutes(1))
+        .ReceivedAt("staging-01", now - absl::Minutes(1));
+    return f;
+  };
+  v1::CountryconfigComparison stale = fleet().Compare(now, absl::Seconds(900));
+  EXPECT_EQ(stale.outcome(), Outcome::NOT_COMPARED) << stale.summary();
+  EXPECT_THAT(stale.summary(), AllOf(HasSubstr("prod-01"), HasSubstr("stale after 15m")));
+  // The same fleet with prod-01's report fresh: the same version.
+  v1::CountryconfigComparison fresh =
+      fleet().ReceivedAt("prod-01", now - absl::Minutes(2)).Compare(now, absl::Seconds(900));
+  EXPECT_EQ(fresh.outcome(), Outcome::SAME) << fresh.summary();
+}
+
+// A countryconfig service whose update has not completed, or with fewer
+// tasks running than desired, may run another version than its spec names:
+// not compared, and said why.
+TEST(CountryconfigVersions, AnUnsettledServiceIsNotComparedByItsSpec) {
+  const std::string image = absl::StrCat(kFarajaland, ":v1.9.3");
+  for (const auto& [state, running, desired] :
+       std::vector<std::tuple<std::string, uint32_t, uint32_t>>{
+           {"paused", 1, 1}, {"rollback_completed", 1, 1}, {"updating", 1, 1}, {"", 0, 1}}) {
+    v1::ServicesFact production = Running(image);
+    v1::ServiceState& cc = *production.mutable_services(1);
+    ASSERT_TRUE(cc.countryconfig());
+    cc.set_update_state(state);
+    cc.set_replicas_known(true);
+    cc.set_running(running);
+    cc.set_desired(desired);
+    Fleet fleet;
+    fleet.Host("prod-01", "production")
+        .Host("staging-01", "staging")
+        .Reports("prod-01", production)
+        .Reports("staging-01", Running(image));
+    v1::CountryconfigComparison c = fleet.Compare();
+    EXPECT_EQ(c.outcome(), Outcome::NOT_COMPARED) << state << " " << running << "/" << desired;
+    EXPECT_THAT(c.summary(), HasSubstr("not settled")) << c.summary();
+  }
+  // Completed and all running: compared.
+  v1::ServicesFact production = Running(image);
+  production.mutable_services(1)->set_update_state("completed");
+  production.mutable_services(1)->set_replicas_known(true);
+  production.mutable_services(1)->set_running(1);
+  production.mutable_services(1)->set_desired(1);
+  Fleet fleet;
+  fleet.Host("prod-01", "production")
+      .Host("staging-01", "staging")
+      .Reports("prod-01", production)
+      .Reports("staging-01", Running(image));
+  EXPECT_EQ(fleet.Compare().outcome(), Outcome::SAME);
 }
 
 TEST(NormalVersion, ALeadingVIsNotPartOfTheRelease) {

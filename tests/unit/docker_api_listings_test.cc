@@ -140,12 +140,31 @@ TEST(RenderContainerPorts, LeavesWhatTheCliCannotDecodeToTheCli) {
       RenderContainerPorts(R"([{"Names":["/a"],"Ports":[{"PrivatePort":70000,"Type":"tcp"}]}])")
           .has_value());
   EXPECT_FALSE(RenderContainerPorts(R"([{"Names":[""],"Ports":[]}])").has_value());
+  // Numbers beyond any port, even beyond uint64, are refused, not cast.
+  EXPECT_FALSE(
+      RenderContainerPorts(R"([{"Names":["/a"],"Ports":[{"PrivatePort":1e20,"Type":"tcp"}]}])")
+          .has_value());
   EXPECT_FALSE(RenderContainerPorts(R"([{"Names":"/a"}])").has_value());
   EXPECT_FALSE(RenderContainerPorts(R"({"Names":["/a"]})").has_value());
   EXPECT_EQ(RenderContainerPorts(R"([{"Names":["/a"],"Ports":null},{"Names":["/b"]}])"),
             "a\t\nb\t\n");
   // A legacy link's name ("/web/db") is dropped for the container's own.
   EXPECT_EQ(RenderContainerPorts(R"([{"Names":["/web/db","/db"],"Ports":[]}])"), "db\t\n");
+}
+
+// A service without a ContainerSpec (a plugin service) fails the CLI's
+// template: left to the CLI, as a reference no service answers is.
+TEST(RenderServiceInspect, LeavesWhatTheCliCannotRenderToTheCli) {
+  EXPECT_FALSE(
+      RenderServiceInspect(R"([{"ID":"abc","Spec":{"Name":"p","TaskTemplate":{}}}])", {"abc"})
+          .has_value());
+  EXPECT_FALSE(
+      RenderServiceInspect(
+          R"([{"ID":"abc","Spec":{"Name":"p","TaskTemplate":{"ContainerSpec":{}}}}])", {"nosuch"})
+          .has_value());
+  EXPECT_EQ(RenderServiceInspect(
+                R"([{"ID":"abc","Spec":{"Name":"p","TaskTemplate":{"ContainerSpec":{}}}}])", {"p"}),
+            "abc\tp\t\t\"\"\tnull\n");
 }
 
 // A TCP port nobody listens on now.
