@@ -384,6 +384,11 @@ void ParseUfwUserRules(absl::string_view content, absl::string_view file, bool v
   }
 }
 
+// Ports listed per published range at most: a range wider than this (a
+// mistake, or 1-65535) is noted as a problem rather than grown into a fact
+// of tens of thousands of entries.
+constexpr uint32_t kMaxDockerRangePorts = 1024;
+
 void ParseDockerPorts(absl::string_view output, absl::string_view origin, v1::FirewallFact& fact) {
   uint32_t line_no = 0;
   for (absl::string_view line : absl::StrSplit(output, '\n', absl::SkipEmpty())) {
@@ -401,24 +406,39 @@ void ParseDockerPorts(absl::string_view output, absl::string_view origin, v1::Fi
       std::string protocol(slash == absl::string_view::npos ? "tcp" : target.substr(slash + 1));
       size_t colon = published.rfind(':');
       std::string host_ip(colon == absl::string_view::npos ? "" : published.substr(0, colon));
-      uint32_t port = 0;
       absl::string_view port_text =
           colon == absl::string_view::npos ? published : published.substr(colon + 1);
-      if (!absl::SimpleAtoi(port_text.substr(0, port_text.find('-')), &port)) continue;
+      // A range ("8000-8002->8000-8002/tcp") publishes every port of it.
+      const size_t dash = port_text.find('-');
+      uint32_t first = 0, last = 0;
+      if (!absl::SimpleAtoi(port_text.substr(0, dash), &first) || first > 65535) continue;
+      last = first;
+      if (dash != absl::string_view::npos &&
+          (!absl::SimpleAtoi(port_text.substr(dash + 1), &last) || last < first || last > 65535)) {
+        continue;
+      }
       if (host_ip == "127.0.0.1" || host_ip == "[::1]" || host_ip == "::1") continue;
       bool v6 = absl::StartsWith(host_ip, "::") || absl::StartsWith(host_ip, "[");
-      bool known = false;
-      for (const v1::DockerPublished& d : fact.docker_published()) {
-        known |= d.port() == port && d.protocol() == protocol && d.v6() == v6;
+      if (last - first >= kMaxDockerRangePorts) {
+        Problem(fact, origin, line_no,
+                absl::StrCat("published range ", first, "-", last, "/", protocol,
+                             " lists only its first ", kMaxDockerRangePorts, " ports"));
+        last = first + kMaxDockerRangePorts - 1;
       }
-      if (known) continue;
-      v1::DockerPublished* d = fact.add_docker_published();
-      d->set_protocol(protocol);
-      d->set_port(port);
-      d->set_to(absl::StrCat(name, " ", target.substr(0, slash)));
-      d->set_chain(host_ip == "*" ? "DOCKER-INGRESS" : "DOCKER");
-      d->set_v6(v6);
-      d->set_origin(absl::StrCat(origin, ":", line_no));
+      for (uint32_t port = first; port <= last; ++port) {
+        bool known = false;
+        for (const v1::DockerPublished& d : fact.docker_published()) {
+          known |= d.port() == port && d.protocol() == protocol && d.v6() == v6;
+        }
+        if (known) continue;
+        v1::DockerPublished* d = fact.add_docker_published();
+        d->set_protocol(protocol);
+        d->set_port(port);
+        d->set_to(absl::StrCat(name, " ", target.substr(0, slash)));
+        d->set_chain(host_ip == "*" ? "DOCKER-INGRESS" : "DOCKER");
+        d->set_v6(v6);
+        d->set_origin(absl::StrCat(origin, ":", line_no));
+      }
     }
   }
 }

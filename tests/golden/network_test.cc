@@ -253,5 +253,32 @@ TEST(DockerPorts, ServiceAndContainerListings) {
                                            "443/tcp v6 DOCKER @ docker ps:1"}));
 }
 
+// A published range publishes every port of it: a firewall fact holding
+// only its first port would let "443-444" pass with 444 open. A range wider
+// than the cap is listed up to it and said so.
+TEST(DockerPorts, ARangePublishesEveryPortOfIt) {
+  v1::FirewallFact fact;
+  agent::ParseDockerPorts(
+      "web\t0.0.0.0:8443-8445->8443-8445/tcp, 127.0.0.1:7000-7001->7000-7001/tcp\n"
+      "opencrvs_x\t*:9000-9001->80-81/udp\n"
+      "wide\t0.0.0.0:1-65535->1-65535/tcp\n",
+      "docker ps", fact);
+  std::vector<std::string> got;
+  for (const v1::DockerPublished& d : fact.docker_published()) {
+    if (d.port() >= 7000)
+      got.push_back(absl::StrCat(d.port(), "/", d.protocol(), " @ ", d.origin()));
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"8443/tcp @ docker ps:1", "8444/tcp @ docker ps:1",
+                                           "8445/tcp @ docker ps:1", "9000/udp @ docker ps:2",
+                                           "9001/udp @ docker ps:2"}));
+  // The wide range: ports 1..1024 (8443.. are not among them), and a problem.
+  size_t wide = 0;
+  for (const v1::DockerPublished& d : fact.docker_published()) wide += d.port() < 7000 ? 1 : 0;
+  EXPECT_EQ(wide, 1024u);
+  ASSERT_EQ(fact.problems_size(), 1) << fact.DebugString().substr(0, 2000);
+  EXPECT_TRUE(absl::StrContains(fact.problems(0).message(), "1-65535/tcp lists only"))
+      << fact.problems(0).message();
+}
+
 }  // namespace
 }  // namespace preflight::testing
