@@ -254,7 +254,9 @@ class DockerApiListingsTest : public ::testing::Test {
     std::vector<DockerService> listed;
     std::vector<std::string> argv = ServiceInspectArgv({});
     for (absl::string_view id : absl::StrSplit(ids.out, '\n', absl::SkipEmpty())) {
-      listed.push_back(DockerService{.id = std::string(id)});
+      DockerService service;
+      service.id = std::string(id);
+      listed.push_back(std::move(service));
       argv.emplace_back(id);
     }
     ASSERT_GE(listed.size(), 6u);
@@ -290,7 +292,9 @@ class DockerApiListingsTest : public ::testing::Test {
     EXPECT_EQ(cli->exit_code, 0) << cli->err;
     EXPECT_EQ(api->exit_code, 0);
     EXPECT_EQ(parsed(api->out), parsed(cli->out));
-    if (same_go) EXPECT_EQ(api->out, cli->out);
+    if (same_go) {
+      EXPECT_EQ(api->out, cli->out);
+    }
     // The test's values reached the parser (not a vacuous comparison).
     EXPECT_THAT(parsed(cli->out), HasSubstr("SMTP_HOST=<smtp&relay>.example"));
     // svc9's update (updating, then paused: its image cannot be pulled).
