@@ -34,18 +34,6 @@ constexpr char kServiceLs[] =
     "/.preflight/commands/docker_service_ls_--format___.ID_____.Name_____.Mode_____.Replicas_____"
     ".Image_____.Ports__";
 
-// `text` with every run of white space (line breaks of wrapped text) one
-// space.
-std::string Joined(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    const bool space = c == ' ' || c == '\n';
-    if (space && !out.empty() && out.back() == ' ') continue;
-    out.push_back(space ? ' ' : c);
-  }
-  return out;
-}
-
 // The image column of the countryconfig service's line in a recorded
 // `docker service ls` (ID, name, mode, replicas, image, ports).
 std::string CountryconfigImage(const std::string& service_ls) {

@@ -45,18 +45,6 @@ std::string SwarmManagerRoot(TempDir& dir) {
   return root;
 }
 
-// `text` with every run of white space (line breaks of wrapped text) one
-// space.
-std::string Joined(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    const bool space = c == ' ' || c == '\n';
-    if (space && !out.empty() && out.back() == ' ') continue;
-    out.push_back(space ? ' ' : c);
-  }
-  return out;
-}
-
 int Count(const std::string& text, const std::string& what) {
   int n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;

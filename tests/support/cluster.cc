@@ -215,6 +215,16 @@ v1::Inventory OneManager() {
   return inv;
 }
 
+std::string Joined(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const bool space = c == ' ' || c == '\n';
+    if (space && !out.empty() && out.back() == ' ') continue;
+    out.push_back(space ? ' ' : c);
+  }
+  return out;
+}
+
 std::map<uint64_t, int> StoredSequences(const std::string& data_dir, const std::string& host) {
   std::map<uint64_t, int> out;
   auto store = collector::Store::Open(data_dir);

@@ -102,6 +102,10 @@ std::string FixtureRoot(const std::string& name);
 // The usual one-host fleet: prod-01, a production manager.
 v1::Inventory OneManager();
 
+// preflightctl's output `text` with every run of spaces and line breaks one
+// space, so a phrase is found whichever column width wrapped it.
+std::string Joined(const std::string& text);
+
 // sequence -> how many times it is stored, for every report of `host` in a
 // collector's data directory (the collector must be stopped: RocksDB allows
 // one process).
