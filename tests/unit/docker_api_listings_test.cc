@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -225,24 +226,48 @@ class DockerApiListingsTest : public ::testing::Test {
     }
   }
 
-  // Compares the API's answer for argv with the CLI's (DOCKER_HOST names
-  // the test's daemon for both).
-  void ExpectSameAsCli(const std::vector<std::string>& argv) {
-    std::optional<CommandResult> api;
-    absl::StatusOr<CommandResult> cli = absl::UnknownError("not run");
+  // The API's answer for an argv (from a DockerApiListings of its own, so
+  // a fresh GET) and the CLI's (DOCKER_HOST names the test's daemon for
+  // both).
+  struct Answers {
+    CommandResult api;
+    CommandResult cli;
+  };
+
+  // Answers `argv` both ways until `agrees(api, cli)`: a task may change
+  // state between the two reads, so up to 10 tries, 1 s apart. `answers`
+  // holds the last try's; a fatal failure when the API does not answer or
+  // the CLI cannot run.
+  void AnswerUntilAgreed(
+      const std::vector<std::string>& argv,
+      const std::function<bool(const CommandResult& api, const CommandResult& cli)>& agrees,
+      Answers& answers) {
     for (int attempt = 0; attempt < 10; ++attempt) {
+      if (attempt > 0) absl::SleepFor(absl::Seconds(1));
       DockerApiListings listings;
-      api = listings.Answer(argv, *env_, absl::Seconds(15));
-      cli = RunCommand(argv, absl::Seconds(30));
+      std::optional<CommandResult> api = listings.Answer(argv, *env_, absl::Seconds(15));
+      absl::StatusOr<CommandResult> cli = RunCommand(argv, absl::Seconds(30));
       ASSERT_TRUE(api.has_value()) << "the API did not answer " << absl::StrJoin(argv, " ");
       ASSERT_TRUE(cli.ok()) << cli.status();
-      if (api->out == cli->out && api->err == cli->err && api->exit_code == cli->exit_code) break;
-      absl::SleepFor(absl::Seconds(1));
+      answers = {*std::move(api), *std::move(cli)};
+      if (agrees(answers.api, answers.cli)) return;
     }
+  }
+
+  // Compares the API's answer for argv with the CLI's: stdout, stderr and
+  // exit code.
+  void ExpectSameAsCli(const std::vector<std::string>& argv) {
+    Answers got;
+    ASSERT_NO_FATAL_FAILURE(AnswerUntilAgreed(
+        argv,
+        [](const CommandResult& api, const CommandResult& cli) {
+          return api.out == cli.out && api.err == cli.err && api.exit_code == cli.exit_code;
+        },
+        got));
     SCOPED_TRACE(absl::StrJoin(argv, " "));
-    EXPECT_EQ(api->exit_code, cli->exit_code);
-    EXPECT_EQ(api->out, cli->out);
-    EXPECT_EQ(api->err, cli->err);
+    EXPECT_EQ(got.api.exit_code, got.cli.exit_code);
+    EXPECT_EQ(got.api.out, got.cli.out);
+    EXPECT_EQ(got.api.err, got.cli.err);
   }
 
   // `docker service inspect --format kServiceInspectFormat` of every listed
@@ -278,28 +303,25 @@ class DockerApiListingsTest : public ::testing::Test {
       }
       return text;
     };
-    std::optional<CommandResult> api;
-    absl::StatusOr<CommandResult> cli = absl::UnknownError("not run");
-    for (int attempt = 0; attempt < 10; ++attempt) {
-      DockerApiListings listings;
-      api = listings.Answer(argv, *env_, absl::Seconds(15));
-      cli = RunCommand(argv, absl::Seconds(30));
-      ASSERT_TRUE(api.has_value()) << "the API did not answer the inspect";
-      ASSERT_TRUE(cli.ok()) << cli.status();
-      if (parsed(api->out) == parsed(cli->out) && (!same_go || api->out == cli->out)) break;
-      absl::SleepFor(absl::Seconds(1));
-    }
-    EXPECT_EQ(cli->exit_code, 0) << cli->err;
-    EXPECT_EQ(api->exit_code, 0);
-    EXPECT_EQ(parsed(api->out), parsed(cli->out));
+    Answers got;
+    ASSERT_NO_FATAL_FAILURE(AnswerUntilAgreed(
+        argv,
+        [&](const CommandResult& api, const CommandResult& cli) {
+          return parsed(api.out) == parsed(cli.out) && (!same_go || api.out == cli.out);
+        },
+        got));
+    EXPECT_EQ(got.cli.exit_code, 0) << got.cli.err;
+    EXPECT_EQ(got.api.exit_code, 0);
+    EXPECT_EQ(parsed(got.api.out), parsed(got.cli.out));
     if (same_go) {
-      EXPECT_EQ(api->out, cli->out);
+      EXPECT_EQ(got.api.out, got.cli.out);
     }
     // The test's values reached the parser (not a vacuous comparison).
-    EXPECT_THAT(parsed(cli->out), HasSubstr("SMTP_HOST=<smtp&relay>.example"));
+    EXPECT_THAT(parsed(got.cli.out), HasSubstr("SMTP_HOST=<smtp&relay>.example"));
     // svc9's update (updating, then paused: its image cannot be pulled).
-    EXPECT_THAT(parsed(cli->out), ::testing::ContainsRegex("inspected=1 state=[a-z_]+ message=."))
-        << cli->out;
+    EXPECT_THAT(parsed(got.cli.out),
+                ::testing::ContainsRegex("inspected=1 state=[a-z_]+ message=."))
+        << got.cli.out;
   }
 
   // Waits until `docker service ls` shows `replicas` for `name`.
