@@ -484,15 +484,17 @@ std::string FamiliarImage(absl::string_view image) {
   return absl::StrCat(familiar, ":", tag);
 }
 
-std::optional<std::string> RenderServiceList(absl::string_view services_json) {
-  auto services = ParseObjects(services_json);
-  if (!services.has_value()) return std::nullopt;
-  std::stable_sort(services->items.begin(), services->items.end(),
-                   [](const Struct* a, const Struct* b) {
-                     return NaturalLess(Str(*a, {"Spec", "Name"}), Str(*b, {"Spec", "Name"}));
-                   });
+namespace {
+
+// The renderings of a parsed answer's objects (`items`, in the daemon's
+// order); nullopt for objects of an unexpected shape.
+
+std::optional<std::string> ListServices(std::vector<const Struct*> services) {
+  std::stable_sort(services.begin(), services.end(), [](const Struct* a, const Struct* b) {
+    return NaturalLess(Str(*a, {"Spec", "Name"}), Str(*b, {"Spec", "Name"}));
+  });
   std::string out;
-  for (const Struct* s : services->items) {
+  for (const Struct* s : services) {
     auto replicas = Replicas(*s);
     auto ports = Ports(*s);
     if (!replicas.has_value() || !ports.has_value()) return std::nullopt;
@@ -504,22 +506,18 @@ std::optional<std::string> RenderServiceList(absl::string_view services_json) {
   return out;
 }
 
-std::optional<std::string> RenderNodeIds(absl::string_view nodes_json) {
-  auto nodes = ParseObjects(nodes_json);
-  if (!nodes.has_value()) return std::nullopt;
-  SortNodes(nodes->items);
+std::string ListNodeIds(std::vector<const Struct*> nodes) {
+  SortNodes(nodes);
   std::string out;
-  for (const Struct* n : nodes->items) absl::StrAppend(&out, Str(*n, {"ID"}), "\n");
+  for (const Struct* n : nodes) absl::StrAppend(&out, Str(*n, {"ID"}), "\n");
   return out;
 }
 
-std::optional<std::string> RenderServiceInspect(absl::string_view services_json,
-                                                const std::vector<std::string>& refs) {
-  auto services = ParseObjects(services_json);
-  if (!services.has_value()) return std::nullopt;
+std::optional<std::string> InspectServices(const std::vector<const Struct*>& services,
+                                           const std::vector<std::string>& refs) {
   std::string out;
   for (const std::string& ref : refs) {  // in the order asked, as the CLI prints them
-    const Struct* s = ResolveService(services->items, ref);
+    const Struct* s = ResolveService(services, ref);
     if (s == nullptr) return std::nullopt;  // the CLI's "no such service" then
     absl::StrAppend(&out, Str(*s, {"ID"}), "\t", Str(*s, {"Spec", "Name"}), "\t");
     // {{if .UpdateStatus}}: a pointer, so present (even empty) is true.
@@ -552,15 +550,13 @@ std::optional<std::string> RenderServiceInspect(absl::string_view services_json,
   return out;
 }
 
-std::optional<std::string> RenderNodeInspect(absl::string_view nodes_json,
-                                             const std::vector<std::string>& ids) {
-  auto nodes = ParseObjects(nodes_json);
-  if (!nodes.has_value()) return std::nullopt;
+std::optional<std::string> InspectNodes(const std::vector<const Struct*>& nodes,
+                                        const std::vector<std::string>& ids) {
   std::string out;
   for (const std::string& id : ids) {
-    auto it = std::find_if(nodes->items.begin(), nodes->items.end(),
+    auto it = std::find_if(nodes.begin(), nodes.end(),
                            [&](const Struct* n) { return Str(*n, {"ID"}) == id; });
-    if (it == nodes->items.end()) return std::nullopt;  // the CLI resolves names and prefixes
+    if (it == nodes.end()) return std::nullopt;  // the CLI resolves names and prefixes
     const Struct& n = **it;
     absl::StrAppend(&out, id, "\t", Str(n, {"Description", "Hostname"}), "\t",
                     Str(n, {"Status", "Addr"}), "\t", Str(n, {"Spec", "Role"}), "\t",
@@ -570,22 +566,18 @@ std::optional<std::string> RenderNodeInspect(absl::string_view nodes_json,
   return out;
 }
 
-std::optional<std::string> RenderSwarmContainers(absl::string_view containers_json) {
-  auto containers = ParseObjects(containers_json);
-  if (!containers.has_value()) return std::nullopt;
+std::string ListSwarmContainers(const std::vector<const Struct*>& containers) {
   std::string out;
-  for (const Struct* c : containers->items) {  // the daemon's order, as the CLI keeps it
+  for (const Struct* c : containers) {  // the daemon's order, as the CLI keeps it
     absl::StrAppend(&out, Str(*c, {"Id"}).substr(0, 12), "\t",
                     Str(*c, {"Labels", "com.docker.swarm.service.name"}), "\n");
   }
   return out;
 }
 
-std::optional<std::string> RenderContainerPorts(absl::string_view containers_json) {
-  auto containers = ParseObjects(containers_json);
-  if (!containers.has_value()) return std::nullopt;
+std::optional<std::string> ListContainerPorts(const std::vector<const Struct*>& containers) {
   std::string out;
-  for (const Struct* c : containers->items) {  // the daemon's order, as the CLI keeps it
+  for (const Struct* c : containers) {  // the daemon's order, as the CLI keeps it
     auto names = ContainerNames(*c);
     auto ports = ContainerPorts(*c);
     if (!names.has_value() || !ports.has_value()) return std::nullopt;
@@ -594,17 +586,67 @@ std::optional<std::string> RenderContainerPorts(absl::string_view containers_jso
   return out;
 }
 
-std::optional<DockerApiResponse> DockerApiListings::Get(const std::string& target, HostEnv& host,
-                                                        absl::Duration timeout) {
+}  // namespace
+
+std::optional<std::string> RenderServiceList(absl::string_view services_json) {
+  auto services = ParseObjects(services_json);
+  if (!services.has_value()) return std::nullopt;
+  return ListServices(services->items);
+}
+
+std::optional<std::string> RenderNodeIds(absl::string_view nodes_json) {
+  auto nodes = ParseObjects(nodes_json);
+  if (!nodes.has_value()) return std::nullopt;
+  return ListNodeIds(nodes->items);
+}
+
+std::optional<std::string> RenderServiceInspect(absl::string_view services_json,
+                                                const std::vector<std::string>& refs) {
+  auto services = ParseObjects(services_json);
+  if (!services.has_value()) return std::nullopt;
+  return InspectServices(services->items, refs);
+}
+
+std::optional<std::string> RenderNodeInspect(absl::string_view nodes_json,
+                                             const std::vector<std::string>& ids) {
+  auto nodes = ParseObjects(nodes_json);
+  if (!nodes.has_value()) return std::nullopt;
+  return InspectNodes(nodes->items, ids);
+}
+
+std::optional<std::string> RenderSwarmContainers(absl::string_view containers_json) {
+  auto containers = ParseObjects(containers_json);
+  if (!containers.has_value()) return std::nullopt;
+  return ListSwarmContainers(containers->items);
+}
+
+std::optional<std::string> RenderContainerPorts(absl::string_view containers_json) {
+  auto containers = ParseObjects(containers_json);
+  if (!containers.has_value()) return std::nullopt;
+  return ListContainerPorts(containers->items);
+}
+
+struct DockerApiListings::Parsed {
+  JsonObjects json;
+};
+
+DockerApiListings::DockerApiListings() = default;
+DockerApiListings::~DockerApiListings() = default;
+
+const DockerApiListings::Fetched& DockerApiListings::Get(const std::string& target, HostEnv& host,
+                                                         absl::Duration timeout) {
   auto it = gets_.find(target);
-  if (it == gets_.end()) {
-    auto response = host.DockerGet(target, timeout);
-    it = gets_
-             .emplace(target, response.ok() ? std::optional<DockerApiResponse>(*std::move(response))
-                                            : std::nullopt)
-             .first;
+  if (it != gets_.end()) return it->second;
+  Fetched fetched;
+  if (auto response = host.DockerGet(target, timeout); response.ok()) {
+    fetched.response = *std::move(response);
+    if (fetched.response->status == 200) {
+      if (auto json = ParseObjects(fetched.response->body); json.has_value()) {
+        fetched.parsed = std::make_unique<const Parsed>(Parsed{*std::move(json)});
+      }
+    }
   }
-  return it->second;
+  return gets_.emplace(target, std::move(fetched)).first->second;
 }
 
 std::optional<CommandResult> DockerApiListings::Answer(const std::vector<std::string>& argv,
@@ -636,33 +678,34 @@ std::optional<CommandResult> DockerApiListings::Answer(const std::vector<std::st
                        : kind == Kind::kContainers ? kSwarmContainersTarget
                        : kind == Kind::kPorts      ? kContainersTarget
                                                    : kNodesTarget;
-  auto response = Get(target, host, timeout);
-  if (!response.has_value()) return std::nullopt;
-  if (response->status != 200) return ErrorResult(*response);
+  const Fetched& fetched = Get(target, host, timeout);
+  if (!fetched.response.has_value()) return std::nullopt;
+  if (fetched.response->status != 200) return ErrorResult(*fetched.response);
+  if (fetched.parsed == nullptr) return std::nullopt;  // not the array of objects expected
+  const std::vector<const Struct*>& items = fetched.parsed->json.items;
   std::optional<std::string> out;
   switch (kind) {
     case Kind::kServices:
-      out = RenderServiceList(response->body);
+      out = ListServices(items);
       break;
     case Kind::kContainers:
-      out = RenderSwarmContainers(response->body);
+      out = ListSwarmContainers(items);
       break;
     case Kind::kServiceInspect:
-      out = RenderServiceInspect(
-          response->body,
-          std::vector<std::string>(argv.begin() + static_cast<long>(kServiceInspectPrefix.size()),
-                                   argv.end()));
+      out = InspectServices(
+          items, std::vector<std::string>(
+                     argv.begin() + static_cast<long>(kServiceInspectPrefix.size()), argv.end()));
       break;
     case Kind::kPorts:
-      out = RenderContainerPorts(response->body);
+      out = ListContainerPorts(items);
       break;
     case Kind::kNodeIds:
-      out = RenderNodeIds(response->body);
+      out = ListNodeIds(items);
       break;
     case Kind::kNodeInspect:
-      out = RenderNodeInspect(
-          response->body, std::vector<std::string>(
-                              argv.begin() + static_cast<long>(kInspectPrefix.size()), argv.end()));
+      out = InspectNodes(
+          items, std::vector<std::string>(argv.begin() + static_cast<long>(kInspectPrefix.size()),
+                                          argv.end()));
       break;
   }
   if (!out.has_value()) return std::nullopt;

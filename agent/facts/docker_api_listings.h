@@ -34,6 +34,7 @@
 #define PREFLIGHT_AGENT_FACTS_DOCKER_API_LISTINGS_H_
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,16 +47,27 @@ namespace preflight::agent {
 
 class DockerApiListings {
  public:
+  DockerApiListings();
+  ~DockerApiListings();
+
   // The CLI's result for `argv` when it is one of the listings above and the
   // API answered; nullopt otherwise (run the CLI).
   std::optional<CommandResult> Answer(const std::vector<std::string>& argv, HostEnv& host,
                                       absl::Duration timeout);
 
  private:
-  std::optional<DockerApiResponse> Get(const std::string& target, HostEnv& host,
-                                       absl::Duration timeout);
-  // One GET per target per collection (nullopt: the API was not reached).
-  std::map<std::string, std::optional<DockerApiResponse>> gets_;
+  struct Parsed;  // a JSON array of objects (defined in the .cc)
+  // A target's answer, and for a 200 its body parsed once for every
+  // command rendered from it (`docker node ls -q` and `docker node inspect`
+  // share one, the two service commands another).
+  struct Fetched {
+    std::optional<DockerApiResponse> response;  // nullopt: the API was not reached
+    std::unique_ptr<const Parsed> parsed;       // null: not a 200 array of objects
+  };
+
+  const Fetched& Get(const std::string& target, HostEnv& host, absl::Duration timeout);
+  // One GET per target per collection.
+  std::map<std::string, Fetched> gets_;
 };
 
 // Renderings of the API's JSON as the CLI prints them; nullopt for JSON of
