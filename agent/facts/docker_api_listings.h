@@ -21,7 +21,7 @@
 // inspect's {{json}} strings are written as Go 1.22+ writes them (CLI 28):
 // "\b" where 20.10's older Go wrote "\u0008" — the same string once parsed.
 //
-// Not covered (the CLI runs): every `docker exec`.
+// Not here: every `docker exec` (agent/facts/docker_api_exec.h runs it).
 //
 // An error answer of the daemon ("This node is not a swarm manager") becomes
 // what the CLI says then: exit code 1, "Error response from daemon: <message>"

@@ -4,7 +4,8 @@
 // `docker service inspect`) share one run of it instead of forking the
 // command again: a collection is one look at the host. The Docker listings
 // of agent/facts/docker_api_listings.h are answered from the Engine API when
-// its socket answers, without forking the CLI. Everything else is passed
+// its socket answers, and so is every `docker exec` (agent/facts/
+// docker_api_exec.h), without forking the CLI. Everything else is passed
 // through unchanged.
 #ifndef PREFLIGHT_AGENT_FACTS_RUN_CACHE_H_
 #define PREFLIGHT_AGENT_FACTS_RUN_CACHE_H_
@@ -25,7 +26,8 @@ class RunCache : public HostEnv {
 
   // The first Run of an argv runs it on the host; later ones with the same
   // argv return that result (or error) again, whatever their timeout.
-  // A Docker listing is read from the Engine API first (DockerApiListings).
+  // A Docker listing is read from the Engine API first (DockerApiListings),
+  // and a `docker exec` run through it (DockerApiExec).
   absl::StatusOr<CommandResult> Run(const std::vector<std::string>& argv,
                                     absl::Duration timeout) override;
 
@@ -63,6 +65,10 @@ class RunCache : public HostEnv {
   absl::StatusOr<DockerApiResponse> DockerGet(const std::string& target,
                                               absl::Duration timeout) override {
     return host_.DockerGet(target, timeout);
+  }
+  absl::StatusOr<DockerApiResponse> DockerPost(const std::string& target, const std::string& body,
+                                               absl::Duration timeout) override {
+    return host_.DockerPost(target, body, timeout);
   }
   bool live() const override { return host_.live(); }
   const std::string& root() const override { return host_.root(); }

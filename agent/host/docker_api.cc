@@ -122,6 +122,13 @@ absl::StatusOr<DockerApiResponse> ParseHttpResponse(absl::string_view raw, size_
 absl::StatusOr<DockerApiResponse> DockerApiGet(const std::string& socket_path,
                                                absl::string_view target, absl::Duration timeout,
                                                size_t max_bytes) {
+  return DockerApiRequest(socket_path, "GET", target, "", timeout, max_bytes);
+}
+
+absl::StatusOr<DockerApiResponse> DockerApiRequest(const std::string& socket_path,
+                                                   absl::string_view method,
+                                                   absl::string_view target, absl::string_view body,
+                                                   absl::Duration timeout, size_t max_bytes) {
   const absl::Time deadline = absl::Now() + timeout;
   const std::string where = absl::StrCat("Docker API at unix://", socket_path);
   sockaddr_un addr{};
@@ -148,9 +155,14 @@ absl::StatusOr<DockerApiResponse> DockerApiGet(const std::string& socket_path,
       return absl::UnavailableError(absl::StrCat(where, ": connect: ", std::strerror(err)));
     }
   }
-  const std::string request =
-      absl::StrCat("GET ", target, " HTTP/1.1\r\nHost: docker\r\nUser-Agent: preflight-agent\r\n",
-                   "Accept: application/json\r\nConnection: close\r\n\r\n");
+  std::string request = absl::StrCat(method, " ", target,
+                                     " HTTP/1.1\r\nHost: docker\r\nUser-Agent: preflight-agent\r\n",
+                                     "Accept: application/json\r\nConnection: close\r\n");
+  if (!body.empty()) {
+    absl::StrAppend(&request, "Content-Type: application/json\r\nContent-Length: ", body.size(),
+                    "\r\n");
+  }
+  absl::StrAppend(&request, "\r\n", body);
   size_t sent = 0;
   while (sent < request.size()) {
     const ssize_t n = send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
@@ -176,8 +188,8 @@ absl::StatusOr<DockerApiResponse> DockerApiGet(const std::string& socket_path,
     if (n > 0) {
       raw.append(buf, static_cast<size_t>(n));
       if (raw.size() > cap) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat(where, " GET ", target, ": response larger than ", cap, " bytes"));
+        return absl::ResourceExhaustedError(absl::StrCat(where, " ", method, " ", target,
+                                                         ": response larger than ", cap, " bytes"));
       }
       continue;
     }
@@ -185,8 +197,9 @@ absl::StatusOr<DockerApiResponse> DockerApiGet(const std::string& socket_path,
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       if (WaitFd(fd.get(), POLLIN, deadline) == 0) {
-        return absl::DeadlineExceededError(absl::StrCat(
-            where, " GET ", target, ": no complete answer within ", absl::FormatDuration(timeout)));
+        return absl::DeadlineExceededError(absl::StrCat(where, " ", method, " ", target,
+                                                        ": no complete answer within ",
+                                                        absl::FormatDuration(timeout)));
       }
       continue;
     }
@@ -194,8 +207,8 @@ absl::StatusOr<DockerApiResponse> DockerApiGet(const std::string& socket_path,
   }
   auto response = ParseHttpResponse(raw, max_bytes);
   if (!response.ok()) {
-    return absl::Status(response.status().code(),
-                        absl::StrCat(where, " GET ", target, ": ", response.status().message()));
+    return absl::Status(response.status().code(), absl::StrCat(where, " ", method, " ", target,
+                                                               ": ", response.status().message()));
   }
   return response;
 }

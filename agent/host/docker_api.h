@@ -1,7 +1,7 @@
-// The Docker Engine API over its unix socket: one HTTP/1.1 GET per
+// The Docker Engine API over its unix socket: one HTTP/1.1 request per
 // connection, for the read-only listings the agent makes on every collection
-// of a swarm manager. A run of the Docker CLI costs 30-50 ms of CPU and
-// about 38 MB of RSS (it is a Go program started for one request); a GET
+// of a swarm manager, and the `docker exec` of the application sources. A run of the Docker CLI
+// costs 30-50 ms of CPU and about 38 MB of RSS (it is a Go program started for one request); a GET
 // here costs well under a millisecond and no process (README, "The agent
 // stays light").
 #ifndef PREFLIGHT_AGENT_HOST_DOCKER_API_H_
@@ -33,6 +33,15 @@ std::optional<std::string> DockerSocketPath();
 absl::StatusOr<DockerApiResponse> DockerApiGet(const std::string& socket_path,
                                                absl::string_view target, absl::Duration timeout,
                                                size_t max_bytes);
+
+// One request of `method` ("GET", "POST") with a JSON `body` (sent with its
+// Content-Length when not empty), read to the end of the connection: the
+// daemon closes it after a plain answer (Connection: close) and after the
+// raw stream of a started exec. Errors as DockerApiGet's.
+absl::StatusOr<DockerApiResponse> DockerApiRequest(const std::string& socket_path,
+                                                   absl::string_view method,
+                                                   absl::string_view target, absl::string_view body,
+                                                   absl::Duration timeout, size_t max_bytes);
 
 // Parses a complete HTTP/1.1 response (status line, headers, body with
 // Content-Length, chunked, or up to the end). Exposed for tests.

@@ -146,6 +146,18 @@ class HostEnv {
         absl::StrCat("Docker Engine API GET ", target, ": not the live system"));
   }
 
+  // POST the JSON `body` to `target` of the Docker Engine API, read to the
+  // end of the connection (a started exec answers with its raw output
+  // stream): how a `docker exec` runs without forking the CLI
+  // (agent/facts/docker_api_exec.h). UNAVAILABLE when not live, or when the
+  // socket cannot be reached: the CLI is run then.
+  virtual absl::StatusOr<DockerApiResponse> DockerPost(const std::string& target,
+                                                       const std::string& /*body*/,
+                                                       absl::Duration /*timeout*/) {
+    return absl::UnavailableError(
+        absl::StrCat("Docker Engine API POST ", target, ": not the live system"));
+  }
+
   // True when this is the running system ("/"), false for an image or fixture.
   virtual bool live() const = 0;
 

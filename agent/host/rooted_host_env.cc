@@ -336,6 +336,17 @@ absl::StatusOr<DockerApiResponse> RootedHostEnv::DockerGet(const std::string& ta
   return DockerApiGet(*socket, target, timeout, 16 << 20);
 }
 
+absl::StatusOr<DockerApiResponse> RootedHostEnv::DockerPost(const std::string& target,
+                                                            const std::string& body,
+                                                            absl::Duration timeout) {
+  if (!live()) return HostEnv::DockerPost(target, body, timeout);
+  std::optional<std::string> socket = DockerSocketPath();
+  if (!socket.has_value()) {
+    return absl::UnavailableError("DOCKER_HOST is not a unix socket: the Docker CLI is used");
+  }
+  return DockerApiRequest(*socket, "POST", target, body, timeout, 16 << 20);
+}
+
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
                                          absl::Duration timeout, size_t cap) {
   if (argv.empty()) return absl::InvalidArgumentError("empty command");

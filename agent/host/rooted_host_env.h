@@ -46,6 +46,8 @@ class RootedHostEnv : public HostEnv {
   // UNAVAILABLE (recorded CLI outputs stand in).
   absl::StatusOr<DockerApiResponse> DockerGet(const std::string& target,
                                               absl::Duration timeout) override;
+  absl::StatusOr<DockerApiResponse> DockerPost(const std::string& target, const std::string& body,
+                                               absl::Duration timeout) override;
   bool live() const override { return root_ == "/"; }
   const std::string& root() const override { return root_; }
 

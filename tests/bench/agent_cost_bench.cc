@@ -94,7 +94,11 @@ int main(int argc, char** argv) {
   const char* dir = mkdtemp(dir_template);
   if (dir == nullptr) return 1;
   const std::string on = std::string(dir) + "/application-on.textproto";
-  std::ofstream(on) << "application { docker: true smtp_probe: true }\n";
+  // Every application source: the Docker listings, the SMTP handshake and
+  // the three that exec into the databases (each ABSENT where no such
+  // container runs on this node).
+  std::ofstream(on) << "application { docker: true smtp_probe: true elasticsearch: true "
+                       "admin_passwords: true test_data: true }\n";
   const std::string off = std::string(dir) + "/application-off.textproto";
   std::ofstream(off) << "# application sources off (the default)\n";
 
@@ -142,7 +146,7 @@ int main(int argc, char** argv) {
                 cost.rss_mib / live_rss);
   }
   std::printf(
-      "targets (issue 16): < 100 ms CPU and < 15 MiB RSS per live collection on a "
+      "targets (issue 16): < 100 ms CPU and < 15 MB (14.3 MiB) RSS per live collection on a "
       "manager\n");
   std::remove(on.c_str());
   std::remove(off.c_str());

@@ -1,7 +1,7 @@
 // RecordingEnv: the host under a root (a fixture, a temp dir, or "/" for the
 // live system) through the real RootedHostEnv, recording every argv the
-// code under test runs (and every Docker Engine API GET), so a test can say which commands ran, how
-// often, and that none carried a secret.
+// code under test runs (and every Docker Engine API GET and POST), so a test can say which commands
+// ran, how often, and that none carried a secret.
 #ifndef PREFLIGHT_TESTS_SUPPORT_RECORDING_ENV_H_
 #define PREFLIGHT_TESTS_SUPPORT_RECORDING_ENV_H_
 
@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent/host/host_env.h"
@@ -58,6 +59,12 @@ class RecordingEnv : public agent::HostEnv {
     gets.push_back(target);
     return inner_->DockerGet(target, timeout);
   }
+  absl::StatusOr<agent::DockerApiResponse> DockerPost(const std::string& target,
+                                                      const std::string& body,
+                                                      absl::Duration timeout) override {
+    posts.emplace_back(target, body);
+    return inner_->DockerPost(target, body, timeout);
+  }
   bool live() const override { return inner_->live(); }
   const std::string& root() const override { return inner_->root(); }
 
@@ -65,6 +72,9 @@ class RecordingEnv : public agent::HostEnv {
   std::vector<std::vector<std::string>> argvs;
   // Every Docker Engine API target read, in order.
   std::vector<std::string> gets;
+  // Every Docker Engine API POST (target, body), in order: the body of an
+  // exec carries its command line, so what leaves the agent is scanned too.
+  std::vector<std::pair<std::string, std::string>> posts;
 
  private:
   std::unique_ptr<agent::HostEnv> inner_;
