@@ -4,15 +4,20 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <filesystem>
+#include <functional>
 #include <ostream>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "agent/facts/utf8.h"
 #include "agent/host/rooted_host_env.h"
+#include "tests/support/recording_env.h"
 #include "tests/support/temp_dir.h"
 
 namespace preflight::agent {
@@ -521,6 +526,109 @@ TEST_F(SshdCollectorTest, MainFileIncludingItselfTerminates) {
   EXPECT_EQ(fact.collection().state(), v1::Collection::OK);
   EXPECT_THAT(fact.problems(), SizeIs(1));
   EXPECT_LE(fact.files_size(), 1 + 16);
+}
+
+// The oracle live: the files are the test's, `sshd -T` is the real one run
+// with -f on the test's sshd_config, and every argv run is recorded.
+// `mangle` may change what sshd -T printed before the collector sees it.
+class LiveOracleEnv : public testing::RecordingEnv {
+ public:
+  LiveOracleEnv(const std::string& root, std::string config)
+      : RecordingEnv(root), config_(std::move(config)) {}
+  bool live() const override { return true; }
+  absl::StatusOr<CommandResult> Run(const std::vector<std::string>& argv,
+                                    absl::Duration timeout) override {
+    runs.push_back(argv);
+    if (argv.size() != 4 || argv[0] != "/usr/sbin/sshd" || argv[1] != "-T") {
+      return absl::UnavailableError("only sshd -T here");
+    }
+    auto r = RunCommand({argv[0], "-T", "-f", config_, argv[2], argv[3]}, timeout);
+    if (r.ok() && mangle) mangle(r->out);
+    return r;
+  }
+  std::vector<std::vector<std::string>> runs;
+  std::function<void(std::string&)> mangle;
+
+ private:
+  std::string config_;
+};
+
+class SshdOracleRunsTest : public SshdCollectorTest {
+ protected:
+  void SetUp() override {
+    struct stat st {};
+    if (stat("/run/sshd", &st) != 0) std::filesystem::create_directories("/run/sshd");
+    key_ = root_.path() + "/hostkey";
+    absl::StatusOr<CommandResult> keygen =
+        RunCommand({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key_}, absl::Seconds(30));
+    ASSERT_TRUE(keygen.ok() && keygen->exit_code == 0) << "ssh-keygen failed";
+  }
+
+  // The sshd fact of a host with root, alice and bob able to log in.
+  v1::FactReport CollectLive(LiveOracleEnv& env) {
+    v1::FactReport report;
+    for (const char* name : {"root", "alice", "bob"}) {
+      v1::Account& a = *report.mutable_accounts()->add_accounts();
+      a.set_name(name);
+      a.set_login_shell(true);
+      a.add_groups(name);
+    }
+    std::unique_ptr<FactCollector> collector = MakeSshdConfigCollector();
+    collector->Collect(env, CollectOptions(), report);
+    return report;
+  }
+
+  std::string key_;
+};
+
+TEST_F(SshdOracleRunsTest, WithoutAMatchBlockOneRunAnswersForEveryAccount) {
+  Write("/etc/ssh/sshd_config",
+        absl::StrCat("HostKey ", key_, "\nPasswordAuthentication no\nPermitRootLogin no\n"));
+  LiveOracleEnv env(root_.path(), root_.path() + "/etc/ssh/sshd_config");
+  v1::FactReport report = CollectLive(env);
+  const v1::SshdOracle& oracle = report.sshd().oracle();
+  EXPECT_EQ(env.runs.size(), 1u);
+  EXPECT_TRUE(oracle.ran()) << oracle.skipped_reason();
+  EXPECT_THAT(oracle.errors(), ::testing::IsEmpty());
+  EXPECT_THAT(oracle.diffs(), ::testing::IsEmpty());
+  ASSERT_EQ(report.sshd().effective_size(), 3);
+
+  // Every account is compared with that one run: a disagreement shows for
+  // each of them.
+  env.runs.clear();
+  env.mangle = [](std::string& out) {
+    absl::StrReplaceAll({{"passwordauthentication no", "passwordauthentication yes"}}, &out);
+  };
+  report = CollectLive(env);
+  EXPECT_EQ(env.runs.size(), 1u);
+  std::vector<std::string> users;
+  for (const v1::SshdOracleDiff& d : report.sshd().oracle().diffs()) {
+    EXPECT_EQ(d.keyword(), "passwordauthentication");
+    users.push_back(d.user());
+  }
+  EXPECT_THAT(users, ::testing::UnorderedElementsAre("root", "alice", "bob"));
+}
+
+TEST_F(SshdOracleRunsTest, WithAMatchBlockEachAccountHasItsOwnRun) {
+  Write("/etc/ssh/sshd_config",
+        absl::StrCat(
+            "HostKey ", key_,
+            "\nPasswordAuthentication no\nMatch User alice\n  PasswordAuthentication yes\n"));
+  LiveOracleEnv env(root_.path(), root_.path() + "/etc/ssh/sshd_config");
+  v1::FactReport report = CollectLive(env);
+  const v1::SshdOracle& oracle = report.sshd().oracle();
+  ASSERT_EQ(env.runs.size(), 3u);
+  EXPECT_THAT(env.runs[1][3], ::testing::HasSubstr("user=alice"));
+  EXPECT_TRUE(oracle.ran()) << oracle.skipped_reason();
+  EXPECT_THAT(oracle.errors(), ::testing::IsEmpty());
+  // sshd -T agrees with us per account, alice's Match included.
+  EXPECT_THAT(oracle.diffs(), ::testing::IsEmpty());
+  for (const v1::SshdEffective& e : report.sshd().effective()) {
+    for (const v1::SshdSetting& setting : e.settings()) {
+      if (setting.keyword() != "passwordauthentication") continue;
+      EXPECT_EQ(setting.values(0), e.user() == "alice" ? "yes" : "no") << e.user();
+    }
+  }
 }
 
 }  // namespace
