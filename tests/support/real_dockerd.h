@@ -6,10 +6,15 @@
 #ifndef PREFLIGHT_TESTS_SUPPORT_REAL_DOCKERD_H_
 #define PREFLIGHT_TESTS_SUPPORT_REAL_DOCKERD_H_
 
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "agent/host/host_env.h"
+#include "agent/host/rooted_host_env.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -41,6 +46,37 @@ class RealDockerd {
   std::unique_ptr<Process> daemon_;
   std::string error_;
   bool started_ = false;
+};
+
+// A test with its own daemon: DOCKER_HOST names it for the test's duration
+// (the agent's Engine API path and the Docker CLI both follow it, so both
+// talk to it), and env_ is the live host.
+class RealDockerdTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(dockerd_.ok()) << dockerd_.error();
+    const char* saved = getenv("DOCKER_HOST");
+    had_ = saved != nullptr;
+    if (had_) saved_ = saved;
+    setenv("DOCKER_HOST", dockerd_.host().c_str(), 1);
+    auto env = agent::RootedHostEnv::Create("/");
+    ASSERT_TRUE(env.ok()) << env.status();
+    env_ = *std::move(env);
+  }
+  void TearDown() override {
+    if (had_) {
+      setenv("DOCKER_HOST", saved_.c_str(), 1);
+    } else {
+      unsetenv("DOCKER_HOST");
+    }
+  }
+
+  RealDockerd dockerd_;
+  std::unique_ptr<agent::HostEnv> env_;
+
+ private:
+  std::string saved_;
+  bool had_ = false;
 };
 
 }  // namespace preflight::testing

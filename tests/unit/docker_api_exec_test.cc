@@ -87,25 +87,12 @@ TEST(DockerApiExec, LeavesOtherCommandsToTheCli) {
   EXPECT_FALSE(DockerApiExec({"docker", "exec", "c1", "id"}, env, absl::Seconds(1)).has_value());
 }
 
-class DockerApiExecTest : public ::testing::Test {
+class DockerApiExecTest : public testing::RealDockerdTest {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(dockerd_.ok()) << dockerd_.error();
-    const char* saved = getenv("DOCKER_HOST");
-    if (saved != nullptr) saved_ = saved;
-    had_ = saved != nullptr;
-    setenv("DOCKER_HOST", dockerd_.host().c_str(), 1);
-    auto env = RootedHostEnv::Create("/");
-    ASSERT_TRUE(env.ok());
-    env_ = *std::move(env);
+    RealDockerdTest::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(dockerd_.ImportBusybox("preflight-test/busybox:1")) << dockerd_.error();
-  }
-  void TearDown() override {
-    if (had_) {
-      setenv("DOCKER_HOST", saved_.c_str(), 1);
-    } else {
-      unsetenv("DOCKER_HOST");
-    }
   }
 
   // A running container named `name`; its id.
@@ -130,11 +117,6 @@ class DockerApiExecTest : public ::testing::Test {
     EXPECT_EQ(api->err, cli->err);
     return *api;
   }
-
-  testing::RealDockerd dockerd_;
-  std::unique_ptr<HostEnv> env_;
-  std::string saved_;
-  bool had_ = false;
 };
 
 TEST_F(DockerApiExecTest, SaysWhatTheCliSays) {

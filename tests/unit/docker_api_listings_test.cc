@@ -206,26 +206,8 @@ int FreePortPair() {
 // byte: stdout, stderr and exit code. A task may change state between the
 // two reads, so each comparison is retried a few times; a wrong rendering
 // never agrees.
-class DockerApiListingsTest : public ::testing::Test {
+class DockerApiListingsTest : public testing::RealDockerdTest {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(dockerd_.ok()) << dockerd_.error();
-    const char* saved = getenv("DOCKER_HOST");
-    if (saved != nullptr) saved_ = saved;
-    had_ = saved != nullptr;
-    setenv("DOCKER_HOST", dockerd_.host().c_str(), 1);
-    auto env = RootedHostEnv::Create("/");
-    ASSERT_TRUE(env.ok());
-    env_ = *std::move(env);
-  }
-  void TearDown() override {
-    if (had_) {
-      setenv("DOCKER_HOST", saved_.c_str(), 1);
-    } else {
-      unsetenv("DOCKER_HOST");
-    }
-  }
-
   // The API's answer for an argv (from a DockerApiListings of its own, so
   // a fresh GET) and the CLI's (DOCKER_HOST names the test's daemon for
   // both).
@@ -335,11 +317,6 @@ class DockerApiListingsTest : public ::testing::Test {
         absl::Seconds(90));
     ASSERT_TRUE(converged) << name << " never reached " << replicas;
   }
-
-  testing::RealDockerd dockerd_;
-  std::unique_ptr<HostEnv> env_;
-  std::string saved_;
-  bool had_ = false;
 };
 
 TEST_F(DockerApiListingsTest, SayWhatTheCliSaysOnASwarmManager) {
