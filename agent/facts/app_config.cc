@@ -112,10 +112,16 @@ class AppConfigCollector : public FactCollector {
       smtp.set_probe_error("SMTP_HOST is not a host name");
       return;
     }
-    const std::string address = host.find(':') != std::string::npos
-                                    ? absl::StrCat("[", host, "]:", smtp.port())
-                                    : absl::StrCat(host, ":", smtp.port());
-    auto chain = env.ProbeSmtpTls(address, host, !tls, kSmtpProbeTimeout);
+    // An IPv6 literal may be written bracketed ("[::1]"), as in a URL: the
+    // address gets one pair of brackets either way, the SNI none.
+    std::string bare = host;
+    if (absl::StartsWith(bare, "[") && absl::EndsWith(bare, "]")) {
+      bare = bare.substr(1, bare.size() - 2);
+    }
+    const std::string address = bare.find(':') != std::string::npos
+                                    ? absl::StrCat("[", bare, "]:", smtp.port())
+                                    : absl::StrCat(bare, ":", smtp.port());
+    auto chain = env.ProbeSmtpTls(address, bare, !tls, kSmtpProbeTimeout);
     if (!chain.ok()) {
       smtp.set_probe_error(Shown(chain.status().message()));
       return;

@@ -544,6 +544,28 @@ TEST(AppConfigRules, SmtpProbeModeFollowsPortAndSecure) {
   }
 }
 
+TEST(AppConfigRules, SmtpProbeAddressOfAnIpLiteral) {
+  // SMTP_HOST as a name, an IPv4 literal, an IPv6 literal bare and written
+  // bracketed as in a URL: the address has one pair of brackets for IPv6,
+  // the SNI none.
+  for (const auto& [host, probed] : std::vector<std::pair<std::string, std::string>>{
+           {"m.gov", "m.gov:587 sni=m.gov"},
+           {"10.0.0.5", "10.0.0.5:587 sni=10.0.0.5"},
+           {"2001:db8::1", "[2001:db8::1]:587 sni=2001:db8::1"},
+           {"[2001:db8::1]", "[2001:db8::1]:587 sni=2001:db8::1"},
+           {"[::1]", "[::1]:587 sni=::1"}}) {
+    testing::TempDir root;
+    RecordDocker(root, "aaaaaaaaaaaa\topencrvs_countryconfig\treplicated\t1/1\tc:v1\n", 0, "",
+                 absl::StrCat("aaaaaaaaaaaa\topencrvs_countryconfig\t\t\"\"\t[\"SMTP_HOST=", host,
+                              "\",\"SMTP_PORT=587\"]\n"));
+    TestEnv env(root.path());
+    v1::FactReport report;
+    agent::MakeAppConfigCollector()->Collect(env, ApplicationOn(true), report);
+    EXPECT_EQ(report.app_config().smtp().host(), host);
+    EXPECT_THAT(env.smtp_probes, ElementsAre(absl::StrCat(probed, " starttls"))) << host;
+  }
+}
+
 TEST(AppConfigRules, SentryDsns) {
   EXPECT_TRUE(agent::CheckDsn("https://abc@o1.ingest.sentry.io/42").ok());
   EXPECT_TRUE(agent::CheckDsn("http://abc:def@sentry.local:9000/path/7").ok());
