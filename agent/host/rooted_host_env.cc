@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -350,10 +351,14 @@ absl::StatusOr<DockerApiResponse> RootedHostEnv::DockerPost(const std::string& t
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
                                          absl::Duration timeout, size_t cap) {
   if (argv.empty()) return absl::InvalidArgumentError("empty command");
-  // out, err, and a close-on-exec pipe on which the child reports a failed
-  // exec (so exit code 127 of a program that ran is not mistaken for it).
-  int pipes[3][2];
-  for (int i = 0; i < 3; ++i) {
+  // out and err. posix_spawn (a vfork: the child shares the agent's memory
+  // until it execs) instead of fork, which copied the page tables of the
+  // agent and made every page it wrote afterwards fault: ~1 ms of CPU per
+  // command in the agent, and a collection runs several. A program that
+  // cannot be run is posix_spawnp's error, not exit code 127 (which a
+  // program that ran may return).
+  int pipes[2][2];
+  for (int i = 0; i < 2; ++i) {
     if (pipe2(pipes[i], O_CLOEXEC) != 0) {
       int err = errno;
       for (int j = 0; j < i; ++j) {
@@ -366,24 +371,27 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) return ErrnoToStatus(errno, "fork");
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    dup2(pipes[0][1], 1);
-    dup2(pipes[1][1], 2);
-    setpgid(0, 0);
-    execvp(args[0], args.data());
-    int err = errno;
-    ssize_t ignored = write(pipes[2][1], &err, sizeof err);
-    (void)ignored;
-    _exit(127);
-  }
+  // stdin from /dev/null, stdout and stderr to the pipes (dup2 clears their
+  // close-on-exec; every other descriptor of ours is close-on-exec), in a
+  // process group of its own so a timeout kills all it started.
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, pipes[0][1], 1);
+  posix_spawn_file_actions_adddup2(&actions, pipes[1][1], 2);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  pid_t pid = -1;
+  const int spawn_error = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
   for (auto& p : pipes) close(p[1]);
-  int exec_errno = 0;
-  ssize_t got_errno = read(pipes[2][0], &exec_errno, sizeof exec_errno);
-  close(pipes[2][0]);
+  if (spawn_error != 0) {
+    for (auto& p : pipes) close(p[0]);
+    return ErrnoToStatus(spawn_error, absl::StrCat("cannot run ", argv[0]));
+  }
   CommandResult result;
   absl::Time deadline = absl::Now() + timeout;
   pollfd fds[2] = {{pipes[0][0], POLLIN, 0}, {pipes[1][0], POLLIN, 0}};
@@ -435,9 +443,6 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
     usleep(5000);
   }
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  if (got_errno == static_cast<ssize_t>(sizeof exec_errno)) {
-    return ErrnoToStatus(exec_errno, absl::StrCat("cannot run ", argv[0]));
-  }
   return result;
 }
 

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "agent/host/rooted_host_env.h"
 #include "tests/support/temp_dir.h"
@@ -403,6 +405,27 @@ TEST(RunCommand, MissingBinaryIsNotFound) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
   auto r2 = RunCommand({"preflight-no-such-binary-in-path"}, absl::Seconds(5));
   EXPECT_EQ(r2.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(RunCommand, AProgramExiting127RanAndAFileThatIsNotOneDidNot) {
+  // 127 from a program that ran is its exit code, not "cannot run".
+  auto ran = RunCommand({"sh", "-c", "exit 127"}, absl::Seconds(5));
+  ASSERT_TRUE(ran.ok()) << ran.status();
+  EXPECT_EQ(ran->exit_code, 127);
+  // A file without execute permission cannot run: an error naming it.
+  testing::TempDir dir;
+  const std::string script = dir.Join("not-executable");
+  testing::WriteFile(script, "#!/bin/sh\necho ran\n");
+  auto refused = RunCommand({script}, absl::Seconds(5));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr(script));
+  // The child runs in a process group of its own (a timeout kills it all).
+  auto group = RunCommand({"sh", "-c", "cut -d' ' -f5 /proc/$$/stat; echo $$"}, absl::Seconds(5));
+  ASSERT_TRUE(group.ok()) << group.status();
+  std::vector<std::string> lines = absl::StrSplit(group->out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << group->out << group->err;
+  EXPECT_EQ(absl::StripAsciiWhitespace(lines[0]), absl::StripAsciiWhitespace(lines[1]));
 }
 
 TEST(RunCommand, EmptyArgvIsInvalid) {
