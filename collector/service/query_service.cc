@@ -569,12 +569,15 @@ grpc::ServerUnaryReactor* QueryService::Audit(grpc::CallbackServerContext* conte
                                               v1::AuditResponse* response) {
   return OnPool(context, "Audit", Access::kRead,
                 [this, request, response](const PeerIdentity&) -> absl::Status {
-                  ASSIGN_OR_RETURN(auto entries, state_.store->AuditEntries());
-                  auto [head_seq, head_hash] = state_.store->AuditHead();
-                  response->set_head_hash(head_hash);
+                  // Entries and head as of one moment: an entry appended
+                  // while this reads is not a removed one.
+                  ASSIGN_OR_RETURN(AuditTrail trail, state_.store->ConsistentAuditTrail());
+                  std::vector<StoredAuditEntry>& entries = trail.entries;
+                  response->set_head_hash(trail.head_hash);
                   response->set_total(entries.size());
                   if (request->verify()) {
-                    AuditVerification v = VerifyAuditChain(entries, head_seq, head_hash);
+                    AuditVerification v =
+                        VerifyAuditChain(entries, trail.head_seq, trail.head_hash);
                     response->set_verified(v.ok);
                     for (std::string& p : v.problems) response->add_problems(std::move(p));
                   }

@@ -1002,9 +1002,38 @@ absl::StatusOr<std::vector<StoredAuditEntry>> Store::AuditEntriesAfter(uint64_t 
                                                                        size_t limit) {
   absl::ReaderMutexLock db_lock(&db_mu_);
   RETURN_IF_ERROR(Usable());
+  return ScanAuditEntries(rocksdb::ReadOptions(), after_seq, limit);
+}
+
+absl::StatusOr<AuditTrail> Store::ConsistentAuditTrail() {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
+  // WriteWithAudit writes the entries and the head in one batch and then
+  // moves the in-memory head, all under audit_mu_: under that lock the
+  // database and the head agree. A snapshot taken there, read after the
+  // lock is let go, holds exactly the entries the head records.
+  AuditTrail trail;
+  const rocksdb::Snapshot* snapshot = nullptr;
+  {
+    absl::MutexLock lock(&audit_mu_);
+    snapshot = db_->GetSnapshot();
+    trail.head_seq = audit_head_seq_;
+    trail.head_hash = audit_head_hash_;
+  }
+  rocksdb::ReadOptions at_snapshot;
+  at_snapshot.snapshot = snapshot;
+  auto entries = ScanAuditEntries(at_snapshot, 0, std::numeric_limits<size_t>::max());
+  db_->ReleaseSnapshot(snapshot);
+  if (!entries.ok()) return entries.status();
+  trail.entries = *std::move(entries);
+  return trail;
+}
+
+absl::StatusOr<std::vector<StoredAuditEntry>> Store::ScanAuditEntries(
+    const rocksdb::ReadOptions& options, uint64_t after_seq, size_t limit) {
   std::vector<StoredAuditEntry> out;
   if (after_seq == std::numeric_limits<uint64_t>::max()) return out;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), audit_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, audit_));
   // Keys are big-endian sequence numbers: seeking is by number.
   for (it->Seek(AuditKey(after_seq + 1)); it->Valid() && out.size() < limit; it->Next()) {
     StoredAuditEntry s;

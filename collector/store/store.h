@@ -62,9 +62,17 @@ class DB;
 class ColumnFamilyHandle;
 class Status;
 class WriteBatch;
+struct ReadOptions;
 }  // namespace rocksdb
 
 namespace preflight::collector {
+
+// The audit trail as of one moment (Store::ConsistentAuditTrail).
+struct AuditTrail {
+  std::vector<StoredAuditEntry> entries;
+  uint64_t head_seq = 0;
+  std::string head_hash;
+};
 
 // The one place a rocksdb::Status becomes an absl::Status.
 absl::Status FromRocksStatus(const rocksdb::Status& status, absl::string_view what);
@@ -162,6 +170,10 @@ class Store {
   // reader that keeps a cursor (the events file) reads only what is new.
   absl::StatusOr<std::vector<StoredAuditEntry>> AuditEntriesAfter(uint64_t after_seq, size_t limit);
   std::pair<uint64_t, std::string> AuditHead() ABSL_LOCKS_EXCLUDED(audit_mu_);
+  // Every audit entry and the head as of one moment: AuditEntries() then
+  // AuditHead() beside a busy collector can see an entry appended in between
+  // as "removed" (the head ahead of the entries read). For verification.
+  absl::StatusOr<AuditTrail> ConsistentAuditTrail() ABSL_LOCKS_EXCLUDED(db_mu_, audit_mu_);
 
   // History: verdict transitions (check empty: all), oldest first; fact
   // changes of a host, oldest first.
@@ -253,6 +265,11 @@ class Store {
   // OK while the database is open (it is closed only while TryRecover
   // reopens it, or when reopening failed).
   absl::Status Usable() const ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+  // The audit entries numbered above `after_seq` (at most `limit`) as
+  // `options` reads them (a snapshot, or the latest state).
+  absl::StatusOr<std::vector<StoredAuditEntry>> ScanAuditEntries(
+      const rocksdb::ReadOptions& options, uint64_t after_seq, size_t limit)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
   template <typename T>
   absl::StatusOr<std::optional<T>> GetProto(rocksdb::ColumnFamilyHandle* cf, absl::string_view key)
       ABSL_SHARED_LOCKS_REQUIRED(db_mu_);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -424,6 +425,33 @@ std::string SeqKey(uint64_t seq) {
   std::string k;
   AppendU64(k, seq);
   return k;
+}
+
+// A verification beside a busy collector: entries are appended while the
+// trail is read, and the trail read as one moment always verifies (read as
+// entries, then head, the head could be ahead: "removed" when nothing was).
+TEST_F(StoreTest, TheAuditTrailReadWhileAppendingAlwaysVerifies) {
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop.load() && i < 5000; ++i) {
+      EXPECT_TRUE(store_
+                      ->Audit({"alice", "attest", absl::StrCat("check-", i), "ok"},
+                              absl::FromUnixMillis(int64_t{1800000000000} + i))
+                      .ok());
+    }
+  });
+  size_t longest = 0;
+  for (int round = 0; round < 200; ++round) {
+    auto trail = store_->ConsistentAuditTrail();
+    ASSERT_TRUE(trail.ok()) << trail.status();
+    AuditVerification v = VerifyAuditChain(trail->entries, trail->head_seq, trail->head_hash);
+    ASSERT_TRUE(v.ok) << round << ": " << (v.problems.empty() ? "" : v.problems[0]);
+    EXPECT_EQ(trail->entries.size(), trail->head_seq);
+    longest = std::max(longest, trail->entries.size());
+  }
+  stop = true;
+  writer.join();
+  EXPECT_GT(longest, 0u);  // it did read while entries were there
 }
 
 class AuditRetentionTest : public StoreTest {
