@@ -22,6 +22,10 @@ packages=(
   # through libxcrypt's crypt_r (libc6-dev pulls it in; named for clarity), and
   # python3-bcrypt, an independent bcrypt the tests hash with.
   libcrypt-dev python3-bcrypt
+  # Node.js runs the agent's MongoDB JavaScript (agent/facts/mongo_shell.h)
+  # in tests/unit/mongo_shell_test.cc: MongoDB and its shell are not in
+  # Debian; tests/fixtures/mongo/legacy_shell_shim.js stands in for the shell.
+  nodejs
   # A throwaway PostgreSQL server (initdb, pg_ctl, psql) the agent's psql script
   # runs against in tests/unit/admin_passwords_test.cc.
   postgresql

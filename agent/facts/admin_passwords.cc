@@ -18,7 +18,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "agent/facts/mask.h"
+#include "agent/facts/mongo_shell.h"
 #include "agent/facts/service_container.h"
+#include "proto/wire/json_quote.h"
 #include "proto/wire/sha256.h"
 
 namespace preflight::agent {
@@ -57,6 +59,7 @@ namespace {
 constexpr absl::string_view kPs = "docker ps";
 constexpr absl::string_view kCat = "docker exec (cat default-employees.csv)";
 constexpr absl::string_view kPsql = "docker exec (psql events)";
+constexpr absl::string_view kMongo = "docker exec (mongo user-mgnt)";
 constexpr absl::string_view kAdminRole = "NATIONAL_SYSTEM_ADMIN";
 // The documented seed defaults: farajaland's national system administrator
 // (src/data-seeding/employees/source/default-employees.csv) and the core's
@@ -204,8 +207,9 @@ struct QueryResult {
   std::string init_salt;
 };
 
-absl::StatusOr<QueryResult> ParseQuery(absl::string_view out,
-                                       const std::vector<std::string>& asked) {
+// The rows of kAdminQuery (psql) or AdminMongoJs (mongo): `tool` names it.
+absl::StatusOr<QueryResult> ParseQuery(absl::string_view out, const std::vector<std::string>& asked,
+                                       absl::string_view tool) {
   QueryResult r;
   bool schema = false, end = false;
   int line_no = 0, odd = 0, first_odd = 0;
@@ -245,17 +249,17 @@ absl::StatusOr<QueryResult> ParseQuery(absl::string_view out,
   }
   if (!schema) {
     return absl::InvalidArgumentError(
-        absl::StrCat("psql printed no schema row (", out.size(), " bytes of other output)"));
+        absl::StrCat(tool, " printed no schema row (", out.size(), " bytes of other output)"));
   }
   if (odd > 0) {
-    return absl::InvalidArgumentError(absl::StrCat("psql printed ", odd,
+    return absl::InvalidArgumentError(absl::StrCat(tool, " printed ", odd,
                                                    " line(s) of an unexpected shape (first: line ",
                                                    first_odd, "): not compared"));
   }
   if (!end) {
     // Cut short (the output cap, a killed psql): rows may be missing.
     return absl::InvalidArgumentError(absl::StrCat(
-        "psql's output (", out.size(), " bytes) has no end row: cut short, not compared"));
+        tool, "'s output (", out.size(), " bytes) has no end row: cut short, not compared"));
   }
   return r;
 }
@@ -280,6 +284,63 @@ void Judge(PasswordVerdicts& verdicts, v1::DefaultPasswordAccount& account,
   account.set_scheme(scheme);
 }
 
+std::optional<QueryResult> QueryPostgres(HostEnv& env, const std::string& container,
+                                         const std::vector<std::string>& usernames,
+                                         v1::AdminPasswordsFact& fact) {
+  v1::Collection& collection = *fact.mutable_collection();
+  fact.set_container(container.substr(0, 12));
+  fact.set_source(absl::StrCat(fact.source(), ", docker exec ", fact.container(),
+                               " psql events (app.user_credentials, app.users, "
+                               "app.system_initialisation)"));
+  std::optional<std::string> out =
+      RunInContainer(env, collection, AdminQueryArgv(container, usernames), absl::Seconds(30),
+                     kPsql, "sh or psql is");
+  if (!out) return std::nullopt;
+  absl::StatusOr<QueryResult> q = ParseQuery(*out, usernames, "psql");
+  std::fill(out->begin(), out->end(), '\0');
+  if (!q.ok()) {
+    collection.set_state(v1::Collection::ERROR);
+    collection.set_error(absl::StrCat(kPsql, ": ", q.status().message()));
+    return std::nullopt;
+  }
+  if (q->has_users) fact.set_database("postgres events.app.user_credentials");
+  return *std::move(q);
+}
+
+// OpenCRVS v1.x: user-mgnt.users in MongoDB (mongo_shell.h).
+std::optional<QueryResult> QueryMongo(HostEnv& env, const std::string& container,
+                                      const std::vector<std::string>& usernames,
+                                      v1::AdminPasswordsFact& fact) {
+  v1::Collection& collection = *fact.mutable_collection();
+  fact.set_container(container.substr(0, 12));
+  fact.set_source(absl::StrCat(fact.source(), ", docker exec ", fact.container(),
+                               " mongo user-mgnt.users (username, role, status, passwordHash, "
+                               "salt)"));
+  std::optional<std::string> out =
+      RunInContainer(env, collection, AdminMongoArgv(container, usernames), absl::Seconds(30),
+                     kMongo, "sh or mongo is");
+  if (!out) return std::nullopt;
+  absl::StatusOr<std::string> body = MongoBody(*out);
+  std::fill(out->begin(), out->end(), '\0');
+  absl::StatusOr<QueryResult> q = body.ok() ? ParseQuery(*body, usernames, "mongo")
+                                            : absl::StatusOr<QueryResult>(body.status());
+  if (body.ok()) std::fill(body->begin(), body->end(), '\0');
+  if (!q.ok()) {
+    collection.set_state(v1::Collection::ERROR);
+    collection.set_error(absl::StrCat(kMongo, ": ", q.status().message()));
+    return std::nullopt;
+  }
+  if (!q->has_users) {
+    collection.set_state(v1::Collection::ERROR);
+    collection.set_error(absl::StrCat(
+        kMongo, ": MongoDB has no collection user-mgnt.users (no OpenCRVS user database here)"));
+    return std::nullopt;
+  }
+  q->has_init = false;  // the initial-setup row is OpenCRVS v2's
+  fact.set_database("mongo user-mgnt.users");
+  return *std::move(q);
+}
+
 class Collector : public FactCollector {
  public:
   absl::string_view name() const override { return "admin_passwords"; }
@@ -293,10 +354,27 @@ class Collector : public FactCollector {
     if (SourceOff(options.application_admin_passwords, kAdminPasswordsOff, *collection))
       return collection;
     fact.set_source(std::string(kPs));
+    // OpenCRVS v2 keeps its users in Postgres; v1.x in MongoDB. Both run on
+    // the node labelled data1; either may be the one here.
+    v1::Collection where;
     std::optional<std::string> postgres =
-        LocateServiceContainer(env, *collection, "postgres", "on the node labelled data1");
-    if (!postgres) return collection;
-    fact.set_container(postgres->substr(0, 12));
+        LocateServiceContainer(env, where, "postgres", "on the node labelled data1");
+    std::optional<std::string> mongo;
+    if (!postgres) {
+      if (where.state() != v1::Collection::ABSENT) {  // docker itself failed
+        collection->MergeFrom(where);
+        return collection;
+      }
+      mongo = LocateMongoContainer(env, *collection);
+      if (!mongo) {
+        if (collection->state() == v1::Collection::ABSENT) {
+          collection->set_error(
+              "no user database runs on this node: neither postgres (OpenCRVS v2) nor mongo1 / "
+              "mongo2 (v1.x); OpenCRVS places them on the node labelled data1");
+        }
+        return collection;
+      }
+    }
 
     // The default passwords: the deployed employee seed, else the documented.
     std::vector<SeedAccount> seed;
@@ -355,31 +433,31 @@ class Collector : public FactCollector {
     if (std::find(usernames.begin(), usernames.end(), kSuperUser) == usernames.end()) {
       usernames.push_back(kSuperUser);
     }
-    fact.set_source(absl::StrCat(kPs, cat_source.empty() ? "" : ", ", cat_source, ", docker exec ",
-                                 fact.container(),
-                                 " psql events (app.user_credentials, app.users, "
-                                 "app.system_initialisation)"));
-    std::optional<std::string> out =
-        RunInContainer(env, *collection, AdminQueryArgv(*postgres, usernames), absl::Seconds(30),
-                       kPsql, "sh or psql is");
-    if (!out) return collection;
-    absl::StatusOr<QueryResult> q = ParseQuery(*out, usernames);
-    std::fill(out->begin(), out->end(), '\0');
-    if (!q.ok()) {
-      collection->set_state(v1::Collection::ERROR);
-      collection->set_error(absl::StrCat(kPsql, ": ", q.status().message()));
-      return collection;
+    fact.set_source(absl::StrCat(kPs, cat_source.empty() ? "" : ", ", cat_source));
+    std::optional<QueryResult> q;
+    if (postgres) {
+      q = QueryPostgres(env, *postgres, usernames, fact);
+      if (!q) return collection;
+      if (!q->has_users) {
+        // OpenCRVS v1.9: the events database, but the users are in MongoDB.
+        v1::Collection mongo_where;
+        mongo = LocateMongoContainer(env, mongo_where);
+        if (!mongo) {
+          collection->MergeFrom(mongo_where);
+          if (mongo_where.state() == v1::Collection::ABSENT) {
+            collection->set_error(
+                "the events database has no app.user_credentials: this OpenCRVS (before v2.0) "
+                "keeps its users in MongoDB (user-mgnt.users), and no mongo1 / mongo2 container "
+                "runs on this node (the agent of the node running it reports them)");
+          }
+          return collection;
+        }
+      }
     }
-    if (!q->has_users) {
-      collection->set_state(v1::Collection::ERROR);
-      collection->set_error(absl::StrCat(
-          kPsql,
-          ": database events has no app.user_credentials: this OpenCRVS (before v2.0) keeps its "
-          "users in MongoDB (user-mgnt.users), which the agent does not read yet"));
-      return collection;
+    if (mongo) {
+      q = QueryMongo(env, *mongo, usernames, fact);
+      if (!q) return collection;
     }
-    fact.set_database("postgres events.app.user_credentials");
-
     auto judge_user = [&](absl::string_view username, absl::string_view role,
                           absl::string_view password, std::string from) {
       v1::DefaultPasswordAccount& a = *fact.add_accounts();
@@ -438,6 +516,43 @@ std::vector<std::string> AdminQueryArgv(const std::string& container,
   return {"docker",    "exec",      container,
           "sh",        "-c",        kAdminQueryScript,
           "preflight", kAdminQuery, absl::StrJoin(usernames, ",")};
+}
+
+std::string AdminMongoJs(const std::vector<std::string>& usernames) {
+  std::string names = "[";
+  for (size_t i = 0; i < usernames.size(); ++i) {
+    if (i > 0) names += ", ";
+    wire::AppendJsonQuoted(names, usernames[i]);
+  }
+  names += "]";
+  // Tabs and newlines inside a value would break the rows: ParseQuery then
+  // refuses the output (a row of another shape) rather than guess.
+  return absl::StrCat(
+      kMongoPreamble,
+      "try {\n"
+      "  var preflightDb = db.getSiblingDB('user-mgnt');\n"
+      "  var preflightHas = preflightDb.getCollectionNames().indexOf('users') >= 0;\n"
+      "  print('schema\\t' + (preflightHas ? 't' : 'f') + '\\tf');\n"
+      "  if (preflightHas) {\n"
+      "    preflightDb.users.find({username: {$in: ",
+      names,
+      "}}, {_id: 0, username: 1, role: 1, status: 1, passwordHash: 1, salt: 1, "
+      "oldPasswordHash: 1}).sort({username: 1}).forEach(function (u) {\n"
+      "      var hash = u.passwordHash ? u.passwordHash : (u.oldPasswordHash ? u.oldPasswordHash "
+      ": '');\n"
+      "      print(['user', u.username, String(u.role), String(u.status), String(hash), "
+      "String(u.salt ? u.salt : '')].join('\\t'));\n"
+      "    });\n"
+      "  }\n"
+      "  print('end');\n"
+      "} catch (e) {\n"
+      "  print('@error\\t' + String(e).replace(/[\\r\\n\\t]+/g, ' '));\n"
+      "}\n");
+}
+
+std::vector<std::string> AdminMongoArgv(const std::string& container,
+                                        const std::vector<std::string>& usernames) {
+  return MongoShellArgv(container, AdminMongoJs(usernames));
 }
 
 bool ValidUsername(absl::string_view u) {

@@ -4,7 +4,7 @@
 // agent's config enables application { admin_passwords: true }.
 //
 // What is read, on the node running the user database (OpenCRVS v2: the
-// `postgres` service, database `events`, schema `app`):
+// `postgres` service, database `events`, schema `app`; v1.x: MongoDB):
 //   1. `docker ps` (shared with the other application kinds): the postgres
 //      and countryconfig containers on this node;
 //   2. `docker exec <countryconfig> cat /usr/src/app/src/data-seeding/
@@ -20,6 +20,14 @@
 //      over the container's local socket, which the official postgres image
 //      trusts: no database password is needed. The usernames travel as a
 //      psql variable (:'users'), never spliced into the SQL.
+//   4. OpenCRVS v1.x keeps its users in MongoDB instead (the events database
+//      has no app.user_credentials, or only a mongo1 / mongo2 container runs
+//      here): `docker exec <mongo> sh -c kMongoShellScript preflight <js>`
+//      (mongo_shell.h: the root account of the container's own environment,
+//      its password on the shell's standard input) reads user-mgnt.users:
+//      username, role, status, passwordHash (bcrypt; oldPasswordHash, the
+//      pre-v1.4 sha512, when passwordHash is empty) and salt of the same
+//      usernames. No initial-setup row exists there.
 // Each default password is hashed HERE with the stored salt (bcrypt through
 // libxcrypt's crypt_r, as bcryptjs; sha512(salt || password) for hashes from
 // before OpenCRVS v1.4) and compared with the stored hash. Only the yes/no,
@@ -64,6 +72,14 @@ std::vector<std::string> EmployeesArgv(const std::string& container);
 // {"docker", "exec", container, "sh", "-c", kAdminQueryScript, "preflight",
 //  kAdminQuery, usernames joined by ','}.
 std::vector<std::string> AdminQueryArgv(const std::string& container,
+                                        const std::vector<std::string>& usernames);
+
+// The JavaScript (mongo_shell.h framing) printing kAdminQuery's rows from
+// MongoDB user-mgnt.users for `usernames` (ValidUsername ones, as JSON
+// strings): "schema\t<t|f>\tf", "user" rows, "end".
+std::string AdminMongoJs(const std::vector<std::string>& usernames);
+// MongoShellArgv(container, AdminMongoJs(usernames)).
+std::vector<std::string> AdminMongoArgv(const std::string& container,
                                         const std::vector<std::string>& usernames);
 
 // An account of the employee seed with a known password (kept in memory).

@@ -12,7 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "agent/facts/mongo_shell.h"
 #include "agent/facts/service_container.h"
+#include "proto/wire/json_quote.h"
 
 namespace preflight::agent {
 
@@ -29,6 +31,7 @@ namespace {
 
 constexpr absl::string_view kPs = "docker ps";
 constexpr absl::string_view kExec = "docker exec (psql)";
+constexpr absl::string_view kMongoExec = "docker exec (mongo hearth-dev, user-mgnt)";
 
 // The tables read, as the v1.9+ schema names them (schema "app"; "public"
 // when a deployment ran the migrations without --schema).
@@ -36,10 +39,29 @@ struct Table {
   const char* section;  // the output section of its rows
   const char* name;     // as reported in missing_tables
 };
-constexpr Table kTables[] = {{"events", "app.events"},
-                             {"users", "app.user_credentials"},
-                             {"offices", "app.locations.external_id"},
-                             {"migrations", "app.pgmigrations"}};
+// What one script prints: its tool (named in errors), the name of its
+// records' RecordCount and the tables it reads.
+struct Dialect {
+  absl::string_view tool;
+  absl::string_view records;
+  std::vector<Table> tables;
+};
+const Dialect& Postgres() {
+  static const auto* kDialect = new Dialect{"psql",
+                                            "postgres events: app.events",
+                                            {{"events", "app.events"},
+                                             {"users", "app.user_credentials"},
+                                             {"offices", "app.locations.external_id"},
+                                             {"migrations", "app.pgmigrations"}}};
+  return *kDialect;
+}
+// OpenCRVS v1.x's MongoDB: records as FHIR Tasks in hearth-dev, users in
+// user-mgnt.
+const Dialect& Mongo() {
+  static const auto* kDialect = new Dialect{
+      "mongo", kMongoRecords, {{"events", "hearth-dev.Task"}, {"users", "user-mgnt.users"}}};
+  return *kDialect;
+}
 
 std::string SqlList(const std::vector<std::string>& values) {
   std::vector<std::string> quoted;
@@ -101,6 +123,13 @@ bool IsMigrationName(absl::string_view s) {
   });
 }
 
+absl::Status ParseSections(absl::string_view out, const Dialect& d, v1::TestDataFact& fact);
+
+bool Missing(const v1::TestDataFact& fact, absl::string_view table) {
+  return std::find(fact.missing_tables().begin(), fact.missing_tables().end(), table) !=
+         fact.missing_tables().end();
+}
+
 class TestDataCollector : public FactCollector {
  public:
   absl::string_view name() const override { return "test_data"; }
@@ -113,20 +142,84 @@ class TestDataCollector : public FactCollector {
     fact.set_enabled(options.application_test_data);
     if (SourceOff(options.application_test_data, kTestDataOff, *collection)) return collection;
     fact.set_source(std::string(kPs));
+    v1::Collection where;
     std::optional<std::string> container =
-        LocateServiceContainer(env, *collection, "postgres", "on the node labelled data1");
-    if (!container) return collection;
-    fact.set_container(container->substr(0, 12));
-    fact.set_source(absl::StrCat(kPs, ", docker exec ", fact.container(),
-                                 " psql events (app.events, app.user_credentials, app.locations, "
-                                 "app.pgmigrations: counts)"));
-    std::optional<std::string> out = RunInContainer(env, *collection, TestDataArgv(*container),
-                                                    absl::Seconds(60), kExec, "sh or psql is");
-    if (!out) return collection;
-    if (absl::Status parsed = ParseTestDataOutput(*out, fact); !parsed.ok()) {
-      collection->set_state(v1::Collection::ERROR);
-      collection->set_error(absl::StrCat(kExec, ": ", parsed.message()));
+        LocateServiceContainer(env, where, "postgres", "on the node labelled data1");
+    if (!container && where.state() != v1::Collection::ABSENT) {  // docker itself failed
+      collection->MergeFrom(where);
       return collection;
+    }
+    if (container) {
+      fact.set_container(container->substr(0, 12));
+      fact.set_source(absl::StrCat(kPs, ", docker exec ", fact.container(),
+                                   " psql events (app.events, app.user_credentials, "
+                                   "app.locations, app.pgmigrations: counts)"));
+      std::optional<std::string> out = RunInContainer(env, *collection, TestDataArgv(*container),
+                                                      absl::Seconds(60), kExec, "sh or psql is");
+      if (!out) return collection;
+      if (absl::Status parsed = ParseTestDataOutput(*out, fact); !parsed.ok()) {
+        collection->set_state(v1::Collection::ERROR);
+        collection->set_error(absl::StrCat(kExec, ": ", parsed.message()));
+        return collection;
+      }
+      if (!Missing(fact, "app.user_credentials")) {  // OpenCRVS v2: all in Postgres
+        collection->set_state(v1::Collection::OK);
+        return collection;
+      }
+    }
+    // OpenCRVS v1.x: the users, and the records from before Events v2, are
+    // in MongoDB.
+    v1::Collection mongo_where;
+    std::optional<std::string> mongo = LocateMongoContainer(env, mongo_where);
+    if (!mongo && mongo_where.state() != v1::Collection::ABSENT) {
+      collection->MergeFrom(mongo_where);
+      return collection;
+    }
+    if (!mongo) {
+      if (!container) {
+        collection->MergeFrom(where);
+        collection->set_error(
+            "no records database runs on this node: neither postgres nor mongo1 / mongo2 (OpenCRVS "
+            "places them on the node labelled data1)");
+        return collection;
+      }
+      // Postgres without the users' tables here, MongoDB elsewhere: its
+      // records are not read, so they are unknown, never "none".
+      fact.add_missing_tables(std::string(kMongoTasks));
+      collection->set_state(v1::Collection::OK);
+      return collection;
+    }
+    if (!container) {
+      // No Postgres on this node: none of its tables is read.
+      ResetTestDataFact(fact);
+      for (const char* t :
+           {"app.user_credentials", "app.locations.external_id", "app.pgmigrations"}) {
+        fact.add_missing_tables(t);
+      }
+    }
+    fact.set_mongo_container(mongo->substr(0, 12));
+    fact.set_source(absl::StrCat(fact.source(), ", docker exec ", fact.mongo_container(),
+                                 " mongo (hearth-dev.Task and Task_history: records per first day; "
+                                 "user-mgnt.users: seed usernames)"));
+    std::optional<std::string> out =
+        RunInContainer(env, *collection, TestDataMongoArgv(*mongo), absl::Seconds(120), kMongoExec,
+                       "sh or mongo is");
+    if (!out) return collection;
+    absl::StatusOr<std::string> body = MongoBody(*out);
+    absl::Status parsed = body.status();
+    if (body.ok()) parsed = ParseTestDataMongoOutput(*body, fact);
+    if (!parsed.ok()) {
+      collection->set_state(v1::Collection::ERROR);
+      collection->set_error(absl::StrCat(kMongoExec, ": ", parsed.message()));
+      return collection;
+    }
+    if (!Missing(fact, "user-mgnt.users")) {
+      // The seed users were looked for in MongoDB: Postgres's table is not
+      // where they are.
+      auto* missing = fact.mutable_missing_tables();
+      missing->erase(std::remove(missing->begin(), missing->end(), "app.user_credentials"),
+                     missing->end());
+      fact.set_users_from("mongo user-mgnt.users");
     }
     collection->set_state(v1::Collection::OK);
     return collection;
@@ -182,7 +275,7 @@ std::vector<std::string> TestDataArgv(const std::string& container) {
   return {"docker", "exec", container, "sh", "-c", kTestDataScript, "preflight", TestDataSql()};
 }
 
-absl::Status ParseTestDataOutput(absl::string_view out, v1::TestDataFact& fact) {
+void ResetTestDataFact(v1::TestDataFact& fact) {
   fact.clear_records();
   fact.clear_seed_users();
   fact.clear_missing_tables();
@@ -193,7 +286,80 @@ absl::Status ParseTestDataOutput(absl::string_view out, v1::TestDataFact& fact) 
   fact.clear_last_migration();
   fact.clear_last_migration_unix();
   fact.clear_first_migration_unix();
+}
 
+absl::Status ParseTestDataOutput(absl::string_view out, v1::TestDataFact& fact) {
+  ResetTestDataFact(fact);
+  return ParseSections(out, Postgres(), fact);
+}
+
+const std::string& TestDataMongoJs() {
+  static const auto* kJs = [] {
+    std::string names = "[";
+    for (size_t i = 0; i < SeedUsernames().size(); ++i) {
+      if (i > 0) names += ", ";
+      wire::AppendJsonQuoted(names, SeedUsernames()[i]);
+    }
+    names += "]";
+    // A record is one FHIR Task id; it was created when its oldest version
+    // (Task_history keeps the earlier ones) was last modified. A Task with
+    // no such date counts on 0001-01-01: an unknown day is never taken for
+    // one after go-live.
+    return new std::string(absl::StrCat(
+        kMongoPreamble,
+        "try {\n"
+        "  var hearth = db.getSiblingDB('hearth-dev');\n"
+        "  var hearthColls = hearth.getCollectionNames();\n"
+        "  if (hearthColls.indexOf('Task') < 0) {\n"
+        "    print('@missing hearth-dev.Task');\n"
+        "  } else {\n"
+        "    print('@events');\n"
+        "    var pipeline = [{$project: {_id: 0, id: 1, lastModified: 1}}];\n"
+        "    if (hearthColls.indexOf('Task_history') >= 0) {\n"
+        "      pipeline.push({$unionWith: {coll: 'Task_history', pipeline: [{$project: {_id: 0, "
+        "id: 1, lastModified: 1}}]}});\n"
+        "    }\n"
+        "    pipeline.push({$group: {_id: '$id', first: {$min: '$lastModified'}}});\n"
+        "    pipeline.push({$group: {_id: {$substrBytes: [{$ifNull: [{$toString: '$first'}, "
+        "'']}, 0, 10]}, n: {$sum: 1}}});\n"
+        "    var days = {};\n"
+        "    hearth.Task.aggregate(pipeline, {allowDiskUse: true}).forEach(function (r) {\n"
+        "      var day = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(r._id) ? r._id : '0001-01-01';\n"
+        "      days[day] = (days[day] || 0) + Number(r.n);\n"
+        "    });\n"
+        "    Object.keys(days).sort().forEach(function (d) { print(d + '\\t' + "
+        "days[d].toFixed(0)); });\n"
+        "  }\n"
+        "  var users = db.getSiblingDB('user-mgnt');\n"
+        "  if (users.getCollectionNames().indexOf('users') < 0) {\n"
+        "    print('@missing user-mgnt.users');\n"
+        "  } else {\n"
+        "    print('@users');\n"
+        "    users.users.find({username: {$in: ",
+        names,
+        "}}, {_id: 0, username: 1}).sort({username: 1}).forEach(function (u) "
+        "{ print(u.username); });\n"
+        "  }\n"
+        "  print('@end');\n"
+        "} catch (e) {\n"
+        "  print('@error\\t' + String(e).replace(/[\\r\\n\\t]+/g, ' '));\n"
+        "}\n"));
+  }();
+  return *kJs;
+}
+
+std::vector<std::string> TestDataMongoArgv(const std::string& container) {
+  return MongoShellArgv(container, TestDataMongoJs());
+}
+
+absl::Status ParseTestDataMongoOutput(absl::string_view out, v1::TestDataFact& fact) {
+  return ParseSections(out, Mongo(), fact);
+}
+
+namespace {
+
+// The sections of `d`'s script, into `fact` (records appended).
+absl::Status ParseSections(absl::string_view out, const Dialect& d, v1::TestDataFact& fact) {
   v1::RecordCount* events = nullptr;
   std::string section;
   bool ended = false, offices_read = false;
@@ -202,9 +368,9 @@ absl::Status ParseTestDataOutput(absl::string_view out, v1::TestDataFact& fact) 
   // The line itself is never quoted: a hostile or broken database could
   // put a record's text in it.
   auto bad = [&](absl::string_view line, absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat("psql's output line ", line_no, " (in section ",
-                                                   section.empty() ? "none" : section, "): ", why,
-                                                   " (", line.size(), " bytes)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(d.tool, "'s output line ", line_no, " (in section ",
+                     section.empty() ? "none" : section, "): ", why, " (", line.size(), " bytes)"));
   };
   for (absl::string_view line : absl::StrSplit(out, '\n')) {
     ++line_no;
@@ -221,14 +387,14 @@ absl::Status ParseTestDataOutput(absl::string_view out, v1::TestDataFact& fact) 
       if (section == "missing") {
         const std::string table = f.size() == 2 ? std::string(f[1]) : "";
         bool known = false;
-        for (const Table& t : kTables) known |= table == t.name;
+        for (const Table& t : d.tables) known |= table == t.name;
         if (!known) return bad(line, "not a table this kind reads");
         fact.add_missing_tables(table);
         seen_sections.push_back(table);
         continue;
       }
-      if (section != "events" && section != "users" && section != "offices" &&
-          section != "migrations") {
+      if (std::none_of(d.tables.begin(), d.tables.end(),
+                       [&](const Table& t) { return section == t.section; })) {
         return bad(line, "not a section the script prints");
       }
       if (std::find(seen_sections.begin(), seen_sections.end(), section) != seen_sections.end()) {
@@ -237,7 +403,7 @@ absl::Status ParseTestDataOutput(absl::string_view out, v1::TestDataFact& fact) 
       seen_sections.push_back(section);
       if (section == "events") {
         events = fact.add_records();
-        events->set_name("postgres events: app.events");
+        events->set_name(std::string(d.records));
       }
       continue;
     }
@@ -298,14 +464,14 @@ absl::Status ParseTestDataOutput(absl::string_view out, v1::TestDataFact& fact) 
   }
   if (!ended) {
     return absl::InvalidArgumentError(
-        absl::StrCat("psql's output ends before @end (", out.size(), " bytes): cut short"));
+        absl::StrCat(d.tool, "'s output ends before @end (", out.size(), " bytes): cut short"));
   }
-  for (const Table& t : kTables) {
+  for (const Table& t : d.tables) {
     auto seen = [&](absl::string_view s) {
       return std::find(seen_sections.begin(), seen_sections.end(), s) != seen_sections.end();
     };
     if (!seen(t.section) && !seen(t.name)) {
-      return absl::InvalidArgumentError(absl::StrCat("psql's output has no @", t.section,
+      return absl::InvalidArgumentError(absl::StrCat(d.tool, "'s output has no @", t.section,
                                                      " section (nor @missing ", t.name, ")"));
     }
   }
@@ -315,6 +481,8 @@ absl::Status ParseTestDataOutput(absl::string_view out, v1::TestDataFact& fact) 
   }
   return absl::OkStatus();
 }
+
+}  // namespace
 
 std::unique_ptr<FactCollector> MakeTestDataCollector() {
   return std::make_unique<TestDataCollector>();

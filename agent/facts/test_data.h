@@ -14,10 +14,13 @@
 //                         the country configuration's locations.csv (v2.0+:
 //                         v1.9 dropped the column)
 //   app.pgmigrations      node-pg-migrate's table: name, run_on per migration
-// (public.<table> is read when app.<table> is not there.) Before v1.9
-// records and users live in MongoDB (hearth-dev, user-mgnt) and
-// Elasticsearch: not read here; the tables missing are listed in
-// TestDataFact.missing_tables so the check says UNKNOWN, never PASS.
+// (public.<table> is read when app.<table> is not there.) OpenCRVS v1.x
+// keeps its users (user-mgnt.users) and its records from before Events v2
+// (FHIR Tasks in hearth-dev) in MongoDB: when app.user_credentials is not
+// there, or only mongo1/mongo2 runs on this node, one `mongo` in that
+// container (mongo_shell.h; TestDataMongoJs) counts them too. A store that
+// is not read is listed in TestDataFact.missing_tables ("hearth-dev.Task"
+// when MongoDB runs on another node) so the check says UNKNOWN, never PASS.
 //
 // The test data set, on a production server: the seed of the reference
 // country configuration, opencrvs-farajaland (commit c6f7c506, 2026-07-01):
@@ -79,11 +82,29 @@ const std::string& TestDataSql();
 //  TestDataSql()}.
 std::vector<std::string> TestDataArgv(const std::string& container);
 
+// OpenCRVS v1.x's MongoDB (mongo_shell.h): the JavaScript printing the same
+// sections — "@events" (hearth-dev Task ids per first day, UTC) and "@users"
+// (seed usernames in user-mgnt.users), "@missing hearth-dev.Task" /
+// "@missing user-mgnt.users" when a collection is not there — then "@end".
+const std::string& TestDataMongoJs();
+// MongoShellArgv(container, TestDataMongoJs()).
+std::vector<std::string> TestDataMongoArgv(const std::string& container);
+// The RecordCount name of MongoDB's records, and the table named missing
+// when they are not read.
+inline constexpr char kMongoRecords[] = "mongo hearth-dev: Task";
+inline constexpr char kMongoTasks[] = "hearth-dev.Task";
+
+// Clears what the parsers fill and sets the seed sizes.
+void ResetTestDataFact(v1::TestDataFact& fact);
+
 // Parses psql's output into fact.records, seed_*, last_migration*,
 // first_migration_unix and missing_tables. INVALID_ARGUMENT naming the line
 // when the output is not what TestDataSql() prints (a row that does not
 // parse, a section missing, no "@end": cut short).
 absl::Status ParseTestDataOutput(absl::string_view out, v1::TestDataFact& fact);
+// Parses TestDataMongoJs()'s rows (after MongoBody) into `fact`: its
+// records are appended, the seed users set; nothing is cleared first.
+absl::Status ParseTestDataMongoOutput(absl::string_view out, v1::TestDataFact& fact);
 
 // Reads no other fact. Options: application_test_data.
 std::unique_ptr<FactCollector> MakeTestDataCollector();

@@ -25,7 +25,8 @@ namespace preflight::collector {
 namespace {
 
 constexpr absl::string_view kSource =
-    "docker exec countryconfig cat default-employees.csv, docker exec postgres psql events";
+    "docker exec countryconfig cat default-employees.csv, docker exec postgres psql events (v2) "
+    "or docker exec mongo1 mongo user-mgnt (v1.x)";
 
 // Statuses in which OpenCRVS refuses a login: the password does not open
 // the account today. "setup completed" is the initial setup's row once its

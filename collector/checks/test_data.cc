@@ -5,9 +5,10 @@
 //         count, the days, the table), or farajaland's seed users or offices
 //         (the demo data set) are still there;
 //   UNKNOWN  the policy has no go_live_date while records exist (test
-//         records cannot be told apart), the database has not the v1.9+
-//         tables (an older OpenCRVS: records in MongoDB, not read), or the
-//         agent could not read it;
+//         records cannot be told apart), a store of records or users was
+//         not read (OpenCRVS v1.x keeps users, and the records from before
+//         Events v2, in MongoDB: read when mongo1/mongo2 runs on the same
+//         node, else unknown here), or the agent could not read it;
 //   PASS  none of these.
 // The reset marker (when the database was created or last reset, the newest
 // migration) is shown as evidence either way.
@@ -15,9 +16,11 @@
 // go_live_date is declared by backup.test_backups_deleted (a parameter is
 // declared once); it is resolved here for this host from that declaration,
 // so its overrides (per environment, role, host) apply the same to both.
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -29,7 +32,8 @@
 namespace preflight::collector {
 namespace {
 
-constexpr absl::string_view kSource = "docker ps, docker exec <postgres> psql events";
+constexpr absl::string_view kSource =
+    "docker ps, docker exec <postgres> psql events, docker exec <mongo1> mongo (v1.x)";
 
 // The policy's go_live_date for this host ("" when unset).
 std::string GoLiveDate(const EvalContext& ctx) {
@@ -47,6 +51,18 @@ bool Missing(const v1::TestDataFact& fact, absl::string_view table) {
 
 std::string Source(const v1::TestDataFact& fact, absl::string_view table) {
   return absl::StrCat("docker exec ", fact.container(), " psql events: ", table);
+}
+
+// OpenCRVS v1.x's MongoDB (the fact's mongo_container).
+std::string MongoSource(const v1::TestDataFact& fact, absl::string_view collection) {
+  return absl::StrCat("docker exec ", fact.mongo_container(), " mongo ", collection);
+}
+
+bool FromMongo(const v1::RecordCount& r) { return absl::StartsWith(r.name(), "mongo "); }
+
+std::string RecordSource(const v1::TestDataFact& fact, const v1::RecordCount& r) {
+  return FromMongo(r) ? MongoSource(fact, "hearth-dev: Task, Task_history")
+                      : Source(fact, "app.events");
 }
 
 std::string Day(int64_t unix) {
@@ -94,24 +110,36 @@ v1::Verdict TestCleared(const v1::FactReport& report, const EvalContext& ctx) {
   const std::string go_live = GoLiveDate(ctx);
 
   // Records created before go-live.
-  if (Missing(fact, "app.events")) {
+  const bool mongo_records = std::any_of(fact.records().begin(), fact.records().end(), FromMongo);
+  if (Missing(fact, "app.events") && !mongo_records) {
     status = v1::UNKNOWN;
     evidence.push_back(MakeEvidence(
-        "no table app.events in the database events: OpenCRVS before v1.9 keeps its records in "
-        "MongoDB (hearth-dev) and Elasticsearch, which preflight does not read",
+        "no table app.events in the database events, and no records read from MongoDB: where "
+        "this OpenCRVS keeps its records is unknown",
         Source(fact, "app.events"), "absent", "app.events"));
+  }
+  if (Missing(fact, "hearth-dev.Task")) {
+    status = v1::UNKNOWN;
+    evidence.push_back(MakeEvidence(
+        fact.mongo_container().empty()
+            ? "OpenCRVS v1.x keeps its records from before Events v2 in MongoDB hearth-dev, and "
+              "no mongo1 / mongo2 container runs on this node: they are not counted here"
+            : "MongoDB has no collection hearth-dev.Task: where this OpenCRVS keeps its records "
+              "is unknown",
+        fact.mongo_container().empty() ? std::string("docker ps") : MongoSource(fact, "hearth-dev"),
+        "not read", "hearth-dev.Task"));
   }
   for (const v1::RecordCount& r : fact.records()) {
     if (r.total() == 0) {
-      evidence.push_back(MakeEvidence(absl::StrCat(r.name(), " holds no record"),
-                                      Source(fact, "app.events"), "0"));
+      evidence.push_back(
+          MakeEvidence(absl::StrCat(r.name(), " holds no record"), RecordSource(fact, r), "0"));
       continue;
     }
     if (r.by_day_size() == 0) {  // an agent that sent a total without its days
       status = Worst(status, v1::UNKNOWN);
       evidence.push_back(MakeEvidence(
           absl::StrCat(r.name(), " holds ", r.total(), " record(s), their days not reported"),
-          Source(fact, "app.events"), absl::StrCat(r.total())));
+          RecordSource(fact, r), absl::StrCat(r.total())));
       continue;
     }
     const std::string first = r.by_day(0).day();
@@ -119,7 +147,7 @@ v1::Verdict TestCleared(const v1::FactReport& report, const EvalContext& ctx) {
     evidence.push_back(
         MakeEvidence(absl::StrCat(r.name(), " holds ", r.total(), " record(s) created from ", first,
                                   " to ", last, r.folded_days() > 0 ? " or later" : "", " (UTC)"),
-                     Source(fact, "app.events"), absl::StrCat(r.total())));
+                     RecordSource(fact, r), absl::StrCat(r.total())));
     if (go_live.empty()) {
       status = Worst(status, v1::UNKNOWN);
       evidence.push_back(MakeEvidence(
@@ -138,7 +166,7 @@ v1::Verdict TestCleared(const v1::FactReport& report, const EvalContext& ctx) {
           MakeEvidence(absl::StrCat(before, " record(s) created before go-live ", go_live, ", on ",
                                     days.size(), " day(s) from ", days.front(), " to ", days.back(),
                                     ": test registrations remain on production"),
-                       Source(fact, "app.events"), absl::StrCat(before), "0 before go-live"),
+                       RecordSource(fact, r), absl::StrCat(before), "0 before go-live"),
           {{"data", "records"}}));
     }
     if (ambiguous > 0) {
@@ -147,20 +175,25 @@ v1::Verdict TestCleared(const v1::FactReport& report, const EvalContext& ctx) {
           absl::StrCat(ambiguous, " record(s) created on ", last, " or later (the agent folds ",
                        "days beyond its bound into the newest it keeps): some may predate go-live ",
                        go_live),
-          Source(fact, "app.events"), absl::StrCat(ambiguous)));
+          RecordSource(fact, r), absl::StrCat(ambiguous)));
     }
     if (before == 0 && ambiguous == 0) {
       evidence.push_back(MakeEvidence(absl::StrCat("no record created before go-live ", go_live),
-                                      Source(fact, "app.events"), "0", "0 before go-live"));
+                                      RecordSource(fact, r), "0", "0 before go-live"));
     }
   }
 
   // The demo data set's users and offices.
+  const std::string users_source = fact.users_from().empty() ? Source(fact, "app.user_credentials")
+                                                             : MongoSource(fact, "user-mgnt.users");
   if (Missing(fact, "app.user_credentials")) {
     status = Worst(status, v1::UNKNOWN);
     evidence.push_back(MakeEvidence(
-        "no table app.user_credentials: the seed users cannot be looked for (before OpenCRVS v2.0 "
-        "they are in MongoDB user-mgnt, not read)",
+        Missing(fact, "user-mgnt.users")
+            ? "neither app.user_credentials (OpenCRVS v2) nor MongoDB user-mgnt.users (v1.x): "
+              "the seed users cannot be looked for"
+            : "no table app.user_credentials, and MongoDB (where OpenCRVS v1.x keeps its users) "
+              "is not on this node: the seed users cannot be looked for here",
         Source(fact, "app.user_credentials"), "absent", "app.user_credentials"));
   } else if (fact.seed_users_present() > 0) {
     status = Worst(status, v1::FAIL);
@@ -172,12 +205,12 @@ v1::Verdict TestCleared(const v1::FactReport& report, const EvalContext& ctx) {
                 "with the password \"test\") remain: ",
                 absl::StrJoin(fact.seed_users(), ", "),
                 fact.seed_users_size() < static_cast<int>(fact.seed_users_present()) ? ", …" : ""),
-            Source(fact, "app.user_credentials"), absl::StrCat(fact.seed_users_present()), "0"),
+            users_source, absl::StrCat(fact.seed_users_present()), "0"),
         {{"data", "seed_users"}}));
   } else {
     evidence.push_back(MakeEvidence(absl::StrCat("none of the ", fact.seed_users_expected(),
                                                  " users of farajaland's test data set is there"),
-                                    Source(fact, "app.user_credentials"), "0", "0"));
+                                    users_source, "0", "0"));
   }
   if (Missing(fact, "app.locations.external_id")) {
     status = Worst(status, v1::UNKNOWN);

@@ -23,6 +23,7 @@
 #include "absl/strings/str_join.h"
 #include "agent/facts/fact_collector.h"
 #include "agent/host/rooted_host_env.h"
+#include "tests/support/no_secret.h"
 #include "tests/support/recording_env.h"
 #include "tests/support/temp_dir.h"
 
@@ -63,20 +64,8 @@ const v1::AlertRuleHistory* Rule(const v1::AlertHistoryFact& fact, const std::st
   return nullptr;
 }
 
-std::string Text(const google::protobuf::Message& m) {
-  std::string text;
-  google::protobuf::TextFormat::PrintToString(m, &text);
-  return text;
-}
-
-void ExpectNoSecret(const v1::FactReport& report, const std::vector<std::string>& secrets) {
-  const std::string wire = report.SerializeAsString();
-  const std::string text = Text(report);
-  for (const std::string& secret : secrets) {
-    EXPECT_FALSE(absl::StrContains(wire, secret)) << secret << " in the serialized report";
-    EXPECT_FALSE(absl::StrContains(text, secret)) << secret << " in:\n" << text;
-  }
-}
+using testing::ExpectNoSecret;
+using testing::Text;
 
 // A root whose `docker ps` lists an elasticsearch container and whose
 // `docker exec` prints `answer` (exit code, stderr).

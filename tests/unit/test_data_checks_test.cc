@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "collector/checks/check.h"
 #include "collector/readiness/engine.h"
@@ -214,11 +215,60 @@ TEST(TestDataChecks, AnOlderOpenCrvsWithoutTheTablesIsUnknown) {
   }
   v1::Verdict v = Evaluate(r, GoLive("2025-12-15"));
   EXPECT_EQ(v.status(), v1::UNKNOWN);
-  EXPECT_THAT(Messages(v), HasSubstr("no table app.events in the database events: OpenCRVS "
-                                     "before v1.9 keeps its records in MongoDB"));
+  EXPECT_THAT(Messages(v), HasSubstr("no table app.events in the database events, and no records "
+                                     "read from MongoDB"));
   EXPECT_THAT(Messages(v), HasSubstr("no table app.user_credentials"));
   EXPECT_THAT(Messages(v), HasSubstr("no migration recorded"));
   EXPECT_THAT(Messages(v), Not(HasSubstr("none of the")));
+}
+
+// OpenCRVS v1.x: the older records (FHIR Tasks in MongoDB hearth-dev) and
+// the users (user-mgnt) as the agent reads them from MongoDB; their source
+// names the mongo container.
+TEST(TestDataChecks, V1RecordsAndUsersFromMongoDb) {
+  v1::FactReport r = Clean();
+  v1::TestDataFact& f = *r.mutable_test_data();
+  f.set_mongo_container("7c1f3a9e5b20");
+  f.set_users_from("mongo user-mgnt.users");
+  f.add_missing_tables("app.locations.external_id");
+  v1::RecordCount& tasks = *f.add_records();
+  tasks.set_name("mongo hearth-dev: Task");
+  for (const auto& [day, n] :
+       std::vector<std::pair<std::string, int>>{{"2025-09-30", 2}, {"2026-02-01", 3}}) {
+    v1::DayCount* d = tasks.add_by_day();
+    d->set_day(day);
+    d->set_count(n);
+    tasks.set_total(tasks.total() + n);
+  }
+  f.set_seed_users_present(1);
+  f.add_seed_users("j.campbell");
+  v1::Verdict v = Evaluate(r, GoLive("2025-12-15"));
+  EXPECT_EQ(v.status(), v1::FAIL) << Messages(v);
+  bool task_finding = false, user_finding = false;
+  for (const v1::Evidence& e : v.evidence()) {
+    if (absl::StrContains(e.message(), "2 record(s) created before go-live 2025-12-15")) {
+      task_finding = true;
+      EXPECT_EQ(e.source(), "docker exec 7c1f3a9e5b20 mongo hearth-dev: Task, Task_history");
+    }
+    if (absl::StrContains(e.message(), "1 of the 54 users")) {
+      user_finding = true;
+      EXPECT_EQ(e.source(), "docker exec 7c1f3a9e5b20 mongo user-mgnt.users");
+    }
+  }
+  EXPECT_TRUE(task_finding) << Messages(v);
+  EXPECT_TRUE(user_finding) << Messages(v);
+
+  // Postgres's events on this node, MongoDB's Tasks not read: UNKNOWN even
+  // with every Postgres record after go-live, never PASS.
+  v1::FactReport half = Clean();
+  half.mutable_test_data()->add_missing_tables("app.user_credentials");
+  half.mutable_test_data()->add_missing_tables("hearth-dev.Task");
+  v1::Verdict u = Evaluate(half, GoLive("2025-12-15"));
+  EXPECT_EQ(u.status(), v1::UNKNOWN) << Messages(u);
+  EXPECT_THAT(Messages(u), HasSubstr("no mongo1 / mongo2 container runs on this node: they are "
+                                     "not counted here"));
+  EXPECT_THAT(Messages(u), HasSubstr("MongoDB (where OpenCRVS v1.x keeps its users) is not on "
+                                     "this node"));
 }
 
 TEST(TestDataChecks, NotGatheredOrElsewhere) {
