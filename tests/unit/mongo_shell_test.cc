@@ -32,10 +32,12 @@
 #include "absl/strings/strip.h"
 #include "agent/facts/admin_passwords.h"
 #include "agent/facts/fact_collector.h"
+#include "agent/facts/run_cache.h"
 #include "agent/facts/test_data.h"
 #include "proto/wire/json_quote.h"
 #include "tests/support/no_secret.h"
 #include "tests/support/process.h"
+#include "tests/support/real_dockerd.h"
 #include "tests/support/recording_env.h"
 #include "tests/support/reference_bcrypt.h"
 #include "tests/support/temp_dir.h"
@@ -476,6 +478,81 @@ TEST_F(MongoStandIn, TestDataWithoutMongoHereOrWithoutTasksIsNotNone) {
   EXPECT_EQ(none.test_data().collection().state(), v1::Collection::ABSENT);
   EXPECT_THAT(none.test_data().collection().error(),
               HasSubstr("neither postgres nor mongo1 / mongo2"));
+}
+
+// --- a real container -------------------------------------------------------------
+
+// The one assumption no stand-in above can show: a `docker exec` shell sees
+// the root account the container was started with (its Config.Env), and
+// the agent's script, run by a real busybox sh through the real daemon's
+// exec API, pipes that password to the shell's input byte for byte, quotes
+// and all, with the password in nothing the agent sends. The `mongo` here
+// is a stand-in that records its argv and answers only to the container's
+// own password; the JavaScript is run by the Node.js tests above.
+constexpr char kContainerMongo[] =
+    "#!/bin/sh\n"
+    "auth=no\nfor a in \"$@\"; do [ \"$a\" = --password ] && auth=yes; done\n"
+    "for a in \"$@\"; do printf '%s\\n' \"$a\"; done > /mongo.argv\n"
+    "if [ $auth = yes ]; then\n"
+    "  printf 'Enter password: ' >&2\n  IFS= read -r pw\n"
+    "  [ \"$pw\" = \"$MONGO_INITDB_ROOT_PASSWORD\" ] || "
+    "{ echo 'Error: Authentication failed.' >&2; exit 1; }\n"
+    "fi\n"
+    "printf '\\n@begin\\nschema\\tt\\tf\\nuser\\tj.campbell\\tNATIONAL_SYSTEM_ADMIN\\tactive"
+    "\\t%s\\t%s\\nend\\n' \"$PF_HASH\" \"$PF_HASH\"\n";
+
+class MongoInARealContainer : public testing::RealDockerdTest {};
+
+TEST_F(MongoInARealContainer, TheRootPasswordGoesFromTheContainersEnvironmentToTheShellsInput) {
+  ASSERT_TRUE(dockerd_.ImportBusybox("preflight-test/busybox:1")) << dockerd_.error();
+  const std::string hash = testing::ReferenceBcrypt("test", "2a", 4);
+  testing::RunResult run = dockerd_.Docker(
+      {"run", "-d", "--name", "pfmongo", "--network", "none", "--label",
+       "com.docker.swarm.service.name=opencrvs_mongo1", "-e",
+       absl::StrCat("MONGO_INITDB_ROOT_USERNAME=", kRootUser), "-e",
+       absl::StrCat("MONGO_INITDB_ROOT_PASSWORD=", kRootPassword), "-e",
+       absl::StrCat("PF_HASH=", hash), "preflight-test/busybox:1", "/bin/sleep", "600"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string id(absl::StripAsciiWhitespace(run.out));
+  testing::RunResult put =
+      dockerd_.Docker({"exec", "pfmongo", "sh", "-c",
+                       "printf '%s' \"$1\" > /bin/mongo && /bin/busybox chmod 755 /bin/mongo",
+                       "preflight", kContainerMongo});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+
+  agent::CollectOptions o;
+  o.application_docker = true;
+  o.application_admin_passwords = true;
+  std::vector<std::unique_ptr<agent::FactCollector>> one;
+  one.push_back(agent::MakeAdminPasswordsCollector());
+  RecordingEnv host("/");
+  agent::RunCache cache(host);
+  v1::FactReport report = agent::CollectReport(cache, o, one);
+  const v1::AdminPasswordsFact& fact = report.admin_passwords();
+  ASSERT_EQ(fact.collection().state(), v1::Collection::OK) << fact.collection().error();
+  EXPECT_EQ(fact.container(), id.substr(0, 12));
+  EXPECT_EQ(fact.database(), "mongo user-mgnt.users");
+  ASSERT_NE(Account(fact, "j.campbell"), nullptr);
+  EXPECT_TRUE(Account(fact, "j.campbell")->default_accepted());
+
+  // The shell got the user name as an argument and the password on its
+  // input (else the stand-in refuses, as mongod would).
+  testing::RunResult argv =
+      dockerd_.Docker({"exec", "pfmongo", "/bin/busybox", "cat", "/mongo.argv"});
+  ASSERT_EQ(argv.exit_code, 0) << argv.err;
+  EXPECT_THAT(argv.out, HasSubstr(absl::StrCat("--username\n", kRootUser, "\n--password\n")));
+  EXPECT_THAT(argv.out, Not(HasSubstr(kRootPassword)));
+  // Nothing the agent ran or posted (the exec went through the Engine API)
+  // holds it.
+  EXPECT_FALSE(host.posts.empty());
+  for (const auto& [target, body] : host.posts) {
+    EXPECT_THAT(body, Not(HasSubstr("Mg'pw"))) << target;
+  }
+  for (const auto& a : host.argvs) {
+    EXPECT_THAT(absl::StrJoin(a, " "), Not(HasSubstr("Mg'pw")));
+  }
+  ExpectNoSecret(report, {hash, kRootPassword});
+  EXPECT_EQ(dockerd_.Docker({"rm", "-f", "pfmongo"}).exit_code, 0);
 }
 
 TEST(MongoTestDataParse, HostileRowsAreRefused) {
