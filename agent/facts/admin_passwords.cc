@@ -20,7 +20,6 @@
 #include "agent/facts/mask.h"
 #include "agent/facts/mongo_shell.h"
 #include "agent/facts/service_container.h"
-#include "proto/wire/json_quote.h"
 #include "proto/wire/sha256.h"
 
 namespace preflight::agent {
@@ -519,23 +518,15 @@ std::vector<std::string> AdminQueryArgv(const std::string& container,
 }
 
 std::string AdminMongoJs(const std::vector<std::string>& usernames) {
-  std::string names = "[";
-  for (size_t i = 0; i < usernames.size(); ++i) {
-    if (i > 0) names += ", ";
-    wire::AppendJsonQuoted(names, usernames[i]);
-  }
-  names += "]";
   // Tabs and newlines inside a value would break the rows: ParseQuery then
   // refuses the output (a row of another shape) rather than guess.
-  return absl::StrCat(
-      kMongoPreamble,
-      "try {\n"
+  return MongoProgram(absl::StrCat(
       "  var preflightDb = db.getSiblingDB('user-mgnt');\n"
       "  var preflightHas = preflightDb.getCollectionNames().indexOf('users') >= 0;\n"
       "  print('schema\\t' + (preflightHas ? 't' : 'f') + '\\tf');\n"
       "  if (preflightHas) {\n"
       "    preflightDb.users.find({username: {$in: ",
-      names,
+      JsStringArray(usernames),
       "}}, {_id: 0, username: 1, role: 1, status: 1, passwordHash: 1, salt: 1, "
       "oldPasswordHash: 1}).sort({username: 1}).forEach(function (u) {\n"
       "      var hash = u.passwordHash ? u.passwordHash : (u.oldPasswordHash ? u.oldPasswordHash "
@@ -544,10 +535,7 @@ std::string AdminMongoJs(const std::vector<std::string>& usernames) {
       "String(u.salt ? u.salt : '')].join('\\t'));\n"
       "    });\n"
       "  }\n"
-      "  print('end');\n"
-      "} catch (e) {\n"
-      "  print('@error\\t' + String(e).replace(/[\\r\\n\\t]+/g, ' '));\n"
-      "}\n");
+      "  print('end');\n"));
 }
 
 std::vector<std::string> AdminMongoArgv(const std::string& container,

@@ -1,11 +1,14 @@
 #include "agent/facts/mongo_shell.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "agent/facts/mask.h"
 #include "agent/facts/service_container.h"
+#include "proto/wire/json_quote.h"
 
 namespace preflight::agent {
 
@@ -19,18 +22,34 @@ const char kMongoShellScript[] =
     "--eval \"$1\"; "
     "else mongo --quiet --norc --eval \"$1\"; fi";
 
-// setSecondaryOk (4.4.1+) or setSlaveOk: mongo2 is a secondary of rs0, and
-// a direct connection may read there only when allowed.
-const char kMongoPreamble[] =
-    "var preflightConn = db.getMongo();\n"
-    "if (preflightConn.setSecondaryOk) { preflightConn.setSecondaryOk(); } "
-    "else { preflightConn.setSlaveOk(); }\n"
-    "print('');\n"
-    "print('@begin');\n";
-
 namespace {
 constexpr size_t kMaxError = 300;
 }  // namespace
+
+std::string MongoProgram(absl::string_view body) {
+  // setSecondaryOk (4.4.1+) or setSlaveOk: mongo2 is a secondary of rs0,
+  // and a direct connection may read there only when allowed.
+  return absl::StrCat(
+      "var preflightConn = db.getMongo();\n"
+      "if (preflightConn.setSecondaryOk) { preflightConn.setSecondaryOk(); } "
+      "else { preflightConn.setSlaveOk(); }\n"
+      "print('');\n"
+      "print('@begin');\n"
+      "try {\n",
+      body,
+      "} catch (e) {\n"
+      "  print('@error\\t' + String(e).replace(/[\\r\\n\\t]+/g, ' '));\n"
+      "}\n");
+}
+
+std::string JsStringArray(const std::vector<std::string>& values) {
+  std::string array = "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) array += ", ";
+    wire::AppendJsonQuoted(array, values[i]);
+  }
+  return array + "]";
+}
 
 std::vector<std::string> MongoShellArgv(const std::string& container, const std::string& js) {
   return {"docker", "exec", container, "sh", "-c", kMongoShellScript, "preflight", js};
@@ -59,25 +78,20 @@ std::optional<std::string> LocateMongoContainer(HostEnv& env, v1::Collection& co
 }
 
 absl::StatusOr<std::string> MongoBody(absl::string_view out) {
-  size_t at = 0;
+  size_t at = 0;  // where the line after "@begin" starts
   bool begun = false;
-  while (at <= out.size()) {
-    size_t nl = out.find('\n', at);
-    absl::string_view line =
-        out.substr(at, nl == absl::string_view::npos ? absl::string_view::npos : nl - at);
+  for (absl::string_view line : absl::StrSplit(out, '\n')) {
+    at += line.size() + 1;
     if (absl::StripSuffix(line, "\r") == "@begin") {
       begun = true;
-      at = nl == absl::string_view::npos ? out.size() : nl + 1;
       break;
     }
-    if (nl == absl::string_view::npos) break;
-    at = nl + 1;
   }
   if (!begun) {
     return absl::InvalidArgumentError(absl::StrCat("mongo printed no @begin line (", out.size(),
                                                    " bytes of other output): not read"));
   }
-  std::string body(out.substr(at));
+  std::string body(out.substr(std::min(at, out.size())));
   for (absl::string_view line : absl::StrSplit(body, '\n')) {
     if (absl::StartsWith(line, "@error\t") || line == "@error") {
       std::string message(absl::StripAsciiWhitespace(absl::StripPrefix(line, "@error")));

@@ -38,9 +38,12 @@ namespace preflight::agent {
 
 // The shell script run in the mongo container: $1 is the JavaScript.
 extern const char kMongoShellScript[];
-// The JavaScript's preamble: reads allowed on a secondary (mongo2), then the
-// empty line and "@begin".
-extern const char kMongoPreamble[];
+// A whole JavaScript program around `body` (statements printing rows):
+// reads allowed on a secondary (mongo2), the empty line and "@begin", then
+// `body` in a try whose catch prints "@error\t<message>" on one line.
+std::string MongoProgram(absl::string_view body);
+// `values` as a JavaScript array of string literals (JSON quoting).
+std::string JsStringArray(const std::vector<std::string>& values);
 
 // {"docker", "exec", container, "sh", "-c", kMongoShellScript, "preflight", js}.
 std::vector<std::string> MongoShellArgv(const std::string& container, const std::string& js);

@@ -14,7 +14,6 @@
 #include "absl/strings/str_split.h"
 #include "agent/facts/mongo_shell.h"
 #include "agent/facts/service_container.h"
-#include "proto/wire/json_quote.h"
 
 namespace preflight::agent {
 
@@ -295,19 +294,11 @@ absl::Status ParseTestDataOutput(absl::string_view out, v1::TestDataFact& fact) 
 
 const std::string& TestDataMongoJs() {
   static const auto* kJs = [] {
-    std::string names = "[";
-    for (size_t i = 0; i < SeedUsernames().size(); ++i) {
-      if (i > 0) names += ", ";
-      wire::AppendJsonQuoted(names, SeedUsernames()[i]);
-    }
-    names += "]";
     // A record is one FHIR Task id; it was created when its oldest version
     // (Task_history keeps the earlier ones) was last modified. A Task with
     // no such date counts on 0001-01-01: an unknown day is never taken for
     // one after go-live.
-    return new std::string(absl::StrCat(
-        kMongoPreamble,
-        "try {\n"
+    return new std::string(MongoProgram(absl::StrCat(
         "  var hearth = db.getSiblingDB('hearth-dev');\n"
         "  var hearthColls = hearth.getCollectionNames();\n"
         "  if (hearthColls.indexOf('Task') < 0) {\n"
@@ -336,14 +327,11 @@ const std::string& TestDataMongoJs() {
         "  } else {\n"
         "    print('@users');\n"
         "    users.users.find({username: {$in: ",
-        names,
+        JsStringArray(SeedUsernames()),
         "}}, {_id: 0, username: 1}).sort({username: 1}).forEach(function (u) "
         "{ print(u.username); });\n"
         "  }\n"
-        "  print('@end');\n"
-        "} catch (e) {\n"
-        "  print('@error\\t' + String(e).replace(/[\\r\\n\\t]+/g, ' '));\n"
-        "}\n"));
+        "  print('@end');\n")));
   }();
   return *kJs;
 }

@@ -32,7 +32,7 @@
 #include "tests/support/process.h"
 #include "tests/support/real_postgres.h"
 #include "tests/support/recording_env.h"
-#include "tests/support/reference_bcrypt.h"
+#include "tests/support/reference_hashes.h"
 #include "tests/support/temp_dir.h"
 
 namespace preflight {
@@ -51,19 +51,7 @@ constexpr char kPsqlPrefix[] = "schema\tt\tt\n";
 // --- references -------------------------------------------------------------
 
 using testing::ReferenceBcrypt;
-
-// sha512 hex of salt || password, by Python's hashlib (user-mgnt's
-// generateOldHash before OpenCRVS v1.4).
-std::string ReferenceSha512(const std::string& salt, const std::string& password) {
-  testing::RunResult r = testing::RunProcess(
-      {"/usr/bin/python3", "-c",
-       "import hashlib, sys\n"
-       "print(hashlib.sha512(sys.argv[1].encode() + sys.argv[2].encode()).hexdigest())",
-       salt, password},
-      absl::Seconds(30));
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return std::string(absl::StripAsciiWhitespace(r.out));
-}
+using testing::ReferenceSha512;
 
 agent::CollectOptions AdminOn() {
   agent::CollectOptions o;

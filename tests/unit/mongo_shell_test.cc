@@ -39,7 +39,7 @@
 #include "tests/support/process.h"
 #include "tests/support/real_dockerd.h"
 #include "tests/support/recording_env.h"
-#include "tests/support/reference_bcrypt.h"
+#include "tests/support/reference_hashes.h"
 #include "tests/support/temp_dir.h"
 
 namespace preflight {
@@ -216,17 +216,6 @@ std::string UserDoc(const std::string& username, const std::string& role, const 
                       "\"emailForNotification\": \"someone@example.org\"}");
 }
 
-std::string Sha512Reference(const std::string& salt, const std::string& password) {
-  testing::RunResult r = testing::RunProcess(
-      {"/usr/bin/python3", "-c",
-       "import hashlib, sys\n"
-       "print(hashlib.sha512(sys.argv[1].encode() + sys.argv[2].encode()).hexdigest())",
-       salt, password},
-      absl::Seconds(30));
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return std::string(absl::StripAsciiWhitespace(r.out));
-}
-
 const v1::DefaultPasswordAccount* Account(const v1::AdminPasswordsFact& fact,
                                           const std::string& username) {
   for (const v1::DefaultPasswordAccount& a : fact.accounts()) {
@@ -254,7 +243,7 @@ TEST_F(MongoStandIn, DefaultPasswordsAreComparedWithUserMgntsHashes) {
   const std::string changed_hash = testing::ReferenceBcrypt("Rotated-Pw-42", "2a", 4);
   const std::string super_hash = testing::ReferenceBcrypt("password", "2a", 4);
   const std::string old_salt = "$2a$10$saltsaltsaltsaltsaltsa";
-  const std::string old_hash = Sha512Reference(old_salt, "test");
+  const std::string old_hash = testing::ReferenceSha512(old_salt, "test");
   Data(absl::StrCat("{\"dbs\": {\"user-mgnt\": {\"users\": [",
                     UserDoc("j.campbell", "NATIONAL_SYSTEM_ADMIN", "active", test_hash), ", ",
                     UserDoc("k.changed", "NATIONAL_SYSTEM_ADMIN", "active", changed_hash), ", ",
