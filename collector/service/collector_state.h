@@ -22,9 +22,9 @@
 //                (HandshakeRefusals). They run IngestService::Stream (the reactor's
 //                constructor), the reactions (OnReadDone, OnWriteDone,
 //                OnCancel, OnDone) and the QueryService handlers. A reaction
-//                is fast: it checks the message in memory, changes the
-//                reactor's state under its mutex, starts the next gRPC
-//                operation, or posts work to a pool. It never touches
+//                is fast: it changes the reactor's state under its mutex,
+//                starts the next gRPC operation, or posts work to a pool (a
+//                message read is posted as its bytes, not parsed there). It never touches
 //                RocksDB (no read, no synced write, no audit entry), never
 //                evaluates checks, never builds the fleet status, never
 //                reads a file (the CRL) and never sleeps.
@@ -33,8 +33,10 @@
 //                waits for its synced write, and the writes that wait
 //                together are group-committed by RocksDB, one sync for all).
 //                Admits a stream (identity, revocation: the CRL may be
-//                re-read; inventory), audits refusals, evaluates and stores a
-//                report (Store::Ingest: one synced write), then acks it and
+//                re-read; inventory), audits refusals, parses each message
+//                read (so a refresh of thousands queues bytes, not parsed
+//                reports), evaluates and stores a report (Store::Ingest: one
+//                synced write), then acks it and
 //                starts the next read from that thread. One report per
 //                stream at a time, so a stream never holds more than one
 //                worker.

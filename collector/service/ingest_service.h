@@ -30,7 +30,7 @@ class IngestReactor;
 
 // preflight.v1.Ingest/Stream as a generic (raw bytes) callback service,
 // registered with ServerBuilder::RegisterCallbackGenericService: the reactor
-// parses each message itself, so an unparsable one is refused with a reason
+// parses each message itself (on the ingest pool), so an unparsable one is refused with a reason
 // (INVALID_ARGUMENT), logged and audited. On the wire it is the service of
 // ingest.proto; agents use its generated stub.
 class IngestService final : public grpc::CallbackGenericService {

@@ -3,8 +3,11 @@
 #include <google/protobuf/arena.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/message.h>
+#include <google/protobuf/wire_format_lite.h>
 
 #include <memory>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "collector/store/keys.h"
@@ -45,42 +48,152 @@ google::protobuf::ArenaOptions ReportArenaOptions() {
   return options;
 }
 
-SplitFacts SplitReport(const v1::FactReport& report) {
-  SplitFacts out;
-  // One working copy: each kind is encoded from it once (and once more with
-  // its volatile values cleared, for the few kinds that have them). On an
-  // arena: copying thousands of small messages and strings one malloc each,
-  // and freeing them, was most of this function's cost (perf, README
-  // "Performance").
-  google::protobuf::Arena arena(ReportArenaOptions());
-  v1::FactReport& copy = *google::protobuf::Arena::CreateMessage<v1::FactReport>(&arena);
-  copy = report;
-  const google::protobuf::Reflection* refl = copy.GetReflection();
-  const google::protobuf::Descriptor* desc = copy.GetDescriptor();
-  for (int i = 0; i < desc->field_count(); ++i) {
-    const google::protobuf::FieldDescriptor* f = desc->field(i);
-    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
-    if (!refl->HasField(copy, f)) continue;
-    google::protobuf::Message* fact = refl->MutableMessage(&copy, f);
-    KindContent k;
-    k.kind = f->name();
-    if (v1::Collection* c = MutableCollection(*fact)) {
-      k.duration_us = static_cast<uint64_t>(c->duration_us());
-      c->set_duration_us(0);
+namespace {
+
+using google::protobuf::internal::WireFormatLite;
+
+// One field of a serialized message, as read by NextField.
+struct WireField {
+  int number = 0;
+  WireFormatLite::WireType type = WireFormatLite::WIRETYPE_VARINT;
+  absl::string_view whole;    // tag and value, as encoded
+  absl::string_view payload;  // a length-delimited field's bytes (else empty)
+  uint64_t varint = 0;        // a varint field's value
+};
+
+// Reads the next field of `in` (advancing it); false at the end or on bytes
+// that are no protobuf encoding. Unknown fields of every wire type
+// (groups included) are read whole.
+bool NextField(absl::string_view& in, WireField& f) {
+  if (in.empty()) return false;
+  google::protobuf::io::CodedInputStream coded(reinterpret_cast<const uint8_t*>(in.data()),
+                                               static_cast<int>(in.size()));
+  const uint32_t tag = coded.ReadTag();
+  if (tag == 0) return false;
+  f.number = WireFormatLite::GetTagFieldNumber(tag);
+  f.type = WireFormatLite::GetTagWireType(tag);
+  f.payload = {};
+  f.varint = 0;
+  if (f.type == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+    uint32_t length = 0;
+    if (!coded.ReadVarint32(&length)) return false;
+    const int at = coded.CurrentPosition();
+    if (length > in.size() - static_cast<size_t>(at) || !coded.Skip(static_cast<int>(length))) {
+      return false;
     }
-    k.content = Deterministic(*fact);
+    f.payload = in.substr(at, length);
+  } else if (f.type == WireFormatLite::WIRETYPE_VARINT) {
+    if (!coded.ReadVarint64(&f.varint)) return false;
+  } else if (!WireFormatLite::SkipField(&coded, tag)) {
+    return false;
+  }
+  const size_t end = static_cast<size_t>(coded.CurrentPosition());
+  f.whole = in.substr(0, end);
+  in.remove_prefix(end);
+  return true;
+}
+
+void AppendVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+// The number of the "collection" field (a Collection) of a fact message
+// type, or 0.
+int CollectionField(const google::protobuf::Descriptor* fact) {
+  const google::protobuf::FieldDescriptor* c = fact->FindFieldByName("collection");
+  if (c == nullptr || c->message_type() != v1::Collection::descriptor() || c->is_repeated()) {
+    return 0;
+  }
+  return c->number();
+}
+
+// A kind's content from its deterministic encoding `kind`: the same bytes
+// with the collection's duration_us left out (what encoding the kind with
+// duration_us cleared gives), the duration into `duration_us`. False on
+// bytes that are no encoding of it.
+bool KindContentOf(absl::string_view kind, int collection, std::string& content,
+                   uint64_t& duration_us) {
+  const int duration_field = v1::Collection::kDurationUsFieldNumber;
+  content.clear();
+  content.reserve(kind.size());
+  WireField f;
+  while (NextField(kind, f)) {
+    if (f.number != collection || f.type != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      content.append(f.whole.data(), f.whole.size());
+      continue;
+    }
+    std::string inner;
+    absl::string_view rest = f.payload;
+    WireField g;
+    while (NextField(rest, g)) {
+      if (g.number == duration_field && g.type == WireFormatLite::WIRETYPE_VARINT) {
+        duration_us = g.varint;
+      } else {
+        inner.append(g.whole.data(), g.whole.size());
+      }
+    }
+    if (!rest.empty()) return false;
+    AppendVarint(content,
+                 WireFormatLite::MakeTag(collection, WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+    AppendVarint(content, inner.size());
+    content += inner;
+  }
+  return kind.empty();
+}
+
+}  // namespace
+
+std::string DeterministicReport(const v1::FactReport& report) { return Deterministic(report); }
+
+absl::StatusOr<SplitFacts> SplitSerializedReport(absl::string_view serialized) {
+  SplitFacts out;
+  const google::protobuf::Descriptor* desc = v1::FactReport::descriptor();
+  // The few kinds with volatile values are parsed once more, onto one arena,
+  // to clear those values.
+  std::optional<google::protobuf::Arena> arena;
+  absl::string_view in = serialized;
+  WireField f;
+  while (NextField(in, f)) {
+    const google::protobuf::FieldDescriptor* field = desc->FindFieldByNumber(f.number);
+    if (field == nullptr ||
+        field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE ||
+        field->is_repeated() || f.type != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      out.header.append(f.whole.data(),
+                        f.whole.size());  // the report's own fields, and unknown ones
+      continue;
+    }
+    KindContent k;
+    k.kind = field->name();
+    if (!KindContentOf(f.payload, CollectionField(field->message_type()), k.content,
+                       k.duration_us)) {
+      return absl::InternalError(absl::StrCat("store: cannot split the ", k.kind, " facts"));
+    }
     k.content_hash = ShortHash(k.content);
     if (HasVolatileValues(k.kind)) {
+      if (!arena.has_value()) arena.emplace(ReportArenaOptions());
+      google::protobuf::Message* fact = google::protobuf::MessageFactory::generated_factory()
+                                            ->GetPrototype(field->message_type())
+                                            ->New(&*arena);
+      if (!fact->ParseFromString(k.content)) {
+        return absl::InternalError(absl::StrCat("store: cannot split the ", k.kind, " facts"));
+      }
       NormalizeVolatile(k.kind, *fact);
       k.history_hash = ShortHash(Deterministic(*fact));
     } else {
       k.history_hash = k.content_hash;
     }
     out.kinds.push_back(std::move(k));
-    refl->ClearField(&copy, f);
   }
-  out.header = Deterministic(copy);
+  if (!in.empty()) return absl::InternalError("store: cannot split a report: not its encoding");
   return out;
+}
+
+absl::StatusOr<SplitFacts> SplitReport(const v1::FactReport& report) {
+  return SplitSerializedReport(Deterministic(report));
 }
 
 KindState* LatestHeader::Find(absl::string_view kind) {

@@ -122,19 +122,6 @@ std::vector<v1::Transition> CarryHistory(const std::optional<v1::HostVerdicts>& 
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
-// SHA-256 of the report's deterministic encoding: tells a retransmission
-// (same bytes) from a sequence number reused for new content.
-std::string ContentDigest(const v1::FactReport& report) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    report.SerializeToCodedStream(&coded);
-  }
-  return Sha256(bytes);
-}
-
 // Whether a report received now replaces the host's latest. Only the
 // collector's clock orders reports: within one agent instance the sequence
 // does (the spool sends in order), and a report of another instance received
@@ -419,7 +406,11 @@ absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
   RETURN_IF_ERROR(Usable());
   const int64_t received_ms = absl::ToUnixMillis(received_at);
   std::string key = ReportKey(host, report.agent_instance(), report.sequence());
-  std::string digest = ContentDigest(report);
+  // Encoded once. SHA-256 of the deterministic encoding tells a
+  // retransmission (same bytes) from a sequence number reused for new
+  // content; the latest facts are cut out of the same bytes.
+  const std::string serialized = DeterministicReport(report);
+  std::string digest = Sha256(serialized);
   const std::string mark_key = MarkKey(host, report.agent_instance());
   absl::MutexLock lock(&HostLock(host));
   IngestResult result;
@@ -521,7 +512,7 @@ absl::StatusOr<Store::IngestResult> Store::Ingest(absl::string_view host,
       }
       header = std::move(*decoded);
     }
-    SplitFacts split = SplitReport(report);
+    ASSIGN_OR_RETURN(SplitFacts split, SplitSerializedReport(serialized));
     for (KindState& k : header.kinds) {
       bool still = false;
       for (const KindContent& c : split.kinds) still |= c.kind == k.kind;

@@ -123,7 +123,7 @@ absl::Status Store::UpgradeTo4() {
         return absl::DataLossError(
             absl::StrCat("upgrade store: undecodable latest facts of ", *host));
       }
-      SplitFacts split = SplitReport(report);
+      ASSIGN_OR_RETURN(SplitFacts split, SplitReport(report));
       LatestHeader header;
       const auto& changes = newest[*host];
       for (KindContent& c : split.kinds) {

@@ -18,7 +18,8 @@
 //   paced       (N >= --paced-min-agents, collector only) each agent reports
 //               every --interval seconds, spread evenly (10,000 every 300 s =
 //               33/s), for --paced-seconds: server CPU as % of one core, RSS;
-//   refresh     every agent sends one report at once: time until all acked.
+//   refresh     every agent sends one report at once: time until all acked,
+//               the server's RSS after it and its peak (VmHWM).
 // The do-nothing server runs the same saturation and refresh right after the
 // collector, and the ratio of the rates is printed.
 //
@@ -193,6 +194,7 @@ struct Pki {
 struct ProcSample {
   double cpu_s = 0;  // utime + stime
   double rss_mb = 0;
+  double peak_rss_mb = 0;  // VmHWM: the most the process has held
 };
 
 ProcSample Sample(pid_t pid) {
@@ -207,14 +209,17 @@ ProcSample Sample(pid_t pid) {
       s.cpu_s = (ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
     }
   }
+  // "VmRSS:    1234 kB" -> MB
+  auto mb = [](absl::string_view value) {
+    value = absl::StripAsciiWhitespace(value);
+    absl::ConsumeSuffix(&value, " kB");
+    double kb = 0;
+    return absl::SimpleAtod(value, &kb) ? kb / 1024 : 0.0;
+  };
   for (absl::string_view line :
        absl::StrSplit(ReadFile(absl::StrCat("/proc/", pid, "/status")), '\n')) {
-    if (absl::ConsumePrefix(&line, "VmRSS:")) {
-      line = absl::StripAsciiWhitespace(line);
-      absl::ConsumeSuffix(&line, " kB");
-      double kb = 0;
-      if (absl::SimpleAtod(line, &kb)) s.rss_mb = kb / 1024;
-    }
+    if (absl::ConsumePrefix(&line, "VmRSS:")) s.rss_mb = mb(line);
+    if (absl::ConsumePrefix(&line, "VmHWM:")) s.peak_rss_mb = mb(line);
   }
   return s;
 }
@@ -506,7 +511,7 @@ struct Figures {
   double paced_rate = 0, paced_cpu_pct = 0, paced_rss_mb = 0, paced_p50 = 0, paced_p99 = 0;
   int64_t paced_skipped = 0;
   // refresh
-  double refresh_s = 0, refresh_p99 = 0;
+  double refresh_s = 0, refresh_p99 = 0, refresh_peak_rss_mb = 0, refresh_rss_mb = 0;
   // every report acked, every stream ended cleanly
   bool clean = true;
 };
@@ -664,7 +669,10 @@ Figures Drive(const Options& opt, const Pki& pki, const std::vector<std::string>
     f.refresh_s = Seconds(t0, Clock::now());
     stats.record = false;
     f.refresh_p99 = Percentiles(stats).second;
-    f.rss_mb = std::max(f.rss_mb, Sample(pid).rss_mb);
+    const ProcSample after = Sample(pid);
+    f.refresh_rss_mb = after.rss_mb;
+    f.refresh_peak_rss_mb = after.peak_rss_mb;
+    f.rss_mb = std::max(f.rss_mb, after.rss_mb);
   }
 
   for (auto& a : agents) a->Close();
@@ -877,8 +885,9 @@ int main(int argc, char** argv) {
           c.paced_p50, c.paced_p99, static_cast<long long>(c.paced_skipped)));
     }
     notes.push_back(absl::StrFormat(
-        "refresh: %d agents at once, all acked by the collector in %.2f s (ack p99 %.0f ms)", n,
-        c.refresh_s, c.refresh_p99));
+        "refresh: %d agents at once, all acked by the collector in %.2f s (ack p99 %.0f ms); "
+        "collector RSS %.0f MB after it, peak (VmHWM) %.0f MB",
+        n, c.refresh_s, c.refresh_p99, c.refresh_rss_mb, c.refresh_peak_rss_mb));
     if (!opt.null_server) continue;
     // The do-nothing server, same TLS files.
     const std::string ndir = absl::StrCat(base, "/null", run);
