@@ -94,11 +94,10 @@ bool NextField(absl::string_view& in, WireField& f) {
 }
 
 void AppendVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
+  using google::protobuf::io::CodedOutputStream;
+  uint8_t buf[10];  // the longest varint of 64 bits
+  const uint8_t* end = CodedOutputStream::WriteVarint64ToArray(v, buf);
+  out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(end - buf));
 }
 
 // The number of the "collection" field (a Collection) of a fact message
@@ -122,7 +121,8 @@ bool KindContentOf(absl::string_view kind, int collection, std::string& content,
   content.reserve(kind.size());
   WireField f;
   while (NextField(kind, f)) {
-    if (f.number != collection || f.type != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+    if (collection == 0 || f.number != collection ||
+        f.type != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
       content.append(f.whole.data(), f.whole.size());
       continue;
     }
@@ -162,8 +162,8 @@ absl::StatusOr<SplitFacts> SplitSerializedReport(absl::string_view serialized) {
     if (field == nullptr ||
         field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE ||
         field->is_repeated() || f.type != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
-      out.header.append(f.whole.data(),
-                        f.whole.size());  // the report's own fields, and unknown ones
+      // The report's own fields, and unknown ones.
+      out.header.append(f.whole.data(), f.whole.size());
       continue;
     }
     KindContent k;
