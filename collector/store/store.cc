@@ -267,6 +267,10 @@ absl::Status Store::OpenDb() {
   // hold, stay under 64 MiB (by default 4 x 9 x 64 MiB: a rarely written
   // family such as waivers would keep gigabytes of logs).
   options.max_total_wal_size = 64 << 20;
+  // Memory: one budget for the memtables of all families (see
+  // kMemtableBudgetBytes); beyond it the family with the oldest data is
+  // flushed.
+  options.db_write_buffer_size = kMemtableBudgetBytes;
   options.listeners.push_back(std::make_shared<HealthListener>(this));
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options)},
@@ -668,6 +672,20 @@ absl::Status Store::FlushTransitionSummaries(absl::Time now) {
   RETURN_IF_ERROR(Usable());
   rocksdb::WriteBatch batch;
   return WriteWithAudit(&batch, std::move(summaries));
+}
+
+absl::StatusOr<uint64_t> Store::MemtableBytes() {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  RETURN_IF_ERROR(Usable());
+  uint64_t total = 0;
+  for (rocksdb::ColumnFamilyHandle* cf : handles_) {
+    uint64_t bytes = 0;
+    if (!db_->GetIntProperty(cf, rocksdb::DB::Properties::kSizeAllMemTables, &bytes)) {
+      return absl::InternalError(absl::StrCat("store: no memtable size for ", cf->GetName()));
+    }
+    total += bytes;
+  }
+  return total;
 }
 
 absl::StatusOr<std::optional<v1::HostVerdicts>> Store::LatestVerdicts(absl::string_view host) {

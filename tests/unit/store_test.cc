@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -893,6 +894,51 @@ TEST_F(StoreTest, LatestFactsAreWrittenPerKindOnlyWhenTheKindChanged) {
   // It comes back when reported again.
   IngestOk("prod-01", BusyReport(3, t0 + 600'000));
   EXPECT_TRUE(Latest("prod-01")->has_time());
+}
+
+// RocksDB keeps every family's memtable up to 64 MiB by default: a refresh
+// of a large fleet (every host's first report, all kinds new) would sit in
+// memory until the write-ahead logs reach their cap. The store's budget
+// flushes them beyond kMemtableBudgetBytes in all.
+TEST_F(StoreTest, MemtablesOfAllFamiliesStayWithinTheBudget) {
+  const int64_t t0 = 1'800'000'000'000;
+  // Each report's sshd facts are new (a latest-facts record and a fact
+  // change of 64 KB each): 1.6 times the budget in all, under the 64 MiB the
+  // write-ahead logs may hold (which would flush them anyway).
+  const size_t kPayload = 64 << 10;
+  const int hosts = static_cast<int>(Store::kMemtableBudgetBytes * 8 / 10 / kPayload);
+  uint64_t peak = 0;
+  for (int i = 0; i < hosts; ++i) {
+    const std::string host = absl::StrCat("host-", i);
+    v1::FactReport r = MakeReport(kInstanceA, 1, t0 + i);
+    r.set_host_id(host);
+    v1::SshdDirective* d = r.mutable_sshd()->add_directives();
+    d->set_keyword("banner");
+    d->set_raw_args(std::string(kPayload, static_cast<char>('a' + i % 26)) + host);
+    IngestOk(host, r);
+    auto bytes = store_->MemtableBytes();
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    peak = std::max(peak, *bytes);
+  }
+  // Flushes run in the background: within a while the memtables are back
+  // under the budget, and every host's facts are still there.
+  uint64_t now = 0;
+  for (int i = 0; i < 300; ++i) {
+    auto bytes = store_->MemtableBytes();
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    now = *bytes;
+    if (now <= Store::kMemtableBudgetBytes) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_LE(now, Store::kMemtableBudgetBytes)
+      << "memtables hold " << now << " bytes after " << hosts << " reports of " << kPayload * 2
+      << " bytes stored (peak " << peak << ")";
+  for (int i : {0, hosts / 2, hosts - 1}) {
+    auto latest = Latest(absl::StrCat("host-", i));
+    ASSERT_TRUE(latest.has_value());
+    EXPECT_EQ(latest->sshd().directives(0).raw_args().size(),
+              kPayload + absl::StrCat("host-", i).size());
+  }
 }
 
 std::vector<v1::ReportReceipt> Receipts(RawDb& raw) {
