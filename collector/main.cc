@@ -28,6 +28,7 @@
 #include "collector/service/exceptions_upkeep.h"
 #include "collector/service/handshake_refusals.h"
 #include "collector/service/health.h"
+#include "collector/service/heap.h"
 #include "collector/service/ingest_service.h"
 #include "collector/service/listener.h"
 #include "collector/service/query_service.h"
@@ -603,6 +604,10 @@ int Serve(CollectorState& state, HandshakeRefusals& refusals,
   absl::Time next_prune = absl::Now() + absl::Hours(1);
   absl::Time next_crl_warning = absl::Now() + absl::Hours(24);
   absl::Time next_health = absl::Now();
+  // Free heap pages go back to the system every minute: after a refresh of
+  // the whole fleet the reports' memory would otherwise stay with the
+  // process (collector/service/heap.h).
+  absl::Time next_heap_release = absl::Now() + absl::Minutes(1);
   std::unique_ptr<notify::Notifier> notifier = StartNotifier(state);
   std::unique_ptr<EcsEventFile> event_file;
   UpdateEventFile(state, event_file);
@@ -613,7 +618,7 @@ int Serve(CollectorState& state, HandshakeRefusals& refusals,
   int sig = -1;
   int exit_code = 0;
   while (sig < 0) {
-    absl::Time wake = std::min({next_prune, next_crl_warning, next_health});
+    absl::Time wake = std::min({next_prune, next_crl_warning, next_health, next_heap_release});
     if (crl_poll > absl::ZeroDuration()) wake = std::min(wake, absl::Now() + crl_poll);
     wake = std::min(wake, absl::Now() + Store::kRecoveryInterval);
     struct timespec wait = absl::ToTimespec(std::max(wake - absl::Now(), absl::Milliseconds(1)));
@@ -699,6 +704,10 @@ int Serve(CollectorState& state, HandshakeRefusals& refusals,
         PruneHistory(state);
         next_prune = absl::Now() + absl::Hours(1);
       }
+      if (absl::Now() >= next_heap_release) {
+        ReleaseFreeHeap();
+        next_heap_release = absl::Now() + absl::Minutes(1);
+      }
       if (absl::Now() >= next_crl_warning) {
         WarnAboutCrl(state);
         next_crl_warning = absl::Now() + absl::Hours(24);
@@ -738,6 +747,7 @@ int main(int argc, char** argv) {
   if (flags.Bool("health")) return CheckHealthCommand(state);
   if (flags.Has("backup")) return BackupCommand(state, flags.String("backup"));
   Log(RaiseDescriptorLimit());
+  Log(absl::StrCat("heap allocator: ", HeapAllocator()));
   std::shared_ptr<grpc::ServerCredentials> creds;
   HandshakeRefusals refusals(state);
   if (auto exit = Open(state, refusals, creds)) return *exit;

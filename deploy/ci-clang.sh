@@ -40,7 +40,7 @@ cmake -S "$top" -B "$build" -G Ninja \
   -DPREFLIGHT_SANITIZE=ON \
   -DPREFLIGHT_FUZZ=ON \
   -DPREFLIGHT_BENCHMARKS=OFF >/dev/null
-targets=(preflight_unit_tests preflight_golden_tests preflight_e2e_tests)
+targets=(preflight_unit_tests preflight_golden_tests preflight_e2e_tests preflight_heap_tests)
 fuzzers=(sshd_config sshd_t pam authorized_keys passwd sudoers iptables_save nft_json ufw
          proc_net acme_json mounts history logrotate crontab mask)
 ninja -C "$build" -j "$jobs" "${targets[@]}" "${fuzzers[@]/%/_fuzzer}"

@@ -11,6 +11,8 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev openssl librocksdb-dev
+  # The collector's allocator (collector/service/heap.h): gperftools' tcmalloc.
+  libtcmalloc-minimal4
   libgtest-dev libgmock-dev libbenchmark-dev
   # The second CI build (deploy/ci-clang.sh): clang's -Wthread-safety, and
   # ASan + UBSan, whose runtimes Debian only recommends; llvm brings

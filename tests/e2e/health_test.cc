@@ -12,7 +12,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -90,6 +92,28 @@ class HealthTest : public ::testing::Test {
 
   TestCluster cluster_;
 };
+
+// The collector runs on the allocator it was built with (tcmalloc unless
+// built with sanitizers: collector/service/heap.h) and says which at start.
+TEST_F(HealthTest, TheCollectorSaysWhichHeapItRunsOn) {
+  cluster_.StartCollector();
+  std::ifstream maps(absl::StrCat("/proc/", cluster_.collector_pid(), "/maps"));
+  const std::string mapped((std::istreambuf_iterator<char>(maps)),
+                           std::istreambuf_iterator<char>());
+  ASSERT_FALSE(mapped.empty());
+#if PREFLIGHT_TCMALLOC
+  EXPECT_TRUE(absl::StrContains(mapped, "libtcmalloc_minimal.so"));
+  EXPECT_TRUE(absl::StrContains(cluster_.collector_log(), "heap allocator: tcmalloc\n"))
+      << cluster_.collector_log();
+#else
+  EXPECT_FALSE(absl::StrContains(mapped, "libtcmalloc"));
+  EXPECT_TRUE(absl::StrContains(cluster_.collector_log(), "heap allocator: glibc\n"))
+      << cluster_.collector_log();
+#endif
+  // And it serves: a real agent's report is stored.
+  EXPECT_EQ(cluster_.AgentOnce("prod-01", FixtureRoot("opencrvs-manager")).exit_code, 0)
+      << cluster_.collector_log();
+}
 
 TEST_F(HealthTest, IdleConnectionsOverTheLimitThenAgentsAreServedAgain) {
   cluster_.StartCollector();
