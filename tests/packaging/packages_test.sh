@@ -64,6 +64,15 @@ done
 check "agent package holds its man page" \
   bash -c "dpkg-deb -c '$agent_deb' | grep -q ' ./usr/share/man/man8/preflight-agent.8.gz\$'"
 
+# The collector's allocator (collector/service/heap.h) comes with it: cpack's
+# dpkg-shlibdeps reads the binary's NEEDED entries. The agent does not use it.
+if readelf -d "$build/collector/preflight-collector" | grep -q 'libtcmalloc_minimal'; then
+  check "collector depends on libtcmalloc-minimal4" \
+    bash -c "dpkg-deb -f '$collector_deb' Depends | grep -q 'libtcmalloc-minimal4'"
+fi
+check "agent does not depend on tcmalloc" \
+  bash -c "! dpkg-deb -f '$agent_deb' Depends | grep -q tcmalloc"
+
 dpkg -i "$agent_deb" "$collector_deb" >"$work/install.log" 2>&1 ||
   { cat "$work/install.log"; echo "FAIL dpkg -i"; exit 1; }
 echo "ok   dpkg -i both packages"
