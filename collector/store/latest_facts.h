@@ -54,8 +54,8 @@ absl::StatusOr<SplitFacts> SplitReport(const v1::FactReport& report);
 // The report's deterministic encoding (map entries in key order).
 std::string DeterministicReport(const v1::FactReport& report);
 
-// Arena sizing for one report and its working copies (ingest parses each
-// report into an arena, SplitReport copies it onto one): a manager's report,
+// Arena sizing for one report (ingest parses each report into an arena;
+// SplitSerializedReport parses the kinds with volatile values onto one): a manager's report,
 // 18-26 KB on the wire, takes about three times that parsed, so the first
 // block holds it; larger ones grow to 1 MiB.
 google::protobuf::ArenaOptions ReportArenaOptions();

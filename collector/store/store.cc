@@ -677,13 +677,9 @@ absl::Status Store::FlushTransitionSummaries(absl::Time now) {
 absl::StatusOr<uint64_t> Store::MemtableBytes() {
   absl::ReaderMutexLock db_lock(&db_mu_);
   RETURN_IF_ERROR(Usable());
-  uint64_t total = 0;
-  for (rocksdb::ColumnFamilyHandle* cf : handles_) {
-    uint64_t bytes = 0;
-    if (!db_->GetIntProperty(cf, rocksdb::DB::Properties::kSizeAllMemTables, &bytes)) {
-      return absl::InternalError(absl::StrCat("store: no memtable size for ", cf->GetName()));
-    }
-    total += bytes;
+  uint64_t total = 0;  // summed over every column family by RocksDB
+  if (!db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kSizeAllMemTables, &total)) {
+    return absl::InternalError("store: RocksDB gives no memtable size");
   }
   return total;
 }
