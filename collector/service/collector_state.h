@@ -79,7 +79,7 @@
 //   WorkerPool::mu_        a pool's queue (a leaf: nothing is taken under it).
 //   RevocationChecker, RefusalLimiter, HandshakeRefusals, Store::health_mu_,
 //                          the gRPC log hook's (listener.cc): leaves.
-//   ReportBudget (IngestService::budget_): a leaf; RequestCollect grants a
+//   ReportBudget (CollectorState::report_budget): a leaf; RequestCollect grants a
 //                          credit holding IngestService::mu_, the ingest
 //                          pool takes a token before Store::Ingest.
 //   Store::transition_audit_mu_  a leaf, taken under a host lock and let go
@@ -88,7 +88,8 @@
 //                          read-only afterwards, so unlocked: config_path,
 //                          settings, registry, host_index, hooks. `clock`
 //                          must be callable from any thread. `store`,
-//                          `revocation` and `crl_refusals` lock inside.
+//                          `revocation`, `crl_refusals` and `report_budget`
+//                          lock inside.
 //
 // Revocation reaches open streams: every report and every query checks the
 // peer's serial against the CRL in force (re-read when the file changed),
@@ -110,6 +111,7 @@
 #include "absl/time/time.h"
 #include "collector/checks/check.h"
 #include "collector/config.h"
+#include "collector/service/report_budget.h"
 #include "collector/service/worker_pool.h"
 #include "collector/store/store.h"
 #include "proto/wire/revocation.h"
@@ -159,6 +161,10 @@ struct CollectorState {
   // Refusals because of the CRL's state (expired, unusable): one log line and
   // audit entry per identity per minute.
   RefusalLimiter crl_refusals{absl::Minutes(1)};
+  // Reports per host (collector config max_reports_per_minute, report_burst;
+  // IngestService applies them); RequestCollect grants a host a credit. Here
+  // and not in IngestService, so that a reload keeps what each host spent.
+  ReportBudget report_budget{0, 0};
 
   // The CRL in force (never reads the file; any thread), e.g. for a health
   // check: CrlWarning(CrlStateNow()) is empty while all is well.

@@ -312,7 +312,7 @@ class IngestReactor : public grpc::ServerGenericBidiReactor {
     absl::Time now = state_.clock();
     // The host's report budget, before anything is stored: a report over it
     // is refused, not acked, and stays in the agent's spool.
-    const ReportBudget::Decision budget = service_.budget_.Take(host.id(), fingerprint, now);
+    const ReportBudget::Decision budget = state_.report_budget.Take(host.id(), fingerprint, now);
     if (!budget.allowed) {
       RefuseOverBudget(report, budget);
       return;
@@ -367,7 +367,7 @@ class IngestReactor : public grpc::ServerGenericBidiReactor {
   // with how many were not since the one before.
   void RefuseOverBudget(const v1::FactReport& report, const ReportBudget::Decision& budget)
       ABSL_LOCKS_EXCLUDED(mu_) {
-    const ReportBudget& limits = service_.budget_;
+    const ReportBudget& limits = state_.report_budget;
     const int64_t retry_s = absl::ToInt64Seconds(budget.retry_after);
     const std::string message =
         absl::StrCat("host '", host_->id(), "' is over its report budget (", limits.per_minute(),
@@ -560,7 +560,7 @@ bool IngestService::RequestCollect(const std::string& host, const std::string& r
   if (it == streams_.end()) return false;
   it->second->SendCollectNow(requested_by);
   // The report asked for gets through even if the host's budget is spent.
-  budget_.GrantCredit(host, state_.clock());
+  state_.report_budget.GrantCredit(host, state_.clock());
   return true;
 }
 

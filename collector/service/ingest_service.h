@@ -20,7 +20,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/service/collector_state.h"
-#include "collector/service/report_budget.h"
 #include "preflight/v1/ingest.grpc.pb.h"
 #include "proto/wire/revocation.h"
 
@@ -37,7 +36,12 @@ class IngestService final : public grpc::CallbackGenericService {
  public:
   static constexpr char kStreamMethod[] = "/preflight.v1.Ingest/Stream";
 
-  explicit IngestService(CollectorState& state) : state_(state) {}
+  // Applies the settings' report budget to the collector's (which outlives
+  // this service: a reload builds a new one).
+  explicit IngestService(CollectorState& state) : state_(state) {
+    state_.report_budget.SetLimits(state_.settings.config.max_reports_per_minute(),
+                                   state_.settings.config.report_burst());
+  }
 
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override;
@@ -65,10 +69,6 @@ class IngestService final : public grpc::CallbackGenericService {
   void RecordCertificate(const std::string& host, CertSummary cert) ABSL_LOCKS_EXCLUDED(mu_);
 
   CollectorState& state_;
-  // Reports per host (collector config max_reports_per_minute, report_burst);
-  // RequestCollect grants the host a credit. Locks inside (a leaf).
-  ReportBudget budget_{state_.settings.config.max_reports_per_minute(),
-                       state_.settings.config.report_burst()};
   // Taken before any IngestReactor's mutex, never after.
   mutable absl::Mutex mu_;
   std::map<std::string, IngestReactor*> streams_ ABSL_GUARDED_BY(mu_);

@@ -4,10 +4,36 @@
 
 namespace preflight::collector {
 
+uint32_t ReportBudget::PerMinuteOrDefault(uint32_t per_minute) {
+  return per_minute == 0 ? 12 : per_minute;
+}
+
+uint32_t ReportBudget::BurstOrDefault(uint32_t burst) {
+  return burst == 0 ? 1000 : std::min<uint32_t>(burst, 1'000'000);  // no overflow
+}
+
 ReportBudget::ReportBudget(uint32_t per_minute, uint32_t burst, absl::Duration refusal_window)
-    : per_minute_(per_minute == 0 ? 12 : per_minute),
-      burst_(burst == 0 ? 1000 : std::min<uint32_t>(burst, 1'000'000)),  // no overflow
-      refusal_window_(refusal_window) {}
+    : refusal_window_(refusal_window),
+      per_minute_(PerMinuteOrDefault(per_minute)),
+      burst_(BurstOrDefault(burst)) {}
+
+void ReportBudget::SetLimits(uint32_t per_minute, uint32_t burst) {
+  absl::MutexLock lock(&mu_);
+  per_minute_ = PerMinuteOrDefault(per_minute);
+  burst_ = BurstOrDefault(burst);
+  const int64_t full = int64_t{burst_} * kUnit;
+  for (auto& [host, b] : buckets_) b.units = std::min(b.units, full);
+}
+
+uint32_t ReportBudget::per_minute() const {
+  absl::MutexLock lock(&mu_);
+  return per_minute_;
+}
+
+uint32_t ReportBudget::burst() const {
+  absl::MutexLock lock(&mu_);
+  return burst_;
+}
 
 void ReportBudget::RefillLocked(Bucket& b, absl::Time now) const {
   if (now <= b.refilled) return;  // the clock went back: no refill, no debt

@@ -23,6 +23,11 @@
 // A report over the budget is refused; the caller logs and audits the first
 // refusal of a host in each `refusal_window` and counts the rest (Decision).
 //
+// The budget outlives the gRPC services: it is the collector's
+// (CollectorState::report_budget), so a reload (SIGHUP) neither hands every
+// host a fresh burst nor forgets the credits of a refresh; a reload that
+// changes the limits applies them with SetLimits to the buckets as they are.
+//
 // Thread-safe; O(1) per call (one hash lookup under a leaf mutex). Memory is
 // one small entry per host that reported recently: a bucket that is full
 // again, with no credit and nothing to report, is the same as no bucket and
@@ -74,9 +79,13 @@ class ReportBudget {
   }
   // The collector asked `host` for a report (refresh).
   void GrantCredit(absl::string_view host, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  // New limits (0 takes a default, as in the constructor) for every host as
+  // it stands: what a host has spent stays spent, and a host holding more
+  // than a smaller burst keeps only that burst.
+  void SetLimits(uint32_t per_minute, uint32_t burst) ABSL_LOCKS_EXCLUDED(mu_);
 
-  uint32_t per_minute() const { return per_minute_; }
-  uint32_t burst() const { return burst_; }
+  uint32_t per_minute() const ABSL_LOCKS_EXCLUDED(mu_);
+  uint32_t burst() const ABSL_LOCKS_EXCLUDED(mu_);
   size_t tracked() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
@@ -96,12 +105,14 @@ class ReportBudget {
   };
   Bucket& BucketLocked(absl::string_view host, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RefillLocked(Bucket& b, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static uint32_t PerMinuteOrDefault(uint32_t per_minute);
+  static uint32_t BurstOrDefault(uint32_t burst);
   void SweepLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const uint32_t per_minute_;
-  const uint32_t burst_;
   const absl::Duration refusal_window_;
   mutable absl::Mutex mu_;
+  uint32_t per_minute_ ABSL_GUARDED_BY(mu_);
+  uint32_t burst_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
   // The size at which the next sweep runs (doubles when a sweep frees
   // little, so a fleet larger than kMaxTracked costs no sweep per report).

@@ -1,7 +1,8 @@
 // The per-host report budget with real processes: a flood is refused
 // (RESOURCE_EXHAUSTED, audited once per window) without growing the store
 // beyond the budget, and delivered later from the agent's spool; a reconnect
-// backlog within the burst and a report asked for by refresh get through.
+// backlog within the burst and a report asked for by refresh get through;
+// a reload keeps what a host spent.
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -179,6 +180,18 @@ TEST_F(BudgetTest, ReconnectBacklogWithinTheBurstAndRefreshGetThrough) {
   EXPECT_EQ(PendingInSpool(spool()), 1)
       << cluster_.collector_log() << ReadFile(spool() + "/../daemon.err") << extra.err;
   EXPECT_EQ(BudgetRefusalsAudited().size(), 1u);
+
+  // A reload (SIGHUP, the same configuration) does not hand the host a
+  // fresh burst: the budget is the collector's, not the gRPC service's.
+  cluster_.WriteCollectorConfig();
+  ASSERT_EQ(kill(cluster_.collector_pid(), SIGHUP), 0);
+  ASSERT_TRUE(WaitFor([&] { return absl::StrContains(cluster_.collector_log(), "reloaded "); },
+                      absl::Seconds(30)))
+      << cluster_.collector_log();
+  RunResult after_reload = cluster_.AgentOnce("prod-01", root_, 3);
+  EXPECT_NE(after_reload.exit_code, 0) << after_reload.err;
+  EXPECT_TRUE(absl::StrContains(after_reload.err, kBudgetRefusal)) << after_reload.err;
+  EXPECT_EQ(PendingInSpool(spool()), 2) << after_reload.err;
 
   cluster_.StopCollector(SIGTERM);
   // The backlog, the daemon's report and the refreshed one, each once.

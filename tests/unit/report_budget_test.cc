@@ -170,6 +170,32 @@ TEST(ReportBudget, BusyHostsAreKeptAndTheSweepIsNotRepeatedPerReport) {
   EXPECT_EQ(Allowed(budget, "host-3", 3, kT0 + absl::Seconds(1)), 1);
 }
 
+// A reload applies new limits to the buckets as they stand.
+TEST(ReportBudget, NewLimitsKeepWhatHostsSpent) {
+  ReportBudget budget(1, 3);
+  ASSERT_EQ(Allowed(budget, "web-1", 3, kT0), 3);
+  ASSERT_EQ(Allowed(budget, "web-2", 1, kT0), 1);  // 2 of 3 left
+  budget.GrantCredit("web-3", kT0);
+  budget.SetLimits(1, 3);  // the same limits: nothing given back
+  EXPECT_EQ(Allowed(budget, "web-1", 5, kT0), 0);
+  budget.SetLimits(1, 1);  // a smaller burst caps what a host holds
+  EXPECT_EQ(budget.burst(), 1u);
+  EXPECT_EQ(Allowed(budget, "web-2", 5, kT0), 1);
+  // A refresh credit survives; then web-3's (smaller) burst.
+  ReportBudget::Decision d = budget.Take("web-3", kT0);
+  EXPECT_TRUE(d.by_credit);
+  EXPECT_EQ(Allowed(budget, "web-3", 5, kT0), 1);
+  // A larger burst and rate: refilled from what is left, at the new rate.
+  budget.SetLimits(60, 10);
+  EXPECT_EQ(budget.per_minute(), 60u);
+  EXPECT_EQ(Allowed(budget, "web-1", 20, kT0), 0);
+  EXPECT_EQ(Allowed(budget, "web-1", 20, kT0 + absl::Seconds(4)), 4);
+  EXPECT_EQ(Allowed(budget, "web-1", 20, kT0 + absl::Minutes(10)), 10);
+  budget.SetLimits(0, 0);  // the defaults, as in the constructor
+  EXPECT_EQ(budget.per_minute(), 12u);
+  EXPECT_EQ(budget.burst(), 1000u);
+}
+
 TEST(ReportBudget, ConcurrentTakesNeverExceedTheBudget) {
   ReportBudget budget(1, 500);
   std::atomic<int> allowed{0};
