@@ -730,6 +730,8 @@ int Serve(CollectorState& state, HandshakeRefusals& refusals,
 
 int main(int argc, char** argv) {
   using namespace preflight::collector;
+  // First: gRPC reads its experiments once, and setenv wants no other thread.
+  const std::string grpc_experiments = preflight::BoundTcpReadBuffers();
   const sigset_t stop = BlockStopSignals();
   preflight::flags::Parsed flags;
   if (auto exit = preflight::flags::ParseOrExit(Program(), argc, argv, &flags)) return *exit;
@@ -748,6 +750,8 @@ int main(int argc, char** argv) {
   if (flags.Has("backup")) return BackupCommand(state, flags.String("backup"));
   Log(RaiseDescriptorLimit());
   Log(absl::StrCat("heap allocator: ", HeapAllocator()));
+  Log(absl::StrCat("GRPC_EXPERIMENTS=", grpc_experiments,
+                   " (with tcp_read_chunks off, TCP is read in chunks of at most 4 KB)"));
   std::shared_ptr<grpc::ServerCredentials> creds;
   HandshakeRefusals refusals(state);
   if (auto exit = Open(state, refusals, creds)) return *exit;

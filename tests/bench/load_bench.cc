@@ -277,6 +277,7 @@ class NullService final : public grpc::CallbackGenericService {
 // --serve-null DIR: the server's TLS files are DIR/server.{pem,key} and
 // DIR/ca.pem; writes its port to DIR/null.port, serves until SIGTERM.
 int ServeNull(const std::string& dir) {
+  preflight::BoundTcpReadBuffers();  // as the collector's main() does, before gRPC starts
   v1::TlsFiles tls;
   tls.set_cert_file(dir + "/server.pem");
   tls.set_key_file(dir + "/server.key");

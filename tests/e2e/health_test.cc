@@ -9,6 +9,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -112,6 +114,37 @@ TEST_F(HealthTest, TheCollectorSaysWhichHeapItRunsOn) {
 #endif
   // And it serves: a real agent's report is stored.
   EXPECT_EQ(cluster_.AgentOnce("prod-01", FixtureRoot("opencrvs-manager")).exit_code, 0)
+      << cluster_.collector_log();
+}
+
+// gRPC's own list of its experiments (printed at GRPC_VERBOSITY=DEBUG) says
+// tcp_read_chunks is off in the collector (proto/wire/server_transport.h,
+// BoundTcpReadBuffers), and an operator's GRPC_EXPERIMENTS naming it wins.
+TEST_F(HealthTest, TheCollectorReadsTcpInBoundedChunks) {
+  auto experiment_line = [&] {
+    const std::string log = cluster_.collector_log();
+    const size_t at = log.rfind("gRPC EXPERIMENT tcp_read_chunks ");  // the latest start
+    return at == std::string::npos ? std::string() : log.substr(at, log.find('\n', at) - at);
+  };
+  setenv("GRPC_VERBOSITY", "DEBUG", 1);
+  unsetenv("GRPC_EXPERIMENTS");
+  cluster_.StartCollector();
+  std::string line = experiment_line();
+  EXPECT_TRUE(absl::StrContains(line, " OFF (default:ON)")) << cluster_.collector_log();
+  EXPECT_TRUE(absl::StrContains(cluster_.collector_log(), "GRPC_EXPERIMENTS=-tcp_read_chunks "))
+      << cluster_.collector_log();
+  // It serves with it: a real agent's report (20 KB) is stored.
+  EXPECT_EQ(cluster_.AgentOnce("prod-01", FixtureRoot("opencrvs-manager")).exit_code, 0)
+      << cluster_.collector_log();
+  cluster_.StopCollector(SIGTERM);
+
+  setenv("GRPC_EXPERIMENTS", "tcp_read_chunks", 1);
+  cluster_.StartCollector();
+  line = experiment_line();
+  unsetenv("GRPC_EXPERIMENTS");
+  unsetenv("GRPC_VERBOSITY");
+  EXPECT_TRUE(absl::StrContains(line, " ON ")) << cluster_.collector_log();
+  EXPECT_TRUE(absl::StrContains(cluster_.collector_log(), "GRPC_EXPERIMENTS=tcp_read_chunks "))
       << cluster_.collector_log();
 }
 
