@@ -314,7 +314,9 @@ const std::string& TestDataMongoJs() {
         "    pipeline.push({$group: {_id: {$substrBytes: [{$ifNull: [{$toString: '$first'}, "
         "'']}, 0, 10]}, n: {$sum: 1}}});\n"
         "    var days = {};\n"
-        "    hearth.Task.aggregate(pipeline, {allowDiskUse: true}).forEach(function (r) {\n"
+        "    hearth.Task.aggregate(pipeline, {allowDiskUse: true, maxTimeMS: ",
+        kTestDataMongoTimeoutSeconds * 1000,
+        "}).forEach(function (r) {\n"
         "      var day = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(r._id) ? r._id : '0001-01-01';\n"
         "      days[day] = (days[day] || 0) + Number(r.n);\n"
         "    });\n"

@@ -87,6 +87,13 @@ std::vector<std::string> TestDataArgv(const std::string& container);
 // (seed usernames in user-mgnt.users), "@missing hearth-dev.Task" /
 // "@missing user-mgnt.users" when a collection is not there — then "@end".
 const std::string& TestDataMongoJs();
+// How long MongoDB may work on the records count (maxTimeMS on the
+// aggregation), under the agent's 120 s deadline for the docker exec:
+// killing the docker client does not stop what it started in the container,
+// so when the agent gives up on a slow count the server must stop it too,
+// instead of running on in the production database while the next report
+// starts another one.
+inline constexpr int kTestDataMongoTimeoutSeconds = 100;
 // MongoShellArgv(container, TestDataMongoJs()).
 std::vector<std::string> TestDataMongoArgv(const std::string& container);
 // The RecordCount name of MongoDB's records, and the table named missing

@@ -469,6 +469,33 @@ TEST_F(MongoStandIn, TestDataWithoutMongoHereOrWithoutTasksIsNotNone) {
               HasSubstr("neither postgres nor mongo1 / mongo2"));
 }
 
+// A records count slower than the agent waits for: the aggregation carries
+// a server-side limit (maxTimeMS) under the exec's deadline, so MongoDB
+// stops it rather than running on in production; the fact is an ERROR that
+// says so, never a count.
+TEST_F(MongoStandIn, ASlowRecordsCountIsStoppedByTheServerAndIsAnError) {
+  Containers({{kMongo, "opencrvs_mongo1"}});
+  const std::string docs =
+      "\"Task\": [{\"id\": \"t1\", \"lastModified\": \"2026-01-02T00:00:00Z\"}]";
+  // Within the limit: counted.
+  Data(absl::StrCat("{\"aggregate_ms\": ", (agent::kTestDataMongoTimeoutSeconds - 1) * 1000,
+                    ", \"dbs\": {\"hearth-dev\": {", docs, "}}}"));
+  v1::FactReport quick = Collect(agent::MakeTestDataCollector());
+  ASSERT_EQ(quick.test_data().collection().state(), v1::Collection::OK)
+      << quick.test_data().collection().error();
+  ASSERT_EQ(quick.test_data().records_size(), 1);
+  EXPECT_EQ(quick.test_data().records(0).total(), 1u);
+  // An hour's aggregation: stopped at the limit.
+  Data(absl::StrCat("{\"aggregate_ms\": 3600000, \"dbs\": {\"hearth-dev\": {", docs, "}}}"));
+  v1::FactReport slow = Collect(agent::MakeTestDataCollector());
+  const v1::Collection& c = slow.test_data().collection();
+  EXPECT_EQ(c.state(), v1::Collection::ERROR);
+  EXPECT_THAT(c.error(), HasSubstr("operation exceeded time limit")) << c.error();
+  EXPECT_EQ(slow.test_data().records_size(), 0);
+  // The limit is the server's, under the agent's own deadline for the exec.
+  EXPECT_LT(agent::kTestDataMongoTimeoutSeconds, 120);
+}
+
 // --- a real container -------------------------------------------------------------
 
 // The one assumption no stand-in above can show: a `docker exec` shell sees
