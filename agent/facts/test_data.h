@@ -77,6 +77,14 @@ extern const char kTestDataScript[];
 // The psql script: its output is sections of tab-separated rows, each
 // after a line "@<section>", ending with "@end".
 const std::string& TestDataSql();
+// How long Postgres may work on one statement of it (statement_timeout),
+// under the agent's 60 s deadline for the docker exec: killing the docker
+// client does not stop psql in the container, so when the agent gives up on
+// a slow count the server must stop it too (psql then exits 3 and the fact
+// is an ERROR with its message).
+inline constexpr int kTestDataSqlTimeoutSeconds = 50;
+// TestDataSql() with another statement timeout (tests).
+std::string BuildTestDataSql(int statement_timeout_seconds);
 
 // {"docker", "exec", container, "sh", "-c", kTestDataScript, "preflight",
 //  TestDataSql()}.

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -565,6 +566,43 @@ TEST(TestDataPostgres, TheScriptAgainstARealPostgres) {
   EXPECT_EQ(f2.records(0).total(), 4u);
   ExpectNoSecret(v2, {"a.mwansa", "Amina", "Campbell", "SecretHash", "SecretSalt", "CountryOwn",
                       "Capital Office"});
+}
+
+// A count slower than the agent waits for is stopped by Postgres itself
+// (statement_timeout, set by the script), not left running in production
+// after the agent killed its docker client: the real script, shell and
+// psql, with a table that takes 3 s to read.
+TEST(TestDataPostgres, ASlowCountIsStoppedByTheServer) {
+  RealPostgres pg;
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  pg.Psql("postgres", "CREATE DATABASE events");
+  pg.Psql("events",
+          "CREATE SCHEMA app;"
+          "CREATE VIEW app.events AS SELECT now() AS created_at FROM pg_sleep(3);");
+  const std::map<std::string, std::string> env = {{"PGHOST", pg.socket_dir()},
+                                                  {"POSTGRES_USER", "postgres"}};
+  auto run = [&](int timeout_s) {
+    return testing::RunProcess(
+        {"/bin/sh", "-c", agent::kTestDataScript, "preflight", agent::BuildTestDataSql(timeout_s)},
+        absl::Seconds(30), env);
+  };
+  const absl::Time start = absl::Now();
+  testing::RunResult stopped = run(1);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3)) << "the count was not stopped at 1 s";
+  EXPECT_EQ(stopped.exit_code, 3) << stopped.out << stopped.err;
+  EXPECT_THAT(stopped.err, HasSubstr("canceling statement due to statement timeout"));
+  v1::TestDataFact fact;
+  EXPECT_FALSE(agent::ParseTestDataOutput(stopped.out, fact).ok()) << stopped.out;
+  // Within the limit the same count completes.
+  testing::RunResult done = run(10);
+  ASSERT_EQ(done.exit_code, 0) << done.err;
+  ASSERT_TRUE(agent::ParseTestDataOutput(done.out, fact).ok()) << done.out;
+  ASSERT_EQ(fact.records_size(), 1);
+  EXPECT_EQ(fact.records(0).total(), 1u);
+  // The shipped limit is under the agent's deadline for the exec (60 s).
+  EXPECT_LT(agent::kTestDataSqlTimeoutSeconds, 60);
+  EXPECT_THAT(agent::TestDataSql(),
+              HasSubstr(absl::StrCat("statement_timeout = '", agent::kTestDataSqlTimeoutSeconds)));
 }
 
 }  // namespace
