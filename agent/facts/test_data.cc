@@ -158,8 +158,9 @@ class TestDataCollector : public FactCollector {
       fact.set_source(absl::StrCat(kPs, ", docker exec ", fact.container(),
                                    " psql events (app.events, app.user_credentials, "
                                    "app.locations, app.pgmigrations: counts)"));
-      std::optional<std::string> out = RunInContainer(env, *collection, TestDataArgv(*container),
-                                                      absl::Seconds(60), kExec, "sh or psql is");
+      std::optional<std::string> out =
+          RunInContainer(env, *collection, TestDataArgv(*container),
+                         absl::Seconds(kTestDataSqlExecSeconds), kExec, "sh or psql is");
       if (!out) return collection;
       if (absl::Status parsed = ParseTestDataOutput(*out, fact); !parsed.ok()) {
         collection->set_state(v1::Collection::ERROR);
@@ -206,8 +207,8 @@ class TestDataCollector : public FactCollector {
                                  " mongo (hearth-dev.Task and Task_history: records per first day; "
                                  "user-mgnt.users: seed usernames)"));
     std::optional<std::string> out =
-        RunInContainer(env, *collection, TestDataMongoArgv(*mongo), absl::Seconds(120), kMongoExec,
-                       "sh or mongo is");
+        RunInContainer(env, *collection, TestDataMongoArgv(*mongo),
+                       absl::Seconds(kTestDataMongoExecSeconds), kMongoExec, "sh or mongo is");
     if (!out) return collection;
     absl::StatusOr<std::string> body = MongoBody(*out);
     absl::Status parsed = body.status();

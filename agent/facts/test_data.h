@@ -77,12 +77,15 @@ extern const char kTestDataScript[];
 // The psql script: its output is sections of tab-separated rows, each
 // after a line "@<section>", ending with "@end".
 const std::string& TestDataSql();
+// How long the agent waits for the docker exec of the psql script.
+inline constexpr int kTestDataSqlExecSeconds = 60;
 // How long Postgres may work on one statement of it (statement_timeout),
-// under the agent's 60 s deadline for the docker exec: killing the docker
-// client does not stop psql in the container, so when the agent gives up on
-// a slow count the server must stop it too (psql then exits 3 and the fact
-// is an ERROR with its message).
+// under the exec's deadline: killing the docker client does not stop psql
+// in the container, so when the agent gives up on a slow count the server
+// must stop it too (psql then exits 3 and the fact is an ERROR with its
+// message).
 inline constexpr int kTestDataSqlTimeoutSeconds = 50;
+static_assert(kTestDataSqlTimeoutSeconds < kTestDataSqlExecSeconds);
 // TestDataSql() with another statement timeout (tests).
 std::string BuildTestDataSql(int statement_timeout_seconds);
 
@@ -95,13 +98,15 @@ std::vector<std::string> TestDataArgv(const std::string& container);
 // (seed usernames in user-mgnt.users), "@missing hearth-dev.Task" /
 // "@missing user-mgnt.users" when a collection is not there — then "@end".
 const std::string& TestDataMongoJs();
+// How long the agent waits for the docker exec of the mongo script.
+inline constexpr int kTestDataMongoExecSeconds = 120;
 // How long MongoDB may work on the records count (maxTimeMS on the
-// aggregation), under the agent's 120 s deadline for the docker exec:
-// killing the docker client does not stop what it started in the container,
-// so when the agent gives up on a slow count the server must stop it too,
-// instead of running on in the production database while the next report
-// starts another one.
+// aggregation), under the exec's deadline: killing the docker client does
+// not stop what it started in the container, so when the agent gives up on
+// a slow count the server must stop it too, instead of running on in the
+// production database while the next report starts another one.
 inline constexpr int kTestDataMongoTimeoutSeconds = 100;
+static_assert(kTestDataMongoTimeoutSeconds < kTestDataMongoExecSeconds);
 // MongoShellArgv(container, TestDataMongoJs()).
 std::vector<std::string> TestDataMongoArgv(const std::string& container);
 // The RecordCount name of MongoDB's records, and the table named missing

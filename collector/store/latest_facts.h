@@ -55,9 +55,9 @@ absl::StatusOr<SplitFacts> SplitReport(const v1::FactReport& report);
 std::string DeterministicReport(const v1::FactReport& report);
 
 // Arena sizing for one report (ingest parses each report into an arena;
-// SplitSerializedReport parses the kinds with volatile values onto one): a manager's report,
-// 18-26 KB on the wire, takes about three times that parsed, so the first
-// block holds it; larger ones grow to 1 MiB.
+// SplitSerializedReport parses the kinds with volatile values onto one): a
+// manager's report, 18-26 KB on the wire, takes about three times that
+// parsed, so the first block holds it; larger ones grow to 1 MiB.
 google::protobuf::ArenaOptions ReportArenaOptions();
 
 // What the header record keeps per kind.

@@ -14,9 +14,8 @@
 // size changed it while connections were idle; the TCP read chunk sizes (but
 // see BoundTcpReadBuffers for a connection that carried a report), HTTP/2
 // lookahead, write buffer, BDP probing, HPACK table sizes and a resource
-// quota did not. OpenSSL's
-// SSL_MODE_RELEASE_BUFFERS (below) gives the record buffers of an idle
-// connection back.
+// quota did not. OpenSSL's SSL_MODE_RELEASE_BUFFERS (below) gives the record
+// buffers of an idle connection back.
 #ifndef PREFLIGHT_PROTO_WIRE_SERVER_TRANSPORT_H_
 #define PREFLIGHT_PROTO_WIRE_SERVER_TRANSPORT_H_
 

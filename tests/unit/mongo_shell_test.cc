@@ -493,7 +493,7 @@ TEST_F(MongoStandIn, ASlowRecordsCountIsStoppedByTheServerAndIsAnError) {
   EXPECT_THAT(c.error(), HasSubstr("operation exceeded time limit")) << c.error();
   EXPECT_EQ(slow.test_data().records_size(), 0);
   // The limit is the server's, under the agent's own deadline for the exec.
-  EXPECT_LT(agent::kTestDataMongoTimeoutSeconds, 120);
+  EXPECT_LT(agent::kTestDataMongoTimeoutSeconds, agent::kTestDataMongoExecSeconds);
 }
 
 // --- a real container -------------------------------------------------------------

@@ -599,8 +599,8 @@ TEST(TestDataPostgres, ASlowCountIsStoppedByTheServer) {
   ASSERT_TRUE(agent::ParseTestDataOutput(done.out, fact).ok()) << done.out;
   ASSERT_EQ(fact.records_size(), 1);
   EXPECT_EQ(fact.records(0).total(), 1u);
-  // The shipped limit is under the agent's deadline for the exec (60 s).
-  EXPECT_LT(agent::kTestDataSqlTimeoutSeconds, 60);
+  // The shipped limit is under the agent's deadline for the exec.
+  EXPECT_LT(agent::kTestDataSqlTimeoutSeconds, agent::kTestDataSqlExecSeconds);
   EXPECT_THAT(agent::TestDataSql(),
               HasSubstr(absl::StrCat("statement_timeout = '", agent::kTestDataSqlTimeoutSeconds)));
 }
